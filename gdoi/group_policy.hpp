@@ -118,6 +118,9 @@ struct GroupPolicy {
     std::vector<TekPolicy> teks;
     GroupAssociatedPolicy gap;
     std::optional<uint32_t> sequence; // the SEQ from PULL message 4 or the push
+    // The key server's ACL "deny" entries, in ACL order: traffic that stays in clear text
+    // (installed as bypass policies that take precedence over every TEK policy).
+    std::vector<TrafficSelector> deny;
 };
 
 } // namespace gdoi

@@ -1,0 +1,127 @@
+// gdoid's header-preservation datapath (design.md, "Header preservation on a stock kernel"):
+// loads the tc-BPF programs of datapath.bpf.c, attaches them to the WAN and LAN devices and
+// offers the typed map operations the daemon calls. Every failure is a DatapathError.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpf/datapath_error.hpp"
+#include "bpf/map_keys.hpp"
+#include "bpf/tc_hook.hpp"
+#include "gdoi/ip_address.hpp"
+
+struct gdoid_datapath; // the bpftool skeleton (datapath.skel.h), private to datapath.cpp
+
+namespace bpf {
+
+enum class Program { lan_ingress, wan_egress, wan_ingress };
+
+// The three addresses of the anchor design for one family (datapath-notes.md: A_L, A_R, A_IN).
+struct Anchors {
+    gdoi::IpAddress local;   // source of the outbound state: our WAN address
+    gdoi::IpAddress remote;  // destination of the outbound state: the dummy remote anchor
+    gdoi::IpAddress inbound; // destination of the inbound states: a local /32, not in 127/8
+};
+
+// Slot index in bits 21..30, flag in bit 31: 1024 slots.
+inline constexpr uint32_t kDefaultReservedMark = 0xffe00000;
+
+struct DatapathConfig {
+    uint32_t reserved_mark_mask = kDefaultReservedMark;
+    uint32_t bypass_mark = 0; // packets carrying any of these bits are left alone
+    // A slot idle this long is free; a flagged packet whose slot is older is dropped. Only
+    // needs to cover the time from LAN ingress to WAN egress (forwarding + encryption).
+    std::chrono::milliseconds slot_idle_timeout{2000};
+    bool copy_ttl = true; // outer TTL/hop limit := the inner packet's (the kernel uses 64)
+    bool set_df = false;  // df-bit = set: restored unfragmented IPv4 packets get DF
+    std::optional<Anchors> v4;
+    std::optional<Anchors> v6;
+};
+
+// Sums over all CPUs of the programs' counters (datapath_abi.h, enum gdoid_counter).
+struct DatapathCounters {
+    uint64_t lan_marked = 0;
+    uint64_t lan_slot_reused = 0;
+    uint64_t lan_slot_collisions = 0;
+    uint64_t lan_slot_exhausted = 0;
+    uint64_t lan_bypassed = 0;
+    uint64_t out_restored = 0;
+    uint64_t out_fragments = 0;
+    uint64_t out_unrestored_dropped = 0;
+    uint64_t out_unflagged_dropped = 0;
+    uint64_t in_rewritten = 0;
+    uint64_t in_fragments = 0;
+    uint64_t in_unknown_spi = 0;
+    uint64_t malformed = 0;
+};
+
+// What the kernel says about one loaded program.
+struct ProgramStats {
+    std::string name;
+    uint32_t verified_insns = 0; // instructions the verifier processed (0 before 5.16)
+    uint32_t xlated_insns = 0;   // BPF instructions after the verifier's rewrites
+    uint32_t jited_bytes = 0;
+};
+
+// Our filters' handle and priorities on the clsact hooks. LAN ingress uses priority + 1 so a
+// device can be both LAN and WAN.
+struct AttachOptions {
+    uint32_t handle = 0x67640001; // "gd", 1
+    uint32_t priority = 0x4744;
+};
+
+class Datapath {
+public:
+    // Opens and loads the programs and maps (not attached, passing everything through until
+    // configure()). Throws DatapathError: permission, bpf_unavailable, verifier_rejected.
+    static Datapath load();
+
+    Datapath(Datapath&&) noexcept;
+    Datapath& operator=(Datapath&&) noexcept;
+    ~Datapath(); // detach()
+
+    // Validates and applies the configuration atomically per field set; may be called again
+    // (new WAN address, new mark layout). Throws DatapathError(invalid_config, ...).
+    void configure(const DatapathConfig& config);
+    const MarkLayout& mark_layout() const { return layout_; }
+
+    // Attaches WAN ingress+egress to `wan` and LAN ingress to each of `lans`. All or nothing:
+    // on failure, whatever was attached is removed again. Replaces an earlier attachment.
+    void attach(const std::string& wan, const std::vector<std::string>& lans,
+                const AttachOptions& options = {});
+    // Removes our filters (and qdiscs we created that are left empty). Never throws.
+    void detach() noexcept;
+
+    // Protected prefixes of the group's remote members (packets toward them get a slot).
+    void add_remote_prefix(const gdoi::IpPrefix& prefix, uint32_t group_id = 0);
+    bool remove_remote_prefix(const gdoi::IpPrefix& prefix); // false: was not there
+    // Our own protected prefixes (group ESP toward them goes to the inbound anchor).
+    void add_local_prefix(const gdoi::IpPrefix& prefix, uint32_t group_id = 0);
+    bool remove_local_prefix(const gdoi::IpPrefix& prefix);
+    // SPIs (host byte order) of installed inbound group states. Add after the state is
+    // installed, remove before it is deleted (datapath-notes.md pitfall 4).
+    void add_inbound_spi(uint32_t spi, uint32_t group_id = 0);
+    bool remove_inbound_spi(uint32_t spi);
+
+    DatapathCounters counters() const;
+    ProgramStats program_stats(Program program) const;
+    int program_fd(Program program) const;
+    int slots_map_fd() const; // struct gdoid_slot values, BPF_F_LOCK for consistent reads
+
+private:
+    Datapath();
+    struct SkeletonDeleter {
+        void operator()(gdoid_datapath* skeleton) const;
+    };
+    std::unique_ptr<gdoid_datapath, SkeletonDeleter> skeleton_;
+    std::vector<TcDevice> devices_;
+    MarkLayout layout_{};
+    uint32_t hash_seed_ = 0;
+};
+
+} // namespace bpf

@@ -1,0 +1,240 @@
+# shellcheck shell=bash
+# The standard gdoid lab in network namespaces (source this file; bash; root). Works in the VM
+# (scripts/vm) and on the host. Picture:
+#
+#   host-a1 10.1.0.10 ─┐                                                 ┌─ host-b1 10.2.0.10
+#                     sw-a ── lan0 gm-a wan0 ── core ── wan0 gm-b lan0 ── sw-b
+#   host-a2 10.1.0.11 ─┘  10.1.0.1   192.0.2.1    │   198.51.100.2  10.2.0.1  └─ host-b2 10.2.0.11
+#                                          br-ks 203.0.113.254
+#                                           ┌─────┴─────┐
+#                                   ks1 203.0.113.1   ks2 203.0.113.2
+#
+# core routes 10.1.0.0/16 to gm-a and 10.2.0.0/16 to gm-b, so packets keep their LAN addresses
+# end to end (what GET VPN header preservation needs), and routes the KS subnet. sw-a/sw-b are
+# plain bridges standing for the LAN switches, so each member's lan0 is one ordinary veth.
+# Every veth pair has the same MTU on both ends (LAB_MTU, default 1500).
+#
+# Functions
+#   lab_up                      build the lab; registers lab_down to run on EXIT/INT/TERM
+#   lab_down                    kill every process in the lab's namespaces, delete them (idempotent)
+#   lab_ns NODE                 the namespace name of NODE (gm-a, host-b1, core, ks1, sw-a …)
+#   lab_exec NODE CMD...        run CMD in NODE's namespace
+#   lab_bg NODE CMD...          start CMD in the background in NODE; killed by lab_down; pid in $LAB_LAST_PID
+#   lab_capture NODE IFACE FILE [FILTER...]   start tcpdump -w FILE, return once it listens
+#   lab_capture_stop            stop every capture started with lab_capture (flushes the files)
+#   lab_on_exit CMD             run CMD (a string, eval'ed) at exit, before lab_down, last in first out
+#   lab_set_mtu NODE IFACE MTU  set the MTU of IFACE in NODE and of its veth peer
+#   lab_ping FROM DST [COUNT]   ping DST from FROM (COUNT echoes, 0.2 s apart, 2 s deadline each); status of ping
+#   lab_nodes                   print every node name
+# Variables (addresses): LAB_HOST_A1 LAB_HOST_A2 LAB_HOST_B1 LAB_HOST_B2 LAB_GMA_LAN LAB_GMA_WAN
+#   LAB_GMB_LAN LAB_GMB_WAN LAB_CORE_A LAB_CORE_B LAB_CORE_KS LAB_KS1 LAB_KS2 LAB_LAN_A LAB_LAN_B
+#   (prefixes 10.1.0.0/16, 10.2.0.0/16) LAB_KS_NET; interface names: gm-a/gm-b have lan0 and wan0,
+#   core has to-gma to-gmb br-ks, hosts and key servers have eth0.
+# Namespace names are "$LAB_PREFIX<node>". LAB_PREFIX defaults to "" in the VM (GDOID_VM=1) and
+# to "gdoid<pid>-" on the host, so concurrent runs on a shared machine cannot collide.
+
+LAB_HOST_A1=10.1.0.10 LAB_HOST_A2=10.1.0.11 LAB_GMA_LAN=10.1.0.1 LAB_GMA_WAN=192.0.2.1
+LAB_HOST_B1=10.2.0.10 LAB_HOST_B2=10.2.0.11 LAB_GMB_LAN=10.2.0.1 LAB_GMB_WAN=198.51.100.2
+LAB_CORE_A=192.0.2.254 LAB_CORE_B=198.51.100.254 LAB_CORE_KS=203.0.113.254
+LAB_KS1=203.0.113.1 LAB_KS2=203.0.113.2
+LAB_LAN_A=10.1.0.0/16 LAB_LAN_B=10.2.0.0/16 LAB_KS_NET=203.0.113.0/24
+LAB_MTU=${LAB_MTU:-1500}
+if [ -z "${LAB_PREFIX+set}" ]; then
+    if [ "${GDOID_VM:-}" = 1 ]; then LAB_PREFIX=""; else LAB_PREFIX="gdoid$$-"; fi
+fi
+
+_lab_nodes=(core gm-a gm-b sw-a sw-b host-a1 host-a2 host-b1 host-b2 ks1 ks2)
+_lab_created=()
+_lab_pids=()
+_lab_capture_pids=()
+_lab_exit_cmds=()
+_lab_pairs=() # "nsA ifA nsB ifB"
+
+lab_nodes() { printf '%s\n' "${_lab_nodes[@]}"; }
+lab_ns() { printf '%s%s\n' "$LAB_PREFIX" "$1"; }
+lab_exec() {
+    local node=$1
+    shift
+    ip netns exec "$LAB_PREFIX$node" "$@"
+}
+
+lab_on_exit() { _lab_exit_cmds+=("$1"); }
+
+_lab_run_exit() {
+    local status=$? i
+    trap - EXIT INT TERM
+    for ((i = ${#_lab_exit_cmds[@]} - 1; i >= 0; i--)); do
+        eval "${_lab_exit_cmds[$i]}" || true
+    done
+    _lab_exit_cmds=()
+    lab_down
+    return "$status"
+}
+
+lab_down() {
+    lab_capture_stop 2>/dev/null || true
+    local pid node ns
+    for pid in "${_lab_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for node in "${_lab_created[@]}"; do
+        ns=$LAB_PREFIX$node
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+    done
+    sleep 0.2
+    for node in "${_lab_created[@]}"; do
+        ns=$LAB_PREFIX$node
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    _lab_created=()
+    _lab_pids=()
+    _lab_pairs=()
+}
+
+# _lab_veth NS_A IF_A NS_B IF_B: one veth pair between two nodes, both ends up, same MTU.
+_lab_veth() {
+    local a=$1 ia=$2 b=$3 ib=$4
+    ip link add "$ia" netns "$LAB_PREFIX$a" mtu "$LAB_MTU" type veth \
+        peer name "$ib" netns "$LAB_PREFIX$b" mtu "$LAB_MTU"
+    lab_exec "$a" ip link set "$ia" up
+    lab_exec "$b" ip link set "$ib" up
+    _lab_pairs+=("$a $ia $b $ib")
+}
+
+_lab_router() {
+    lab_exec "$1" sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+        net.ipv4.conf.default.rp_filter=0
+}
+
+lab_up() {
+    local node ns
+    for node in "${_lab_nodes[@]}"; do
+        ns=$LAB_PREFIX$node
+        if [ -e "/run/netns/$ns" ]; then
+            echo "topology: namespace $ns already exists (an earlier run left it, or another run" \
+                "uses LAB_PREFIX='$LAB_PREFIX'); remove it with: ip netns del $ns" >&2
+            return 1
+        fi
+    done
+    trap _lab_run_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    for node in "${_lab_nodes[@]}"; do
+        ip netns add "$LAB_PREFIX$node"
+        _lab_created+=("$node")
+        lab_exec "$node" ip link set lo up
+    done
+
+    # the two LANs: bridge in sw-x, member lan0 and both hosts attached
+    local side gm
+    for side in a b; do
+        gm=gm-$side
+        lab_exec "sw-$side" ip link add br0 mtu "$LAB_MTU" type bridge
+        lab_exec "sw-$side" ip link set br0 up
+        _lab_veth "$gm" lan0 "sw-$side" p-gm
+        _lab_veth "host-${side}1" eth0 "sw-$side" p-h1
+        _lab_veth "host-${side}2" eth0 "sw-$side" p-h2
+        local port
+        for port in p-gm p-h1 p-h2; do lab_exec "sw-$side" ip link set "$port" master br0; done
+    done
+    lab_exec gm-a ip addr add "$LAB_GMA_LAN/24" dev lan0
+    lab_exec gm-b ip addr add "$LAB_GMB_LAN/24" dev lan0
+    lab_exec host-a1 ip addr add "$LAB_HOST_A1/24" dev eth0
+    lab_exec host-a2 ip addr add "$LAB_HOST_A2/24" dev eth0
+    lab_exec host-b1 ip addr add "$LAB_HOST_B1/24" dev eth0
+    lab_exec host-b2 ip addr add "$LAB_HOST_B2/24" dev eth0
+    for node in host-a1 host-a2; do lab_exec "$node" ip route add default via "$LAB_GMA_LAN"; done
+    for node in host-b1 host-b2; do lab_exec "$node" ip route add default via "$LAB_GMB_LAN"; done
+
+    # the WAN: core routes both LAN prefixes to the members (no NAT, addresses kept)
+    _lab_veth gm-a wan0 core to-gma
+    _lab_veth gm-b wan0 core to-gmb
+    lab_exec gm-a ip addr add "$LAB_GMA_WAN/24" dev wan0
+    lab_exec gm-b ip addr add "$LAB_GMB_WAN/24" dev wan0
+    lab_exec core ip addr add "$LAB_CORE_A/24" dev to-gma
+    lab_exec core ip addr add "$LAB_CORE_B/24" dev to-gmb
+    lab_exec gm-a ip route add default via "$LAB_CORE_A"
+    lab_exec gm-b ip route add default via "$LAB_CORE_B"
+    lab_exec core ip route add "$LAB_LAN_A" via "$LAB_GMA_WAN"
+    lab_exec core ip route add "$LAB_LAN_B" via "$LAB_GMB_WAN"
+
+    # the key servers' subnet, bridged inside core
+    lab_exec core ip link add br-ks mtu "$LAB_MTU" type bridge
+    lab_exec core ip link set br-ks up
+    lab_exec core ip addr add "$LAB_CORE_KS/24" dev br-ks
+    _lab_veth ks1 eth0 core p-ks1
+    _lab_veth ks2 eth0 core p-ks2
+    lab_exec core ip link set p-ks1 master br-ks
+    lab_exec core ip link set p-ks2 master br-ks
+    lab_exec ks1 ip addr add "$LAB_KS1/24" dev eth0
+    lab_exec ks2 ip addr add "$LAB_KS2/24" dev eth0
+    lab_exec ks1 ip route add default via "$LAB_CORE_KS"
+    lab_exec ks2 ip route add default via "$LAB_CORE_KS"
+
+    for node in core gm-a gm-b; do _lab_router "$node"; done
+    # bridges forward only once their ports left the listening state; wait for every path
+    _lab_wait_reachable host-a1 "$LAB_GMA_LAN" && _lab_wait_reachable host-b1 "$LAB_GMB_LAN" &&
+        _lab_wait_reachable host-a2 "$LAB_GMA_LAN" && _lab_wait_reachable host-b2 "$LAB_GMB_LAN" &&
+        _lab_wait_reachable gm-a "$LAB_KS1" && _lab_wait_reachable gm-b "$LAB_KS2" &&
+        _lab_wait_reachable gm-a "$LAB_GMB_WAN"
+}
+
+_lab_wait_reachable() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        lab_exec "$1" ping -c 1 -W 1 -q "$2" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    echo "topology: $1 cannot reach $2 after 10 s" >&2
+    return 1
+}
+
+lab_bg() {
+    local node=$1
+    shift
+    ip netns exec "$LAB_PREFIX$node" "$@" &
+    LAB_LAST_PID=$!
+    _lab_pids+=("$LAB_LAST_PID")
+}
+
+lab_capture() {
+    local node=$1 iface=$2 file=$3 i
+    shift 3
+    rm -f "$file"
+    # -U: write each packet at once, so the file is complete when we stop it
+    ip netns exec "$LAB_PREFIX$node" tcpdump -i "$iface" -n -U -s 256 -w "$file" "$@" \
+        2>"$file.log" &
+    _lab_capture_pids+=("$!")
+    for ((i = 0; i < 100; i++)); do
+        grep -q "listening on" "$file.log" 2>/dev/null && return 0
+        kill -0 "$!" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "topology: tcpdump on $node/$iface did not start:" >&2
+    cat "$file.log" >&2
+    return 1
+}
+
+lab_capture_stop() {
+    local pid
+    for pid in "${_lab_capture_pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+    for pid in "${_lab_capture_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    _lab_capture_pids=()
+}
+
+lab_set_mtu() {
+    local node=$1 iface=$2 mtu=$3 pair a ia b ib
+    for pair in "${_lab_pairs[@]}"; do
+        read -r a ia b ib <<<"$pair"
+        if [ "$a $ia" = "$node $iface" ] || [ "$b $ib" = "$node $iface" ]; then
+            lab_exec "$a" ip link set "$ia" mtu "$mtu"
+            lab_exec "$b" ip link set "$ib" mtu "$mtu"
+            return 0
+        fi
+    done
+    echo "topology: no veth pair has $iface in $node" >&2
+    return 1
+}
+
+lab_ping() {
+    lab_exec "$1" ping -n -c "${3:-3}" -i 0.2 -W 2 "$2"
+}

@@ -1,0 +1,201 @@
+#include "netlink/fake_kernel_ipsec.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace netlink {
+
+namespace {
+
+std::string hex(uint32_t value) {
+    char buffer[16];
+    snprintf(buffer, sizeof buffer, "0x%08x", value);
+    return buffer;
+}
+
+std::string state_text(const XfrmStateId& id) {
+    std::string text = "dst " + id.destination.to_string() + " proto " +
+                       std::to_string(id.ip_protocol) + " spi " + hex(id.spi);
+    if (id.mark) text += " mark " + hex(id.mark->value) + "/" + hex(id.mark->mask);
+    return text;
+}
+
+std::string policy_text(const XfrmPolicyId& id) {
+    static const char* const directions[] = {"in", "out", "fwd"};
+    std::string text = std::string("dir ") + directions[size_t(id.direction) % 3] + " src " +
+                       id.selector.source.to_string() + " dst " +
+                       id.selector.destination.to_string();
+    if (id.selector.ip_protocol != 0) text += " proto " + std::to_string(id.selector.ip_protocol);
+    if (id.selector.source_port != 0) text += " sport " + std::to_string(id.selector.source_port);
+    if (id.selector.destination_port != 0)
+        text += " dport " + std::to_string(id.selector.destination_port);
+    if (id.selector.ifindex != 0) text += " ifindex " + std::to_string(id.selector.ifindex);
+    if (id.mark) text += " mark " + hex(id.mark->value) + "/" + hex(id.mark->mask);
+    return text;
+}
+
+void wipe_keys(XfrmState& state) {
+    for (auto* algorithm : {&state.encryption, &state.authentication, &state.aead})
+        if (*algorithm) (*algorithm)->key.wipe();
+}
+
+} // namespace
+
+const char* FakeKernelIpsec::kind_name(Call::Kind kind) {
+    switch (kind) {
+    case Call::Kind::add_state: return "add_state";
+    case Call::Kind::update_state: return "update_state";
+    case Call::Kind::delete_state: return "delete_state";
+    case Call::Kind::dump_states: return "dump_states";
+    case Call::Kind::add_policy: return "add_policy";
+    case Call::Kind::update_policy: return "update_policy";
+    case Call::Kind::delete_policy: return "delete_policy";
+    case Call::Kind::dump_policies: return "dump_policies";
+    case Call::Kind::bypass_socket: return "bypass_socket";
+    }
+    return "?";
+}
+
+void FakeKernelIpsec::begin(Call call) {
+    call.text = kind_name(call.kind);
+    if (call.state) call.text += " " + state_text(*call.state);
+    if (call.policy) call.text += " " + policy_text(*call.policy);
+    calls_.push_back(call);
+    for (auto it = failures_.begin(); it != failures_.end(); ++it) {
+        if (!it->match(calls_.back())) continue;
+        const int error_number = it->error_number;
+        if (it->once) failures_.erase(it);
+        refuse("injected failure", error_number);
+    }
+}
+
+void FakeKernelIpsec::refuse(const std::string& what, int error_number) {
+    calls_.back().error = error_number;
+    throw KernelError(calls_.back().text + ": " + what + " (" + std::strerror(error_number) + ")",
+                      error_number);
+}
+
+void FakeKernelIpsec::finish() {
+    if (observer_) observer_(*this, calls_.back());
+}
+
+const XfrmState* FakeKernelIpsec::find_state(const XfrmStateId& id) const {
+    for (const auto& s : states_)
+        if (s.id == id) return &s;
+    return nullptr;
+}
+
+const XfrmPolicy* FakeKernelIpsec::find_policy(const XfrmPolicyId& id) const {
+    for (const auto& p : policies_)
+        if (p.id == id) return &p;
+    return nullptr;
+}
+
+void FakeKernelIpsec::add_state(const XfrmState& state) {
+    begin({Call::Kind::add_state, state.id, std::nullopt, {}, 0});
+    if (find_state(state.id)) refuse("state exists", EEXIST);
+    states_.push_back(state);
+    finish();
+}
+
+void FakeKernelIpsec::update_state(const XfrmState& state) {
+    begin({Call::Kind::update_state, state.id, std::nullopt, {}, 0});
+    // The kernel's XFRM_MSG_UPDSA does not create: xfrm_state_update() answers ESRCH.
+    auto it = std::find_if(states_.begin(), states_.end(),
+                           [&](const XfrmState& s) { return s.id == state.id; });
+    if (it == states_.end()) refuse("no such state", ESRCH);
+    *it = state;
+    finish();
+}
+
+void FakeKernelIpsec::delete_state(const XfrmStateId& id) {
+    begin({Call::Kind::delete_state, id, std::nullopt, {}, 0});
+    auto it = std::find_if(states_.begin(), states_.end(),
+                           [&](const XfrmState& s) { return s.id == id; });
+    if (it == states_.end()) refuse("no such state", ESRCH);
+    states_.erase(it);
+    finish();
+}
+
+std::vector<XfrmState> FakeKernelIpsec::dump_states() {
+    begin({Call::Kind::dump_states, std::nullopt, std::nullopt, {}, 0});
+    auto copy = states_;
+    for (auto& s : copy) wipe_keys(s);
+    return copy;
+}
+
+void FakeKernelIpsec::insert_foreign(const XfrmPolicy& policy) {
+    policies_.push_back(policy);
+    policies_.back().index = next_index_;
+    next_index_ += 8;
+}
+
+void FakeKernelIpsec::add_policy(const XfrmPolicy& policy) {
+    begin({Call::Kind::add_policy, std::nullopt, policy.id, {}, 0});
+    if (find_policy(policy.id)) refuse("policy exists", EEXIST);
+    policies_.push_back(policy);
+    policies_.back().index = next_index_;
+    next_index_ += 8;
+    finish();
+}
+
+void FakeKernelIpsec::update_policy(const XfrmPolicy& policy) {
+    begin({Call::Kind::update_policy, std::nullopt, policy.id, {}, 0});
+    // XFRM_MSG_UPDPOLICY replaces a policy with the same identity or inserts a new one.
+    auto it = std::find_if(policies_.begin(), policies_.end(),
+                           [&](const XfrmPolicy& p) { return p.id == policy.id; });
+    if (it == policies_.end()) {
+        policies_.push_back(policy);
+        policies_.back().index = next_index_;
+        next_index_ += 8;
+    } else {
+        const uint32_t index = it->index;
+        *it = policy;
+        it->index = index;
+    }
+    finish();
+}
+
+void FakeKernelIpsec::delete_policy(const XfrmPolicyId& id) {
+    begin({Call::Kind::delete_policy, std::nullopt, id, {}, 0});
+    auto it = std::find_if(policies_.begin(), policies_.end(),
+                           [&](const XfrmPolicy& p) { return p.id == id; });
+    if (it == policies_.end()) refuse("no such policy", ENOENT);
+    policies_.erase(it);
+    finish();
+}
+
+std::vector<XfrmPolicy> FakeKernelIpsec::dump_policies() {
+    begin({Call::Kind::dump_policies, std::nullopt, std::nullopt, {}, 0});
+    return policies_;
+}
+
+void FakeKernelIpsec::bypass_socket(int fd, IpFamily family) {
+    begin({Call::Kind::bypass_socket, std::nullopt, std::nullopt, {}, 0});
+    calls_.back().text += " fd " + std::to_string(fd);
+    if (fd < 0) refuse("bad file descriptor", EBADF);
+    bypassed_.push_back({fd, family});
+    finish();
+}
+
+void FakeKernelIpsec::fail_when(std::function<bool(const Call&)> match, int error_number, bool once) {
+    failures_.push_back({std::move(match), error_number, once});
+}
+
+void FakeKernelIpsec::fail_nth(Call::Kind kind, size_t n, int error_number) {
+    auto seen = std::make_shared<size_t>(0);
+    fail_when(
+        [kind, n, seen](const Call& call) { return call.kind == kind && (*seen)++ == n; },
+        error_number);
+}
+
+std::vector<std::string> FakeKernelIpsec::call_texts() const {
+    std::vector<std::string> texts;
+    for (const auto& c : calls_) texts.push_back(c.text);
+    return texts;
+}
+
+} // namespace netlink

@@ -1,0 +1,96 @@
+// An in-memory KernelIpsec for unit tests: the kernel's identity rules (a state is its
+// destination/SPI/protocol/mark, a policy its selector/direction/mark), its errors (EEXIST on a
+// duplicate add, ESRCH for a missing state and ENOENT for a missing policy, as the kernel
+// answers), an ordered log of every call, injected failures, and room for foreign objects.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netlink/kernel_ipsec.hpp"
+
+namespace netlink {
+
+class FakeKernelIpsec : public KernelIpsec {
+public:
+    struct Call {
+        enum class Kind {
+            add_state,
+            update_state,
+            delete_state,
+            dump_states,
+            add_policy,
+            update_policy,
+            delete_policy,
+            dump_policies,
+            bypass_socket,
+        };
+        Kind kind = Kind::add_state;
+        std::optional<XfrmStateId> state;
+        std::optional<XfrmPolicyId> policy;
+        std::string text;    // "add_state dst 100.127.0.1 spi 0x10000001", for assertions
+        int error = 0;       // errno the call failed with, 0 = succeeded
+    };
+
+    void add_state(const XfrmState& state) override;
+    void update_state(const XfrmState& state) override;
+    void delete_state(const XfrmStateId& id) override;
+    std::vector<XfrmState> dump_states() override;
+    void add_policy(const XfrmPolicy& policy) override;
+    void update_policy(const XfrmPolicy& policy) override;
+    void delete_policy(const XfrmPolicyId& id) override;
+    std::vector<XfrmPolicy> dump_policies() override;
+    void bypass_socket(int fd, IpFamily family) override;
+
+    // Objects someone else (strongSwan, an operator) installed; not logged as calls.
+    void insert_foreign(const XfrmState& state) { states_.push_back(state); }
+    void insert_foreign(const XfrmPolicy& policy);
+
+    // The next call for which `match` is true fails with `error_number` (KernelError) and
+    // changes nothing. With `once` false every matching call fails.
+    void fail_when(std::function<bool(const Call&)> match, int error_number, bool once = true);
+    // Shorthand: the n-th (0-based) call of this kind from now on fails.
+    void fail_nth(Call::Kind kind, size_t n, int error_number);
+
+    // Called after every successful change, with the call that made it: lets a test check an
+    // invariant at every single step of a plan.
+    void on_change(std::function<void(const FakeKernelIpsec&, const Call&)> observer) {
+        observer_ = std::move(observer);
+    }
+
+    const std::vector<Call>& calls() const { return calls_; }
+    std::vector<std::string> call_texts() const;
+    void clear_calls() { calls_.clear(); }
+
+    // What is installed, keys included (the real kernel never reports keys; dump_*() do not).
+    const std::vector<XfrmState>& states() const { return states_; }
+    const std::vector<XfrmPolicy>& policies() const { return policies_; }
+    const XfrmState* find_state(const XfrmStateId& id) const;
+    const XfrmPolicy* find_policy(const XfrmPolicyId& id) const;
+    const std::vector<std::pair<int, IpFamily>>& bypassed_sockets() const { return bypassed_; }
+
+    static const char* kind_name(Call::Kind kind);
+
+private:
+    struct Failure {
+        std::function<bool(const Call&)> match;
+        int error_number;
+        bool once;
+    };
+    // Logs the call; throws KernelError if an injected failure matches.
+    void begin(Call call);
+    void finish();
+    [[noreturn]] void refuse(const std::string& what, int error_number);
+
+    std::vector<XfrmState> states_;
+    std::vector<XfrmPolicy> policies_;
+    std::vector<std::pair<int, IpFamily>> bypassed_;
+    std::vector<Call> calls_;
+    std::vector<Failure> failures_;
+    std::function<void(const FakeKernelIpsec&, const Call&)> observer_;
+    uint32_t next_index_ = 8; // the kernel's policy indexes are never 0
+};
+
+} // namespace netlink

@@ -1,0 +1,236 @@
+#include "netlink/netlink_socket.hpp"
+
+#include <openssl/crypto.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <random>
+
+#include "netlink/kernel_ipsec.hpp"
+
+namespace netlink {
+
+namespace {
+
+// Large enough for the biggest dump chunk the kernel sends (it sizes them to the reader's
+// buffer up to 32 KiB) with room to spare.
+constexpr size_t receive_buffer_size = 64 * 1024;
+// Each ack costs about a kilobyte of receive-buffer accounting (skb truesize); a batch chunk is
+// capped so its acks always fit the buffer we ask for below.
+constexpr size_t max_messages_per_chunk = 256;
+constexpr int requested_receive_buffer = 4 * 1024 * 1024;
+constexpr int dump_attempts = 5;
+
+[[noreturn]] void throw_errno(std::string_view what, int error_number) {
+    throw KernelError(format_kernel_error(what, {error_number, {}}), error_number);
+}
+
+} // namespace
+
+std::string format_kernel_error(std::string_view what, const KernelFailure& failure) {
+    std::string text(what);
+    text += ": ";
+    text += std::strerror(failure.error_number);
+    if (!failure.kernel_message.empty()) text += " (kernel: " + failure.kernel_message + ")";
+    return text;
+}
+
+KernelFailure decode_error_message(const nlmsghdr* message) {
+    KernelFailure failure;
+    const size_t payload = message->nlmsg_len - MNL_NLMSG_HDRLEN;
+    if (message->nlmsg_len < MNL_NLMSG_HDRLEN || payload < sizeof(nlmsgerr)) {
+        failure.error_number = EBADMSG;
+        failure.kernel_message = "truncated netlink error message";
+        return failure;
+    }
+    nlmsgerr error;
+    std::memcpy(&error, mnl_nlmsg_get_payload(message), sizeof error);
+    failure.error_number = -error.error;
+    if (!(message->nlmsg_flags & NLM_F_ACK_TLVS)) return failure;
+    // Extended ack TLVs follow the echoed request, or directly the nlmsgerr when capped.
+    size_t offset = sizeof(nlmsgerr);
+    if (!(message->nlmsg_flags & NLM_F_CAPPED) && error.msg.nlmsg_len >= MNL_NLMSG_HDRLEN)
+        offset += error.msg.nlmsg_len - MNL_NLMSG_HDRLEN;
+    offset = MNL_ALIGN(offset);
+    const auto* base = static_cast<const uint8_t*>(mnl_nlmsg_get_payload(message));
+    while (offset + sizeof(nlattr) <= payload) {
+        nlattr a;
+        std::memcpy(&a, base + offset, sizeof a);
+        if (a.nla_len < sizeof(nlattr) || offset + a.nla_len > payload) break;
+        if ((a.nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
+            const char* text = reinterpret_cast<const char*>(base + offset + sizeof(nlattr));
+            failure.kernel_message.assign(text, strnlen(text, a.nla_len - sizeof(nlattr)));
+        }
+        offset += NLA_ALIGN(a.nla_len);
+    }
+    return failure;
+}
+
+NetlinkSocket::NetlinkSocket(int protocol, bool nonblocking)
+    : receive_buffer_(receive_buffer_size) {
+    socket_.reset(mnl_socket_open2(protocol, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0)));
+    if (!socket_) throw_errno("opening netlink socket", errno);
+    if (mnl_socket_bind(socket_.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+        throw_errno("binding netlink socket", errno);
+    int on = 1;
+    // Extended ack gives the kernel's reason; capped acks keep error replies small.
+    mnl_socket_setsockopt(socket_.get(), NETLINK_EXT_ACK, &on, sizeof on);
+    mnl_socket_setsockopt(socket_.get(), NETLINK_CAP_ACK, &on, sizeof on);
+    // Root may exceed rmem_max (SO_RCVBUFFORCE); otherwise take what the sysctl allows.
+    if (setsockopt(fd(), SOL_SOCKET, SO_RCVBUFFORCE, &requested_receive_buffer,
+                   sizeof requested_receive_buffer) < 0)
+        setsockopt(fd(), SOL_SOCKET, SO_RCVBUF, &requested_receive_buffer,
+                   sizeof requested_receive_buffer);
+    if (!nonblocking) {
+        // A kernel that never answers must not hang the daemon forever.
+        timeval timeout{10, 0};
+        setsockopt(fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    }
+    next_sequence_ = std::random_device{}() | 1;
+}
+
+NetlinkSocket::~NetlinkSocket() { OPENSSL_cleanse(receive_buffer_.data(), receive_buffer_.size()); }
+
+void NetlinkSocket::subscribe(unsigned group) {
+    if (mnl_socket_setsockopt(socket_.get(), NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0)
+        throw_errno("subscribing to netlink group " + std::to_string(group), errno);
+}
+
+void NetlinkSocket::send(std::span<const uint8_t> bytes, size_t message_count) {
+    ++counters_.sendmsg_calls;
+    counters_.messages_sent += message_count;
+    if (mnl_socket_sendto(socket_.get(), bytes.data(), bytes.size()) < 0)
+        throw_errno("sending " + std::to_string(message_count) + " netlink message(s)", errno);
+}
+
+ssize_t NetlinkSocket::receive() {
+    ++counters_.recvmsg_calls;
+    const ssize_t n = mnl_socket_recvfrom(socket_.get(), receive_buffer_.data(), receive_buffer_.size());
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            throw KernelError("netlink: no answer from the kernel within 10 s", ETIMEDOUT);
+        if (errno == ENOBUFS)
+            throw KernelError("netlink: acknowledgements were lost (receive buffer overrun); the "
+                              "kernel state must be re-read",
+                              ENOBUFS);
+        throw_errno("receiving from netlink", errno);
+    }
+    return n;
+}
+
+std::optional<KernelFailure> NetlinkSocket::request(std::span<uint8_t> message,
+                                                    std::vector<std::vector<uint8_t>>* replies) {
+    auto* header = reinterpret_cast<nlmsghdr*>(message.data());
+    header->nlmsg_flags |= NLM_F_ACK;
+    header->nlmsg_seq = next_sequence_++;
+    send(message, 1);
+    for (;;) {
+        int n = int(receive());
+        for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data());
+             mnl_nlmsg_ok(m, n); m = mnl_nlmsg_next(m, &n)) {
+            if (m->nlmsg_seq != header->nlmsg_seq) continue; // a late answer to someone else
+            if (m->nlmsg_type == NLMSG_ERROR) {
+                KernelFailure failure = decode_error_message(m);
+                if (failure.error_number == 0) return std::nullopt;
+                return failure;
+            }
+            if (replies) {
+                const auto* bytes = reinterpret_cast<const uint8_t*>(m);
+                replies->emplace_back(bytes, bytes + m->nlmsg_len);
+            }
+        }
+    }
+}
+
+std::vector<std::vector<uint8_t>> NetlinkSocket::dump(std::span<uint8_t> message,
+                                                      std::string_view what) {
+    auto* header = reinterpret_cast<nlmsghdr*>(message.data());
+    header->nlmsg_flags |= NLM_F_DUMP;
+    for (int attempt = 1;; ++attempt) {
+        std::vector<std::vector<uint8_t>> result;
+        bool interrupted = false, done = false;
+        header->nlmsg_seq = next_sequence_++;
+        send(message, 1);
+        while (!done) {
+            int n = int(receive());
+            for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data());
+                 mnl_nlmsg_ok(m, n); m = mnl_nlmsg_next(m, &n)) {
+                if (m->nlmsg_seq != header->nlmsg_seq) continue;
+                if (m->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+                if (m->nlmsg_type == NLMSG_DONE) {
+                    int status = 0;
+                    if (m->nlmsg_len >= MNL_NLMSG_HDRLEN + sizeof status)
+                        std::memcpy(&status, mnl_nlmsg_get_payload(m), sizeof status);
+                    if (status < 0) throw KernelError(format_kernel_error(what, {-status, {}}), -status);
+                    done = true;
+                    break;
+                }
+                if (m->nlmsg_type == NLMSG_ERROR) {
+                    KernelFailure failure = decode_error_message(m);
+                    if (failure.error_number != 0)
+                        throw KernelError(format_kernel_error(what, failure), failure.error_number);
+                    continue;
+                }
+                const auto* bytes = reinterpret_cast<const uint8_t*>(m);
+                result.emplace_back(bytes, bytes + m->nlmsg_len);
+            }
+        }
+        if (!interrupted) return result;
+        for (auto& r : result) OPENSSL_cleanse(r.data(), r.size());
+        if (attempt == dump_attempts)
+            throw KernelError(std::string(what) + ": the kernel's table kept changing during " +
+                                  std::to_string(dump_attempts) + " dump attempts",
+                              EAGAIN);
+    }
+}
+
+std::vector<std::optional<KernelFailure>>
+NetlinkSocket::batch(const std::vector<std::span<uint8_t>>& messages, size_t batch_bytes) {
+    std::vector<std::optional<KernelFailure>> results(messages.size());
+    std::vector<uint8_t> chunk;
+    chunk.reserve(batch_bytes);
+    size_t next = 0;
+    while (next < messages.size()) {
+        // Pack as many whole messages as fit; a chunk always takes at least one.
+        chunk.clear();
+        std::map<uint32_t, size_t> pending; // sequence -> index
+        while (next < messages.size() && pending.size() < max_messages_per_chunk) {
+            auto message = messages[next];
+            const size_t aligned = MNL_ALIGN(message.size());
+            if (!pending.empty() && chunk.size() + aligned > batch_bytes) break;
+            auto* header = reinterpret_cast<nlmsghdr*>(message.data());
+            header->nlmsg_flags |= NLM_F_ACK;
+            header->nlmsg_seq = next_sequence_++;
+            pending.emplace(header->nlmsg_seq, next);
+            chunk.insert(chunk.end(), message.begin(), message.end());
+            chunk.resize(chunk.size() + (aligned - message.size()), 0);
+            ++next;
+        }
+        const size_t count = pending.size();
+        try {
+            send(chunk, count);
+        } catch (...) {
+            OPENSSL_cleanse(chunk.data(), chunk.size());
+            throw;
+        }
+        OPENSSL_cleanse(chunk.data(), chunk.size());
+        while (!pending.empty()) {
+            int n = int(receive());
+            for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data());
+                 mnl_nlmsg_ok(m, n); m = mnl_nlmsg_next(m, &n)) {
+                if (m->nlmsg_type != NLMSG_ERROR) continue;
+                auto it = pending.find(m->nlmsg_seq);
+                if (it == pending.end()) continue;
+                KernelFailure failure = decode_error_message(m);
+                if (failure.error_number != 0) results[it->second] = std::move(failure);
+                pending.erase(it);
+            }
+        }
+    }
+    return results;
+}
+
+} // namespace netlink

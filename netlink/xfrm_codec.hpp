@@ -1,0 +1,51 @@
+// XFRM message assembly and decoding: XfrmState / XfrmPolicy <-> NEWSA, UPDSA, DELSA, GETSA,
+// NEWPOLICY, UPDPOLICY, DELPOLICY, GETPOLICY. Pure: builds bytes, reads bytes, no sockets.
+#pragma once
+
+#include <linux/xfrm.h>
+
+#include <stdexcept>
+
+#include "netlink/netlink_message.hpp"
+#include "netlink/xfrm_objects.hpp"
+
+namespace netlink {
+
+// A value the kernel cannot take, found before anything is sent (std::invalid_argument so the
+// caller can phrase it with the object's name).
+class InvalidXfrmObject : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+struct StateEncodingOptions {
+    bool sa_direction_supported = false; // send XFRMA_SA_DIR (Linux >= 6.10)
+    int offload_ifindex = 0;             // resolved XfrmState::offload_device, 0 = none
+};
+
+// NEWSA (or UPDSA when update is set). Throws InvalidXfrmObject.
+MessageBuilder build_add_state(const XfrmState& state, bool update,
+                               const StateEncodingOptions& options);
+// DELSA or GETSA for one state.
+MessageBuilder build_state_id_request(uint16_t type, const XfrmStateId& id);
+MessageBuilder build_state_dump_request();
+
+// NEWPOLICY (or UPDPOLICY). Throws InvalidXfrmObject.
+MessageBuilder build_add_policy(const XfrmPolicy& policy, bool update);
+// DELPOLICY or GETPOLICY for one policy.
+MessageBuilder build_policy_id_request(uint16_t type, const XfrmPolicyId& id);
+MessageBuilder build_policy_dump_request();
+
+struct DecodedState {
+    XfrmState state; // keys are not read back
+    int offload_ifindex = 0;
+};
+
+// Reads a NEWSA/UPDSA message (a dump entry or a GETSA answer). Throws std::runtime_error.
+DecodedState decode_state(const nlmsghdr* message);
+DecodedState decode_state(const xfrm_usersa_info& info, const AttributeSet& attributes);
+// Reads a NEWPOLICY/UPDPOLICY message. Throws std::runtime_error.
+XfrmPolicy decode_policy(const nlmsghdr* message);
+XfrmPolicy decode_policy(const xfrm_userpolicy_info& info, const AttributeSet& attributes);
+
+} // namespace netlink

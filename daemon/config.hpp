@@ -1,0 +1,163 @@
+// The typed configuration of gdoid: what /etc/gdoid/gdoid.conf says once it has been parsed and
+// validated completely. Plain values only; parsing lives in config_parser, secrets in config_secrets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gdoi/ip_address.hpp"
+#include "gdoi/secret_bytes.hpp"
+#include "gdoi/server_quirks.hpp"
+
+namespace gdoid::daemon {
+
+enum class LogLevel : uint8_t { error, warning, info, debug };
+
+// GDOI runs on UDP 848 in both directions (RFC 6407 section 5).
+inline constexpr uint16_t default_gdoi_port = 848;
+inline constexpr size_t max_servers = 4;
+inline constexpr size_t max_fail_open_rules = 10;
+// Juniper refuses pre-shared keys shorter than this; so do we.
+inline constexpr size_t min_psk_length = 20;
+
+struct DaemonSettings {
+    std::string control_socket = "/run/gdoid/control";
+    // Unix group whose members may read status; unset: root only.
+    std::optional<std::string> control_group;
+    std::optional<uint32_t> control_gid; // resolved from control_group at load time
+    LogLevel log_level = LogLevel::info;
+
+    bool operator==(const DaemonSettings&) const = default;
+};
+
+struct ServerAddress {
+    gdoi::IpAddress address;
+    uint16_t port = default_gdoi_port;
+
+    std::string to_string() const; // "192.0.2.1:848", "[2001:db8::1]:848"
+    bool operator==(const ServerAddress&) const = default;
+};
+
+// Where the pre-shared key comes from; the key itself never appears in the file.
+struct PskSource {
+    enum class Kind : uint8_t { file, credential } kind = Kind::file;
+    std::string name; // file path or systemd credential name
+
+    std::string describe() const; // "file /etc/gdoid/wan.psk" / "credential ks-psk"
+    bool operator==(const PskSource&) const = default;
+};
+
+enum class IkeEncryption : uint8_t { des3_cbc, aes128_cbc, aes192_cbc, aes256_cbc };
+enum class IkeHash : uint8_t { md5, sha1, sha256 };
+
+struct IkeProposal {
+    IkeEncryption encryption = IkeEncryption::aes256_cbc;
+    IkeHash hash = IkeHash::sha256;
+    uint8_t dh_group = 14; // 1, 2, 5 or 14 (MODP)
+    std::chrono::seconds lifetime{std::chrono::hours(24)};
+
+    bool operator==(const IkeProposal&) const = default;
+};
+
+enum class MatchDirection : uint8_t { input, output, both };
+enum class DfBit : uint8_t { clear, set, copy };
+
+struct BypassMark {
+    uint32_t value = 0;
+    uint32_t mask = 0;
+    bool operator==(const BypassMark&) const = default;
+};
+
+struct RetryPolicy {
+    uint32_t count = 3;
+    std::chrono::seconds interval{10};
+    bool operator==(const RetryPolicy&) const = default;
+};
+
+// When, before a TEK/KEK expires, the member pulls again if no push arrived. Either a share of
+// the lifetime ("7%-5%": start when 7 % is left, at the latest when 5 % is left; a random point
+// in between spreads members out) or absolute times before expiry ("90s-30s").
+struct PullWindow {
+    enum class Unit : uint8_t { percent, seconds } unit = Unit::percent;
+    uint32_t start = 7; // percent of the lifetime, or seconds before expiry
+    uint32_t end = 5;
+    bool operator==(const PullWindow&) const = default;
+};
+
+struct RekeyPolicy {
+    PullWindow pull_window;
+    // New outbound SAs are used this long before the old ones expire.
+    std::chrono::seconds activate_before_expiry{30};
+    bool operator==(const RekeyPolicy&) const = default;
+};
+
+// Traffic that stays in clear text when the group has no valid keys (Juniper's fail-open rules).
+struct FailOpenRule {
+    std::string name;
+    gdoi::IpPrefix source;
+    gdoi::IpPrefix destination;
+    bool operator==(const FailOpenRule&) const = default;
+};
+
+struct GroupConfig {
+    std::string name;
+    uint32_t id = 0;
+    std::vector<ServerAddress> servers; // priority order, 1..4
+    gdoi::IpAddress local_address;
+    std::optional<std::string> routing_instance;
+    PskSource psk_source;
+    gdoi::SecretBytes psk; // loaded by config_secrets; never printed
+    IkeProposal ike;
+    std::string wan_interface;
+    std::vector<std::string> lan_interfaces;
+    MatchDirection match_direction = MatchDirection::both;
+    DfBit df_bit = DfBit::clear;
+    std::optional<BypassMark> bypass_mark;
+    std::optional<uint16_t> tcp_mss;
+    RetryPolicy retry;
+    RekeyPolicy rekey;
+    std::vector<FailOpenRule> fail_open;
+    gdoi::ServerQuirks quirks;
+};
+
+struct Config {
+    std::string path; // the file it was read from
+    DaemonSettings daemon;
+    std::vector<GroupConfig> groups;
+
+    const GroupConfig* find_group(std::string_view name) const;
+};
+
+// Names as they are written in the file, for messages and the control protocol.
+std::string_view to_string(LogLevel level);
+std::string_view to_string(IkeEncryption encryption);
+std::string_view to_string(IkeHash hash);
+std::string_view to_string(MatchDirection direction);
+std::string_view to_string(DfBit df_bit);
+std::optional<LogLevel> parse_log_level(std::string_view text);
+
+// "30s", "10m", "24h", "1d", "1h30m"; nullopt when malformed or overflowing.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+std::string format_duration(std::chrono::seconds duration);
+
+// "7%-5%" or "90s-30s"; the error names what is wrong.
+struct PullWindowParse {
+    std::optional<PullWindow> window;
+    std::string error;
+};
+PullWindowParse parse_pull_window(std::string_view text);
+
+// "0x00100000" (mask = value) or "0x100/0xf00".
+struct BypassMarkParse {
+    std::optional<BypassMark> mark;
+    std::string error;
+};
+BypassMarkParse parse_bypass_mark(std::string_view text);
+
+// "192.0.2.1", "192.0.2.1:848", "2001:db8::1", "[2001:db8::1]:848".
+std::optional<ServerAddress> parse_server_address(std::string_view text);
+
+} // namespace gdoid::daemon

@@ -1,0 +1,26 @@
+// Loads pre-shared keys from a root-owned 0600 file or a systemd credential
+// ($CREDENTIALS_DIRECTORY/<name>) into SecretBytes. Error messages name the source, never the key.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+#include "daemon/config.hpp"
+#include "gdoi/secret_bytes.hpp"
+
+namespace gdoid::daemon {
+
+struct SecretLoadOptions {
+    uid_t required_owner = 0;
+    std::optional<std::string> credentials_directory; // unset: $CREDENTIALS_DIRECTORY
+};
+
+struct PskLoad {
+    gdoi::SecretBytes psk; // empty on error
+    std::string error;     // what is wrong, in a sentence; empty on success
+};
+
+PskLoad load_psk(const PskSource& source, const SecretLoadOptions& options);
+
+} // namespace gdoid::daemon

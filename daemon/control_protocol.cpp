@@ -1,0 +1,210 @@
+#include "daemon/control_protocol.hpp"
+
+#include <algorithm>
+
+namespace gdoid::control {
+
+using nlohmann::json;
+
+std::string encode_frame(std::string_view body) {
+    const auto size = uint32_t(body.size());
+    std::string frame;
+    frame.reserve(frame_header_size + body.size());
+    frame.push_back(char(size >> 24));
+    frame.push_back(char(size >> 16));
+    frame.push_back(char(size >> 8));
+    frame.push_back(char(size));
+    frame.append(body);
+    return frame;
+}
+
+bool FrameDecoder::ready() const {
+    if (buffer_.size() < frame_header_size) return false;
+    const auto* header = reinterpret_cast<const uint8_t*>(buffer_.data());
+    const size_t declared = size_t(header[0]) << 24 | size_t(header[1]) << 16 | size_t(header[2]) << 8 | header[3];
+    return declared > max_body_ || buffer_.size() >= frame_header_size + declared;
+}
+
+FrameDecoder::Status FrameDecoder::next(std::string& body) {
+    if (buffer_.size() < frame_header_size) return Status::need_more;
+    const auto* header = reinterpret_cast<const uint8_t*>(buffer_.data());
+    declared_ = size_t(header[0]) << 24 | size_t(header[1]) << 16 | size_t(header[2]) << 8 | header[3];
+    if (declared_ > max_body_) return Status::oversized;
+    if (buffer_.size() < frame_header_size + declared_) return Status::need_more;
+    body.assign(buffer_, frame_header_size, declared_);
+    buffer_.erase(0, frame_header_size + declared_);
+    return Status::frame;
+}
+
+const std::vector<CommandInfo>& commands() {
+    static const std::vector<CommandInfo> list = {
+        {"status", Access::read, "daemon and group state"},
+        {"reload", Access::action, "re-read the configuration file (like SIGHUP)"},
+    };
+    return list;
+}
+
+const CommandInfo* find_command(std::string_view name) {
+    for (const auto& command : commands())
+        if (command.name == name) return &command;
+    return nullptr;
+}
+
+json make_request(std::string_view command, json arguments) {
+    return json{{"version", protocol_version}, {"command", command}, {"arguments", std::move(arguments)}};
+}
+
+json make_ok_reply(json result) {
+    return json{{"version", protocol_version}, {"ok", true}, {"result", std::move(result)}};
+}
+
+json make_error_reply(std::string_view code, std::string_view message) {
+    return json{{"version", protocol_version},
+                {"ok", false},
+                {"error", {{"code", code}, {"message", message}}}};
+}
+
+std::string dump_json(const json& value, int indent) {
+    return value.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+RequestParse parse_request(std::string_view body) {
+    // Without exceptions: a malformed request is ordinary input, not an exceptional event.
+    json document = json::parse(body, nullptr, false);
+    if (document.is_discarded())
+        return {std::nullopt, make_error_reply(error_code::malformed_json, "the request is not valid JSON")};
+    if (!document.is_object())
+        return {std::nullopt, make_error_reply(error_code::bad_request, "the request must be a JSON object")};
+    for (const auto& [key, value] : document.items()) {
+        if (key != "version" && key != "command" && key != "arguments")
+            return {std::nullopt, make_error_reply(error_code::bad_request,
+                                                   "unknown member `" + key + "` in the request")};
+    }
+    const auto version = document.find("version");
+    if (version == document.end() || !version->is_number_integer())
+        return {std::nullopt, make_error_reply(error_code::bad_request,
+                                               "the request needs an integer `version` (1)")};
+    if (version->get<int64_t>() != protocol_version)
+        return {std::nullopt,
+                make_error_reply(error_code::unsupported_version,
+                                 "this gdoid speaks control protocol version " +
+                                     std::to_string(protocol_version) + ", the request uses version " +
+                                     std::to_string(version->get<int64_t>()))};
+    const auto command = document.find("command");
+    if (command == document.end() || !command->is_string())
+        return {std::nullopt, make_error_reply(error_code::bad_request, "the request needs a string `command`")};
+    Request request;
+    request.command = command->get<std::string>();
+    if (const auto arguments = document.find("arguments"); arguments != document.end()) {
+        if (!arguments->is_object())
+            return {std::nullopt, make_error_reply(error_code::bad_request, "`arguments` must be an object")};
+        request.arguments = *arguments;
+    }
+    return {std::move(request), {}};
+}
+
+bool is_allowed(Access access, const PeerCredentials& peer, std::optional<gid_t> control_gid) {
+    if (peer.uid == 0) return true;
+    if (access == Access::action || !control_gid) return false;
+    return peer.gid == *control_gid ||
+           std::find(peer.groups.begin(), peer.groups.end(), *control_gid) != peer.groups.end();
+}
+
+json to_json(const DaemonStatus& status) {
+    json groups = json::array();
+    for (const auto& group : status.groups) {
+        json entry = {
+            {"name", group.name},
+            {"id", group.id},
+            {"state", group.state},
+            {"servers", group.servers},
+            {"server_in_use", group.server_in_use ? json(*group.server_in_use) : json(nullptr)},
+            {"last_error", group.last_error ? json{{"message", group.last_error->message},
+                                                   {"time", group.last_error->time}}
+                                            : json(nullptr)},
+            {"counters",
+             {{"registrations", group.registrations},
+              {"registration_failures", group.registration_failures},
+              {"pushes_accepted", group.pushes_accepted},
+              {"pushes_rejected", group.pushes_rejected}}},
+        };
+        groups.push_back(std::move(entry));
+    }
+    return json{{"daemon",
+                 {{"version", status.version},
+                  {"pid", status.pid},
+                  {"uptime_seconds", status.uptime_seconds},
+                  {"config_path", status.config_path},
+                  {"config_error", status.config_error ? json(*status.config_error) : json(nullptr)}}},
+                {"groups", std::move(groups)}};
+}
+
+namespace {
+
+// Small typed accessors that turn a shape error into a sentence instead of an exception.
+template <typename T>
+bool read_member(const json& object, const char* key, T& out, std::string& error, bool nullable = false) {
+    const auto it = object.find(key);
+    if (it == object.end() || (it->is_null() && !nullable)) {
+        error = std::string("missing `") + key + "`";
+        return false;
+    }
+    if (it->is_null()) return true;
+    try {
+        out = it->get<T>();
+    } catch (const json::exception&) {
+        error = std::string("`") + key + "` has the wrong type";
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+std::optional<DaemonStatus> status_from_json(const json& result, std::string& error) {
+    if (!result.is_object() || !result.contains("daemon") || !result["daemon"].is_object() ||
+        !result.contains("groups") || !result["groups"].is_array()) {
+        error = "the status reply has no `daemon` object or `groups` array";
+        return std::nullopt;
+    }
+    DaemonStatus status;
+    const auto& daemon = result["daemon"];
+    std::string config_error;
+    if (!read_member(daemon, "version", status.version, error) || !read_member(daemon, "pid", status.pid, error) ||
+        !read_member(daemon, "uptime_seconds", status.uptime_seconds, error) ||
+        !read_member(daemon, "config_path", status.config_path, error) ||
+        !read_member(daemon, "config_error", config_error, error, true))
+        return std::nullopt;
+    if (!config_error.empty()) status.config_error = config_error;
+    for (const auto& entry : result["groups"]) {
+        if (!entry.is_object()) {
+            error = "a group entry is not an object";
+            return std::nullopt;
+        }
+        GroupStatus group;
+        std::string in_use;
+        if (!read_member(entry, "name", group.name, error) || !read_member(entry, "id", group.id, error) ||
+            !read_member(entry, "state", group.state, error) ||
+            !read_member(entry, "servers", group.servers, error) ||
+            !read_member(entry, "server_in_use", in_use, error, true))
+            return std::nullopt;
+        if (!in_use.empty()) group.server_in_use = in_use;
+        if (const auto it = entry.find("last_error"); it != entry.end() && it->is_object()) {
+            GroupErrorStatus last;
+            if (!read_member(*it, "message", last.message, error) || !read_member(*it, "time", last.time, error))
+                return std::nullopt;
+            group.last_error = last;
+        }
+        if (const auto it = entry.find("counters"); it != entry.end() && it->is_object()) {
+            if (!read_member(*it, "registrations", group.registrations, error) ||
+                !read_member(*it, "registration_failures", group.registration_failures, error) ||
+                !read_member(*it, "pushes_accepted", group.pushes_accepted, error) ||
+                !read_member(*it, "pushes_rejected", group.pushes_rejected, error))
+                return std::nullopt;
+        }
+        status.groups.push_back(std::move(group));
+    }
+    return status;
+}
+
+} // namespace gdoid::control

@@ -1,0 +1,142 @@
+// The control protocol between gdoid and gdoictl (or any client), without any I/O.
+// A UNIX SOCK_STREAM connection carries frames: a 4-octet big-endian length, then that many
+// octets of UTF-8 JSON. Each request frame gets exactly one reply frame; a connection may carry
+// several requests in turn. Requests: {"version":1,"command":"status","arguments":{...}}.
+// Replies: {"version":1,"ok":true,"result":{...}} or
+//          {"version":1,"ok":false,"error":{"code":"...","message":"..."}}.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace gdoid::control {
+
+inline constexpr int protocol_version = 1;
+inline constexpr size_t frame_header_size = 4;
+inline constexpr size_t max_request_size = 64 * 1024;       // what gdoid accepts
+inline constexpr size_t max_reply_size = 16 * 1024 * 1024;  // what gdoictl accepts
+
+// Error codes in replies; stable, scripts may match on them.
+namespace error_code {
+inline constexpr std::string_view malformed_json = "malformed-json";
+inline constexpr std::string_view bad_request = "bad-request";
+inline constexpr std::string_view request_too_large = "request-too-large";
+inline constexpr std::string_view unknown_command = "unknown-command";
+inline constexpr std::string_view unsupported_version = "unsupported-version";
+inline constexpr std::string_view permission_denied = "permission-denied";
+inline constexpr std::string_view config_invalid = "config-invalid";
+inline constexpr std::string_view internal_error = "internal-error";
+} // namespace error_code
+
+std::string encode_frame(std::string_view body);
+
+// Reassembles frames from a byte stream that arrives in arbitrary pieces.
+class FrameDecoder {
+public:
+    enum class Status : uint8_t { need_more, frame, oversized };
+
+    explicit FrameDecoder(size_t max_body) : max_body_(max_body) {}
+
+    void feed(std::string_view bytes) { buffer_.append(bytes); }
+    // On `frame`, `body` holds one complete frame body and it is removed from the buffer.
+    // `oversized` is reported as soon as the header declares more than the limit, before the
+    // body is read: the peer cannot make us buffer it.
+    Status next(std::string& body);
+    // True when next() would return a frame or `oversized`.
+    bool ready() const;
+    // The length the pending header declared (valid after `oversized`).
+    size_t declared_size() const { return declared_; }
+    size_t buffered() const { return buffer_.size(); }
+
+private:
+    size_t max_body_;
+    size_t declared_ = 0;
+    std::string buffer_;
+};
+
+enum class Access : uint8_t {
+    read,   // root and members of the control group
+    action, // root only
+};
+
+struct CommandInfo {
+    std::string_view name;
+    Access access;
+    std::string_view summary;
+};
+
+const std::vector<CommandInfo>& commands();
+const CommandInfo* find_command(std::string_view name);
+
+struct Request {
+    std::string command;
+    nlohmann::json arguments = nlohmann::json::object();
+};
+
+// Either a request, or the error reply to send back.
+struct RequestParse {
+    std::optional<Request> request;
+    nlohmann::json error_reply;
+};
+
+// Checks syntax, version and shape; does not check that the command exists (see find_command).
+RequestParse parse_request(std::string_view body);
+
+nlohmann::json make_request(std::string_view command, nlohmann::json arguments = nlohmann::json::object());
+nlohmann::json make_ok_reply(nlohmann::json result);
+nlohmann::json make_error_reply(std::string_view code, std::string_view message);
+// Dumps replies with invalid UTF-8 replaced, so a strange interface name cannot break the reply.
+std::string dump_json(const nlohmann::json& value, int indent = -1);
+
+// Who is on the other end (SO_PEERCRED, SO_PEERGROUPS).
+struct PeerCredentials {
+    pid_t pid = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups; // supplementary groups
+};
+
+bool is_allowed(Access access, const PeerCredentials& peer, std::optional<gid_t> control_gid);
+
+// ---- the status reply: one data model for --json and the human rendering ----
+
+struct GroupErrorStatus {
+    std::string message;
+    int64_t time = 0; // seconds since the epoch
+};
+
+struct GroupStatus {
+    std::string name;
+    uint32_t id = 0;
+    std::string state;
+    std::vector<std::string> servers; // "192.0.2.1:848", priority order
+    std::optional<std::string> server_in_use;
+    std::optional<GroupErrorStatus> last_error;
+    uint64_t registrations = 0;
+    uint64_t registration_failures = 0;
+    uint64_t pushes_accepted = 0;
+    uint64_t pushes_rejected = 0;
+};
+
+struct DaemonStatus {
+    std::string version;
+    int64_t pid = 0;
+    int64_t uptime_seconds = 0;
+    std::string config_path;
+    // Set when the last reload was refused; the previous configuration is still in force.
+    std::optional<std::string> config_error;
+    std::vector<GroupStatus> groups;
+};
+
+nlohmann::json to_json(const DaemonStatus& status);
+// Reads a status result; nullopt (with `error` set) when the reply does not have the shape.
+std::optional<DaemonStatus> status_from_json(const nlohmann::json& result, std::string& error);
+
+} // namespace gdoid::control

@@ -1,0 +1,221 @@
+#include "daemon/daemon.hpp"
+
+#include <csignal>
+#include <cstring>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "daemon/log.hpp"
+#include "daemon/status_report.hpp"
+
+namespace gdoid::daemon {
+
+namespace {
+
+std::string group_names(const Config& config) {
+    std::string names;
+    for (const auto& group : config.groups) names += (names.empty() ? "" : ", ") + group.name;
+    return names;
+}
+
+std::string ready_status(const Config& config) {
+    return "configured " + std::to_string(config.groups.size()) + " group(s): " + group_names(config);
+}
+
+void log_diagnostics(const std::vector<Diagnostic>& diagnostics, std::string_view prefix) {
+    for (const auto& diagnostic : diagnostics) {
+        const auto level = diagnostic.severity == Diagnostic::Severity::error ? LogLevel::error : LogLevel::warning;
+        log_write(level, std::string(prefix) + diagnostic.to_string());
+    }
+}
+
+} // namespace
+
+Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
+
+Daemon::~Daemon() {
+    // The control socket goes before the loop it is registered with.
+    control_.reset();
+    watchdog_.reset();
+    signal_sources_.clear();
+}
+
+bool Daemon::install_signal_handlers() {
+    // sd-event reads signals from a signalfd, which only sees blocked signals.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int signal : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, signal);
+    if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) return false;
+    std::signal(SIGPIPE, SIG_IGN);
+    for (int signal : {SIGTERM, SIGINT, SIGHUP}) {
+        sd_event_source* source = nullptr;
+        if (sd_event_add_signal(event_.get(), &source, signal, on_signal, this) < 0) return false;
+        signal_sources_.emplace_back(source);
+    }
+    return true;
+}
+
+int Daemon::on_signal(sd_event_source*, const struct signalfd_siginfo* info, void* userdata) {
+    auto& daemon = *static_cast<Daemon*>(userdata);
+    if (info->ssi_signo == SIGHUP) {
+        daemon.reload("SIGHUP");
+        return 0;
+    }
+    log_info(std::string("received ") + (info->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
+    notify_stopping("stopping");
+    sd_event_exit(daemon.event_.get(), exit_code::ok);
+    return 0;
+}
+
+int Daemon::run() {
+    auto loaded = load_config_file(options_.config_path);
+    if (!loaded.ok()) {
+        log_diagnostics(loaded.diagnostics, "");
+        log_error("the configuration " + options_.config_path + " has " + std::to_string(loaded.error_count()) +
+                  " error(s); not starting");
+        return exit_code::config_invalid;
+    }
+    log_diagnostics(loaded.diagnostics, "");
+    if (!options_.log_level_override) log_set_level(loaded.config->daemon.log_level);
+
+    sd_event* event = nullptr;
+    if (sd_event_new(&event) < 0) {
+        log_error("cannot create the event loop");
+        return exit_code::startup_failed;
+    }
+    event_.reset(event);
+    if (!install_signal_handlers()) {
+        log_error(std::string("cannot install signal handlers: ") + std::strerror(errno));
+        return exit_code::startup_failed;
+    }
+
+    const auto& settings = loaded.config->daemon;
+    std::string error;
+    control_ = ControlServer::create(
+        event_.get(), {settings.control_socket, settings.control_gid ? std::optional<gid_t>(*settings.control_gid) : std::nullopt},
+        [this](const control::Request& request, const control::PeerCredentials& peer) {
+            return handle_request(request, peer);
+        },
+        error);
+    if (!control_) {
+        log_error("control socket: " + error);
+        return exit_code::startup_failed;
+    }
+
+    apply(std::move(*loaded.config), ConfigDiff{});
+    watchdog_ = Watchdog::start(event_.get());
+    log_info("gdoid " GDOID_VERSION " started (pid " + std::to_string(getpid()) + "), configuration " +
+             options_.config_path + ", control socket " + control_->path());
+    notify_ready(ready_status(*config_));
+
+    const int r = sd_event_loop(event_.get());
+    control_.reset(); // removes the socket file
+    if (r < 0) {
+        log_error(std::string("event loop failed: ") + std::strerror(-r));
+        return exit_code::startup_failed;
+    }
+    log_info("stopped");
+    return r;
+}
+
+void Daemon::log_group_configured(const Group& group) {
+    std::string servers;
+    for (const auto& server : group.config().servers) servers += (servers.empty() ? "" : ", ") + server.to_string();
+    log_info("configured: id " + std::to_string(group.config().id) + ", key servers " + servers + ", state " +
+                 std::string(to_string(group.state())),
+             {.group = group.name()});
+}
+
+void Daemon::apply(Config config, const ConfigDiff& diff) {
+    std::vector<std::unique_ptr<Group>> next;
+    for (const auto& group_config : config.groups) {
+        const bool keep = std::find(diff.unchanged.begin(), diff.unchanged.end(), group_config.name) != diff.unchanged.end();
+        std::unique_ptr<Group> group;
+        if (keep) {
+            for (auto& existing : groups_)
+                if (existing && existing->name() == group_config.name) group = std::move(existing);
+        }
+        if (!group) {
+            group = std::make_unique<Group>(group_config);
+            log_group_configured(*group);
+        }
+        next.push_back(std::move(group));
+    }
+    for (const auto& name : diff.removed) log_info("removed from the configuration", {.group = name});
+    for (const auto& change : diff.changed) {
+        std::string fields;
+        for (const auto& field : change.fields) fields += (fields.empty() ? "" : ", ") + field;
+        log_info("configuration changed (" + fields + "); " +
+                     (change.needs_reregistration ? "registering again" : "updating the data path"),
+                 {.group = change.name});
+    }
+    groups_ = std::move(next);
+    config_ = std::move(config);
+}
+
+ReloadOutcome Daemon::reload(std::string_view trigger) {
+    ReloadOutcome outcome;
+    notify_reloading("reloading the configuration");
+    log_info(std::string(trigger) + ": reloading " + options_.config_path);
+    auto loaded = load_config_file(options_.config_path);
+    outcome.diagnostics = loaded.diagnostics;
+    if (!loaded.ok()) {
+        log_diagnostics(loaded.diagnostics, "reload: ");
+        const auto first = std::find_if(loaded.diagnostics.begin(), loaded.diagnostics.end(),
+                                        [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; });
+        config_error_ = (first != loaded.diagnostics.end() ? first->to_string() : std::string("invalid")) +
+                        (loaded.error_count() > 1 ? " (and " + std::to_string(loaded.error_count() - 1) + " more)" : "");
+        log_error("reload refused: " + std::to_string(loaded.error_count()) + " error(s) in " +
+                  options_.config_path + "; keeping the previous configuration");
+        notify_ready("reload refused (" + *config_error_ + "); " + ready_status(*config_));
+        return outcome;
+    }
+    log_diagnostics(loaded.diagnostics, "reload: ");
+    auto& next = *loaded.config;
+    outcome.diff = diff_configs(*config_, next);
+
+    if (std::find(outcome.diff.daemon_fields.begin(), outcome.diff.daemon_fields.end(), "control-socket") !=
+        outcome.diff.daemon_fields.end()) {
+        log_warning("the control socket moves to " + next.daemon.control_socket +
+                    " only at the next restart; it stays at " + control_->path());
+        next.daemon.control_socket = config_->daemon.control_socket;
+    }
+    if (next.daemon.control_gid != config_->daemon.control_gid) {
+        std::string error;
+        const auto gid = next.daemon.control_gid ? std::optional<gid_t>(*next.daemon.control_gid) : std::nullopt;
+        if (!control_->set_control_gid(gid, error)) log_error("control socket: " + error);
+    }
+    if (!options_.log_level_override) log_set_level(next.daemon.log_level);
+
+    log_info("reload: " + outcome.diff.summary());
+    apply(std::move(next), outcome.diff);
+    config_error_.reset();
+    outcome.applied = true;
+    notify_ready(ready_status(*config_));
+    return outcome;
+}
+
+control::DaemonStatus Daemon::status() const {
+    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+    return make_status(groups_, options_.config_path, uptime, config_error_);
+}
+
+nlohmann::json Daemon::handle_request(const control::Request& request, const control::PeerCredentials& peer) {
+    if (request.command == "status") return control::make_ok_reply(control::to_json(status()));
+    if (request.command == "reload") {
+        log_info("reload requested over the control socket by uid " + std::to_string(peer.uid));
+        const auto outcome = reload("control socket");
+        nlohmann::json problems = nlohmann::json::array();
+        for (const auto& d : outcome.diagnostics) problems.push_back(d.to_string());
+        if (!outcome.applied) {
+            std::string message = "the configuration has errors; the previous one stays in force";
+            for (const auto& d : outcome.diagnostics)
+                if (d.severity == Diagnostic::Severity::error) message += "\n" + d.to_string();
+            return control::make_error_reply(control::error_code::config_invalid, message);
+        }
+        return control::make_ok_reply({{"summary", outcome.diff.summary()}, {"warnings", problems}});
+    }
+    return control::make_error_reply(control::error_code::unknown_command, "`" + request.command + "` is not implemented");
+}
+
+} // namespace gdoid::daemon

@@ -1,0 +1,73 @@
+// gdoid's top level: the event loop, signals (SIGTERM/SIGINT stop, SIGHUP reload), the
+// service protocol, the control socket and one Group per configured group.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/config.hpp"
+#include "daemon/config_diff.hpp"
+#include "daemon/config_parser.hpp"
+#include "daemon/control_protocol.hpp"
+#include "daemon/control_server.hpp"
+#include "daemon/group.hpp"
+#include "daemon/notify.hpp"
+#include "daemon/sd_event_ptr.hpp"
+
+namespace gdoid::daemon {
+
+// Process exit codes of gdoid (documented in gdoid(8)).
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int config_invalid = 1;
+inline constexpr int usage = 2;
+inline constexpr int startup_failed = 3;
+} // namespace exit_code
+
+struct DaemonOptions {
+    std::string config_path;
+    std::optional<LogLevel> log_level_override; // --log-level wins over the file
+};
+
+struct ReloadOutcome {
+    bool applied = false;
+    ConfigDiff diff;                      // when applied
+    std::vector<Diagnostic> diagnostics;  // errors (not applied) or warnings
+};
+
+class Daemon {
+public:
+    explicit Daemon(DaemonOptions options);
+    ~Daemon();
+
+    // Loads the configuration, binds the socket, runs until SIGTERM/SIGINT; returns the exit code.
+    int run();
+
+    // Re-reads the configuration file; on any error keeps the current one.
+    ReloadOutcome reload(std::string_view trigger);
+    control::DaemonStatus status() const;
+    const std::vector<std::unique_ptr<Group>>& groups() const { return groups_; }
+
+private:
+    bool install_signal_handlers();
+    void apply(Config config, const ConfigDiff& diff);
+    nlohmann::json handle_request(const control::Request& request, const control::PeerCredentials& peer);
+    void log_group_configured(const Group& group);
+
+    static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata);
+
+    DaemonOptions options_;
+    SdEventPtr event_;
+    std::vector<SdEventSourcePtr> signal_sources_;
+    std::unique_ptr<Watchdog> watchdog_;
+    std::unique_ptr<ControlServer> control_;
+    std::optional<Config> config_;
+    std::vector<std::unique_ptr<Group>> groups_;
+    std::optional<std::string> config_error_; // why the last reload was refused
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+} // namespace gdoid::daemon

@@ -1,0 +1,87 @@
+// The daemon's view of one configured group: its configuration and where it stands. A plain
+// model: registration, rekey and kernel wiring update it; the control socket reports it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/config.hpp"
+
+namespace gdoid::daemon {
+
+enum class GroupState : uint8_t {
+    idle,                  // configured, not (yet) registered
+    registering,           // Phase 1 / GROUPKEY-PULL in progress
+    registered,            // keys installed, traffic protected
+    rekeying,              // a pull for new keys is in progress while the current ones stay in use
+    failed,                // every server tried, waiting for the next retry round
+    removed_by_key_server, // the key server deleted our keys / ejected us
+    interface_down,        // the WAN interface is down: nothing to do until it comes back
+};
+
+std::string_view to_string(GroupState state);
+
+// What the control socket shows of the KEK (never the key).
+struct KekSummary {
+    std::string spi;          // the rekey SA's cookie pair, hex
+    std::string cipher;       // "aes-256-cbc"
+    std::chrono::system_clock::time_point expires;
+};
+
+// What the control socket shows of one TEK (never the key).
+struct TekSummary {
+    uint32_t spi = 0;
+    std::string cipher;       // "aes-256-cbc/hmac-sha256"
+    std::string source;       // traffic selector, "10.1.0.0/16"
+    std::string destination;
+    std::chrono::system_clock::time_point expires;
+};
+
+struct GroupCounters {
+    uint64_t registrations = 0;     // successful GROUPKEY-PULL exchanges
+    uint64_t registration_failures = 0;
+    uint64_t pushes_accepted = 0;   // GROUPKEY-PUSH messages applied
+    uint64_t pushes_rejected = 0;   // bad signature, replayed sequence, malformed...
+    uint64_t acks_sent = 0;         // RFC 8263 acknowledgements
+};
+
+struct GroupError {
+    std::string message;
+    std::chrono::system_clock::time_point when;
+};
+
+class Group {
+public:
+    explicit Group(GroupConfig config) : config_(std::move(config)) {}
+
+    const GroupConfig& config() const { return config_; }
+    const std::string& name() const { return config_.name; }
+    GroupState state() const { return state_; }
+
+    void set_state(GroupState state) { state_ = state; }
+    // Index into config().servers of the server we talk to; nullopt when none.
+    std::optional<size_t> server_in_use() const { return server_in_use_; }
+    void set_server_in_use(std::optional<size_t> index) { server_in_use_ = index; }
+
+    const std::optional<GroupError>& last_error() const { return last_error_; }
+    void record_error(std::string message,
+                      std::chrono::system_clock::time_point when = std::chrono::system_clock::now()) {
+        last_error_ = GroupError{std::move(message), when};
+    }
+
+    std::optional<KekSummary> kek;
+    std::vector<TekSummary> teks;
+    GroupCounters counters;
+
+private:
+    GroupConfig config_;
+    GroupState state_ = GroupState::idle;
+    std::optional<size_t> server_in_use_;
+    std::optional<GroupError> last_error_;
+};
+
+} // namespace gdoid::daemon

@@ -1,0 +1,38 @@
+#include "daemon/status_report.hpp"
+
+#include <unistd.h>
+
+namespace gdoid::daemon {
+
+control::GroupStatus make_group_status(const Group& group) {
+    control::GroupStatus status;
+    const auto& config = group.config();
+    status.name = config.name;
+    status.id = config.id;
+    status.state = std::string(to_string(group.state()));
+    for (const auto& server : config.servers) status.servers.push_back(server.to_string());
+    if (auto index = group.server_in_use(); index && *index < config.servers.size())
+        status.server_in_use = config.servers[*index].to_string();
+    if (const auto& error = group.last_error())
+        status.last_error = control::GroupErrorStatus{
+            error->message, std::chrono::duration_cast<std::chrono::seconds>(error->when.time_since_epoch()).count()};
+    status.registrations = group.counters.registrations;
+    status.registration_failures = group.counters.registration_failures;
+    status.pushes_accepted = group.counters.pushes_accepted;
+    status.pushes_rejected = group.counters.pushes_rejected;
+    return status;
+}
+
+control::DaemonStatus make_status(const std::vector<std::unique_ptr<Group>>& groups, const std::string& config_path,
+                                  std::chrono::seconds uptime, const std::optional<std::string>& config_error) {
+    control::DaemonStatus status;
+    status.version = GDOID_VERSION;
+    status.pid = getpid();
+    status.uptime_seconds = uptime.count();
+    status.config_path = config_path;
+    status.config_error = config_error;
+    for (const auto& group : groups) status.groups.push_back(make_group_status(*group));
+    return status;
+}
+
+} // namespace gdoid::daemon

@@ -1,0 +1,49 @@
+#include "policy/apply_plan.hpp"
+
+#include <stdexcept>
+
+namespace policy {
+
+namespace {
+
+void apply_one(const Operation& op, netlink::KernelIpsec& kernel, DatapathMapWriter& maps) {
+    using K = Operation::Kind;
+    switch (op.kind) {
+    case K::add_state: kernel.add_state(op.state); return;
+    case K::update_state: kernel.update_state(op.state); return;
+    case K::delete_state: kernel.delete_state(op.state.id); return;
+    case K::add_policy: kernel.add_policy(op.policy); return;
+    case K::update_policy: kernel.update_policy(op.policy); return;
+    case K::delete_policy: kernel.delete_policy(op.policy.id); return;
+    case K::add_map_entry: maps.add(op.entry); return;
+    case K::remove_map_entry: maps.remove(op.entry); return;
+    }
+}
+
+} // namespace
+
+ApplyResult apply_plan(const std::vector<Operation>& operations, netlink::KernelIpsec& kernel,
+                       DatapathMapWriter& maps) {
+    ApplyResult result;
+    for (size_t i = 0; i < operations.size(); ++i) {
+        const std::string where = "operation " + std::to_string(i + 1) + " of " +
+                                  std::to_string(operations.size()) + " (" +
+                                  operations[i].to_string() + ") failed: ";
+        try {
+            apply_one(operations[i], kernel, maps);
+        } catch (const netlink::KernelError& e) {
+            result.failed_index = i;
+            result.error = where + e.what();
+            result.error_number = e.error_number();
+            return result;
+        } catch (const std::runtime_error& e) {
+            result.failed_index = i;
+            result.error = where + e.what();
+            return result;
+        }
+        ++result.applied;
+    }
+    return result;
+}
+
+} // namespace policy

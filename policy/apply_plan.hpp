@@ -1,0 +1,34 @@
+// Carries out a plan's operations in order on the kernel facade and the datapath maps, and
+// stops at the first refusal. Because plans add before they remove, stopping leaves whatever
+// worked before in place; the next plan() starts from what is then installed.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netlink/kernel_ipsec.hpp"
+#include "policy/plan.hpp"
+
+namespace policy {
+
+// The BPF maps, as bpf/ will expose them (an interface so policy/ stays free of bpf()).
+class DatapathMapWriter {
+public:
+    virtual ~DatapathMapWriter() = default;
+    virtual void add(const MapEntry& entry) = 0;    // throws std::runtime_error on failure
+    virtual void remove(const MapEntry& entry) = 0; // throws std::runtime_error on failure
+};
+
+struct ApplyResult {
+    size_t applied = 0;                 // operations that succeeded, from the first
+    std::optional<size_t> failed_index; // the operation that was refused
+    std::string error;                  // "operation 3 of 9 (add policy ...) failed: ..."
+    int error_number = 0;               // the kernel's errno, 0 for a map failure
+    bool ok() const { return !failed_index.has_value(); }
+};
+
+ApplyResult apply_plan(const std::vector<Operation>& operations, netlink::KernelIpsec& kernel,
+                       DatapathMapWriter& maps);
+
+} // namespace policy

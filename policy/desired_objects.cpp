@@ -1,0 +1,321 @@
+#include "policy/desired_objects.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "policy/object_band.hpp"
+#include "policy/tek_states.hpp"
+
+namespace policy {
+
+using netlink::XfrmPolicy;
+using netlink::XfrmPolicyAction;
+using netlink::XfrmPolicyDirection;
+using netlink::XfrmSelector;
+using netlink::XfrmTemplate;
+
+bool can_send(const gdoi::TekPolicy& tek) {
+    return !tek.receive_only && tek.direction != gdoi::SaDirection::receiver_only &&
+           tek.cipher != gdoi::TekCipher::aes_gcm_16;
+}
+
+bool can_receive(const gdoi::TekPolicy& tek) {
+    return tek.direction != gdoi::SaDirection::sender_only;
+}
+
+std::vector<XfrmSelector> kernel_selectors(const gdoi::TrafficSelector& selector) {
+    std::vector<XfrmSelector> result;
+    for (const auto& source : selector.source.prefixes()) {
+        for (const auto& destination : selector.destination.prefixes()) {
+            XfrmSelector s;
+            s.source = source;
+            s.destination = destination;
+            s.ip_protocol = selector.ip_protocol;
+            s.source_port = selector.source.port;
+            s.destination_port = selector.destination.port;
+            result.push_back(s);
+        }
+    }
+    return result;
+}
+
+namespace {
+
+class Builder {
+public:
+    Builder(const LocalSettings& settings, DesiredObjects& out) : settings_(settings), out_(out) {}
+
+    void policy(XfrmSelector selector, XfrmPolicyDirection direction, int ifindex,
+                uint32_t offset, XfrmPolicyAction action, std::vector<XfrmTemplate> templates,
+                const std::string& role, std::optional<netlink::XfrmMark> mark = std::nullopt) {
+        XfrmPolicy p;
+        selector.ifindex = ifindex;
+        p.id.selector = selector;
+        p.id.direction = direction;
+        p.id.mark = mark;
+        p.priority = band::priority(settings_.group_slot, offset);
+        p.action = action;
+        p.templates = std::move(templates);
+        // The kernel keeps one policy per (selector, direction, mark): the first one asked for,
+        // which has the higher precedence, wins.
+        if (!ids_.insert(p.id).second) return;
+        out_.policies.push_back(std::move(p));
+        out_.policy_roles.push_back(role);
+    }
+
+    void state(netlink::XfrmState state, const std::string& role) {
+        if (!state_ids_.insert(state.id).second) {
+            out_.problems.push_back(role + ": another TEK already uses this SPI; not installed");
+            return;
+        }
+        out_.states.push_back(std::move(state));
+        out_.state_roles.push_back(role);
+    }
+
+    bool encrypts() const { return settings_.match_direction != MatchDirection::input; }
+    bool decrypts() const { return settings_.match_direction != MatchDirection::output; }
+
+private:
+    const LocalSettings& settings_;
+    DesiredObjects& out_;
+    std::set<netlink::XfrmPolicyId> ids_;
+    std::set<netlink::XfrmStateId> state_ids_;
+};
+
+std::string hex(uint32_t value) {
+    char buffer[16];
+    snprintf(buffer, sizeof buffer, "0x%08x", value);
+    return buffer;
+}
+
+const Anchors* anchors_for(const LocalSettings& settings, gdoi::IpFamily family) {
+    const auto& anchors = family == gdoi::IpFamily::v4 ? settings.v4 : settings.v6;
+    return anchors ? &*anchors : nullptr;
+}
+
+std::vector<gdoi::IpFamily> configured_families(const LocalSettings& settings) {
+    std::vector<gdoi::IpFamily> families;
+    if (settings.v4) families.push_back(gdoi::IpFamily::v4);
+    if (settings.v6) families.push_back(gdoi::IpFamily::v6);
+    return families;
+}
+
+// The selectors of an ACL entry as the kernel needs them: the entry and its mirror (RFC 6407
+// policies come in pairs), unless the key server listed the mirror as an entry of its own.
+std::vector<XfrmSelector> paired_selectors(const gdoi::TrafficSelector& selector,
+                                           const std::vector<TekSlot>& slots) {
+    auto result = kernel_selectors(selector);
+    const auto mirror = selector.mirrored();
+    const bool listed = std::any_of(slots.begin(), slots.end(),
+                                    [&](const TekSlot& s) { return s.selector == mirror; });
+    if (mirror != selector && !listed)
+        for (auto& s : kernel_selectors(mirror)) result.push_back(s);
+    return result;
+}
+
+void add_bypasses(Builder& b, const GroupTimeline& timeline, const LocalSettings& settings) {
+    // Packets the operator's firewall marked are never encrypted nor required to be.
+    if (settings.bypass_mark && settings.bypass_mark->mask != 0) {
+        for (auto family : configured_families(settings)) {
+            for (auto dir : {XfrmPolicyDirection::out, XfrmPolicyDirection::fwd,
+                             XfrmPolicyDirection::in})
+                b.policy(any_selector(family), dir, 0, band::bypass_mark_offset,
+                         XfrmPolicyAction::allow, {}, "bypass mark", settings.bypass_mark);
+        }
+    }
+    // Our own LAN's traffic to the router and between our LANs arrives in clear text by
+    // nature; the fwd/in policies below must not demand ESP from it.
+    if (b.decrypts()) {
+        for (const auto& prefix : settings.lan_prefixes) {
+            XfrmSelector s = any_selector(prefix.address.family);
+            s.source = prefix;
+            b.policy(s, XfrmPolicyDirection::fwd, 0, band::local_bypass_offset,
+                     XfrmPolicyAction::allow, {}, "local LAN " + prefix.to_string());
+            b.policy(s, XfrmPolicyDirection::in, 0, band::local_bypass_offset,
+                     XfrmPolicyAction::allow, {}, "local LAN " + prefix.to_string());
+        }
+    }
+    // Key server deny entries, then configured bypass classes: allow, before any TEK policy.
+    std::vector<std::pair<gdoi::TrafficSelector, std::string>> classes;
+    for (size_t i = 0; i < timeline.deny().size(); ++i)
+        classes.push_back({timeline.deny()[i], "deny entry " + std::to_string(i + 1)});
+    for (const auto& c : settings.bypass_classes) classes.push_back({c.selector, "bypass " + c.name});
+    for (size_t i = 0; i < classes.size() && i < band::max_deny_entries; ++i) {
+        auto selectors = kernel_selectors(classes[i].first);
+        if (classes[i].first.mirrored() != classes[i].first)
+            for (auto& s : kernel_selectors(classes[i].first.mirrored())) selectors.push_back(s);
+        for (const auto& s : selectors) {
+            if (b.encrypts())
+                b.policy(s, XfrmPolicyDirection::out, 0, band::deny_offset + uint32_t(i),
+                         XfrmPolicyAction::allow, {}, classes[i].second);
+            if (b.decrypts()) {
+                b.policy(s, XfrmPolicyDirection::fwd, 0, band::deny_offset + uint32_t(i),
+                         XfrmPolicyAction::allow, {}, classes[i].second);
+                b.policy(s, XfrmPolicyDirection::in, 0, band::deny_offset + uint32_t(i),
+                         XfrmPolicyAction::allow, {}, classes[i].second);
+            }
+        }
+    }
+}
+
+void add_fail_closed(Builder& b, const GroupTimeline& timeline, const LocalSettings& settings,
+                     const GroupStatus& status) {
+    // While servers are unreachable, the operator's fail-open rules pass in clear text.
+    if (status.servers_unreachable) {
+        for (size_t i = 0; i < settings.fail_open.size() && i < max_fail_open_rules; ++i) {
+            const auto& rule = settings.fail_open[i];
+            const std::string role = "fail-open " + rule.name;
+            XfrmSelector forward = any_selector(rule.source.address.family);
+            forward.source = rule.source;
+            forward.destination = rule.destination;
+            XfrmSelector backward = forward;
+            std::swap(backward.source, backward.destination);
+            for (const auto& s : {forward, backward}) {
+                if (b.encrypts())
+                    b.policy(s, XfrmPolicyDirection::out, 0, band::fail_open_offset + uint32_t(i),
+                             XfrmPolicyAction::allow, {}, role);
+                if (b.decrypts()) {
+                    b.policy(s, XfrmPolicyDirection::fwd, 0, band::fail_open_offset + uint32_t(i),
+                             XfrmPolicyAction::allow, {}, role);
+                    b.policy(s, XfrmPolicyDirection::in, 0, band::fail_open_offset + uint32_t(i),
+                             XfrmPolicyAction::allow, {}, role);
+                }
+            }
+        }
+    }
+    // Fail closed: nothing protected leaves or enters in clear text without keys. The LAN
+    // prefixes when configured (Cisco's fail-close), else the last known ACL.
+    std::vector<XfrmSelector> covered;
+    for (const auto& prefix : settings.lan_prefixes) {
+        XfrmSelector s = any_selector(prefix.address.family);
+        s.source = prefix;
+        covered.push_back(s);
+        std::swap(s.source, s.destination);
+        covered.push_back(s);
+    }
+    if (covered.empty())
+        for (const auto& slot : timeline.slots())
+            for (auto& s : paired_selectors(slot.selector, timeline.slots())) covered.push_back(s);
+    for (const auto& s : covered) {
+        if (b.encrypts())
+            b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, band::block_offset,
+                     XfrmPolicyAction::block, {}, "fail-closed");
+        if (b.decrypts())
+            for (const auto& lan : settings.lans)
+                b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, band::block_offset,
+                         XfrmPolicyAction::block, {}, "fail-closed");
+    }
+}
+
+} // namespace
+
+DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSettings& settings,
+                               const GroupStatus& status, TimePoint now) {
+    DesiredObjects out;
+    Builder b(settings, out);
+    add_bypasses(b, timeline, settings);
+
+    const auto schedule = timeline.schedule();
+    const auto& slots = timeline.slots();
+    for (size_t slot_index = 0; slot_index < slots.size(); ++slot_index) {
+        const TekSlot& slot = slots[slot_index];
+        const uint32_t reqid = band::reqid(settings.group_slot, slot.reqid_slot);
+        std::vector<const gdoi::TekPolicy*> inbound;
+        const gdoi::TekPolicy* outbound = nullptr;
+        bool valid = false;
+        for (const auto& s : schedule) {
+            if (s.slot != slot_index) continue;
+            const gdoi::TekPolicy& tek = timeline.find(s.spi)->tek;
+            const bool live = s.inbound_at(now) || s.outbound_at(now);
+            if (!live) continue;
+            if (const auto problem = tek_problem(tek); !problem.empty()) {
+                out.problems.push_back(problem);
+                continue;
+            }
+            if (anchors_for(settings, tek_family(tek)) == nullptr) {
+                out.problems.push_back("TEK SPI " + hex(tek.spi) + ": no " +
+                                       (tek_family(tek) == gdoi::IpFamily::v4 ? "IPv4" : "IPv6") +
+                                       " anchor addresses configured");
+                continue;
+            }
+            valid = true;
+            if (s.inbound_at(now) && can_receive(tek) && b.decrypts()) inbound.push_back(&tek);
+            if (s.outbound_at(now) && can_send(tek) && b.encrypts()) outbound = &tek;
+        }
+        if (!valid) continue;
+        out.has_valid_sa = true;
+        const auto family = slot.selector.source.range.first.family;
+        const Anchors& anchors = *anchors_for(settings, family);
+        const uint32_t offset = band::tek_offset + std::min(slot.acl_position, band::max_tek_positions - 1);
+        const std::string entry = "ACL entry " + std::to_string(slot.acl_position + 1);
+        const auto selectors = paired_selectors(slot.selector, slots);
+
+        // Inbound first: one anchor state per TEK, and the datapath entries that steer group
+        // ESP to it.
+        for (const auto* tek : inbound) {
+            b.state(inbound_state(*tek, anchors, reqid), entry + " TEK " + hex(tek->spi) + " inbound anchor");
+            out.datapath.inbound_spis.insert(tek->spi);
+            if (settings.lan_prefixes.empty())
+                for (const auto& s : selectors) out.datapath.protected_destinations.insert(s.destination);
+        }
+        if (!inbound.empty())
+            for (const auto& prefix : settings.lan_prefixes)
+                if (prefix.address.family == family) out.datapath.protected_destinations.insert(prefix);
+        if (outbound) {
+            b.state(outbound_state(*outbound, anchors, reqid, settings),
+                    entry + " TEK " + hex(outbound->spi) + " outbound");
+            for (const auto& s : selectors) out.datapath.outbound_flows.insert({s.source, s.destination});
+        }
+
+        const uint8_t ip_protocol = inbound.empty() ? (outbound ? tek_ip_protocol(*outbound) : 50)
+                                                    : tek_ip_protocol(*inbound.front());
+        XfrmTemplate receive;
+        receive.source = unspecified(family);
+        receive.destination = unspecified(family);
+        receive.ip_protocol = ip_protocol;
+        receive.reqid = reqid;
+
+        for (const auto& s : selectors) {
+            if (b.encrypts()) {
+                // Scoped to the WAN device, so decrypted traffic leaving on a LAN is not
+                // encrypted again (datapath-notes.md pitfall 3). A slot we may not send on
+                // blocks rather than leaking protected traffic in clear text.
+                if (outbound) {
+                    XfrmTemplate send;
+                    send.source = anchors.wan_address;
+                    send.destination = anchors.remote_anchor;
+                    // The SPI pins the state: old and new TEK share the reqid during a rekey,
+                    // and updating this policy is the moment outbound traffic switches.
+                    send.spi = outbound->spi;
+                    send.ip_protocol = tek_ip_protocol(*outbound);
+                    send.reqid = reqid;
+                    b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, offset,
+                             XfrmPolicyAction::allow, {send}, entry + " encrypt");
+                } else {
+                    b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, offset,
+                             XfrmPolicyAction::block, {}, entry + " receive-only: no clear text");
+                }
+            }
+            if (!b.decrypts()) continue;
+            const auto action = inbound.empty() ? XfrmPolicyAction::block : XfrmPolicyAction::allow;
+            std::vector<XfrmTemplate> templates;
+            if (!inbound.empty()) templates.push_back(receive);
+            const std::string role = entry + (inbound.empty() ? " send-only: no clear text" : " decrypt");
+            // One fwd policy per LAN device: scoping keeps our own outgoing clear text from
+            // being checked against it (datapath-notes.md pitfall 2).
+            for (const auto& lan : settings.lans)
+                b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, offset, action, templates, role);
+            for (const auto& address : settings.router_addresses) {
+                if (!s.destination.contains(address)) continue;
+                XfrmSelector to_router = s;
+                to_router.destination = {address, uint8_t(address.width_bits())};
+                b.policy(to_router, XfrmPolicyDirection::in, 0, offset, action, templates,
+                         role + " (to the router)");
+            }
+        }
+    }
+    if (!out.has_valid_sa) add_fail_closed(b, timeline, settings, status);
+    return out;
+}
+
+} // namespace policy

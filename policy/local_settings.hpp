@@ -1,0 +1,95 @@
+// What policy/ needs to know about this router and one group, besides what the key server
+// said: interfaces, anchor addresses, the operator's choices. Filled by the daemon from its
+// configuration and from the kernel's link/address state; plain values, no I/O.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gdoi/group_policy.hpp"
+#include "gdoi/ip_address.hpp"
+#include "netlink/xfrm_objects.hpp"
+
+namespace policy {
+
+enum class MatchDirection : uint8_t { input, output, both };
+enum class DfBit : uint8_t { clear, set, copy };
+
+struct Interface {
+    std::string name;
+    int ifindex = 0;
+    auto operator<=>(const Interface&) const = default;
+};
+
+// The three addresses of the header-preservation design, for one address family
+// (design.md "Header preservation on a stock kernel"; the outer family must be the inner one,
+// because the datapath copies the inner addresses into the outer header).
+struct Anchors {
+    gdoi::IpAddress wan_address;    // A_L: source of the outbound state (our WAN address)
+    gdoi::IpAddress remote_anchor;  // A_R: dummy routable destination of the outbound state
+    gdoi::IpAddress inbound_anchor; // A_IN: local /32 (/128) the inbound state is found by
+};
+
+// Traffic that stays in clear text while the group has lost its keys because no key server
+// answers (Juniper's fail-open rules). Both directions of the pair are let through.
+struct FailOpenRule {
+    std::string name;
+    gdoi::IpPrefix source;
+    gdoi::IpPrefix destination;
+};
+inline constexpr size_t max_fail_open_rules = 10;
+
+// A configured bypass class: traffic that is never encrypted (both directions), like a key
+// server's "deny" entry.
+struct BypassClass {
+    std::string name;
+    gdoi::TrafficSelector selector;
+};
+
+struct LocalSettings {
+    std::string group_name;
+    uint32_t group_id = 0;
+    // This group's place in gdoid's reqid/priority band (0..255, see policy/object_band.hpp);
+    // the daemon gives every configured group its own, stable across restarts.
+    uint32_t group_slot = 0;
+
+    Interface wan;
+    std::vector<Interface> lans;
+    std::optional<Anchors> v4;
+    std::optional<Anchors> v6;
+    // Our own protected prefixes (behind the LAN interfaces). Optional: when given, they are
+    // what the WAN ingress rewrites to the anchor, what fail-closed blocks before the first
+    // registration, and traffic from them to the router or between LANs is never required to
+    // arrive encrypted.
+    std::vector<gdoi::IpPrefix> lan_prefixes;
+    // The router's own addresses inside the protected space (its LAN addresses): the `in`
+    // policies protect traffic from remote members to these.
+    std::vector<gdoi::IpAddress> router_addresses;
+
+    MatchDirection match_direction = MatchDirection::both;
+    DfBit df_bit = DfBit::clear;
+    // Packets carrying these mark bits were exempted by the operator's firewall rules.
+    std::optional<netlink::XfrmMark> bypass_mark;
+    // The flag bit the outbound state sets (XFRMA_SET_MARK) so the WAN egress program
+    // recognises packets to restore.
+    netlink::XfrmMark outbound_flag_mark{0x00800000, 0x00800000};
+    std::vector<FailOpenRule> fail_open;
+    std::vector<BypassClass> bypass_classes;
+    // Crypto offload of outbound states on the WAN device (kernel capability, probed).
+    bool wan_crypto_offload = false;
+    // New outbound SAs are used this long before the old ones expire when the key server
+    // gave no activation time delay (Juniper: 30 s).
+    std::chrono::seconds activate_before_expiry{30};
+};
+
+// What the group's registration state machine knows that changes the kernel objects.
+struct GroupStatus {
+    // True while the group has no usable key server (all retries failed): the only situation
+    // in which fail-open rules apply.
+    bool servers_unreachable = false;
+};
+
+} // namespace policy

@@ -1,0 +1,31 @@
+// One TEK -> its two kernel states: the inbound anchor state (destination = inbound anchor,
+// any source) and the outbound state (our WAN address -> dummy remote anchor, flag mark set).
+// Group-SA rules: replay window 0, no ESN, sequence numbers may wrap, no volume/time limits.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "gdoi/group_policy.hpp"
+#include "netlink/xfrm_objects.hpp"
+#include "policy/local_settings.hpp"
+
+namespace policy {
+
+// Why this TEK cannot be installed, or empty when it can (algorithm names, key lengths, mode).
+std::string tek_problem(const gdoi::TekPolicy& tek);
+
+gdoi::IpFamily tek_family(const gdoi::TekPolicy& tek);
+uint8_t tek_ip_protocol(const gdoi::TekPolicy& tek); // 50 ESP, 51 AH
+
+// Both assume tek_problem(tek) is empty.
+netlink::XfrmState inbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors, uint32_t reqid);
+netlink::XfrmState outbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors,
+                                  uint32_t reqid, const LocalSettings& settings);
+
+// The selector every family-wide object uses: any address of the family.
+netlink::XfrmSelector any_selector(gdoi::IpFamily family);
+gdoi::IpPrefix any_prefix(gdoi::IpFamily family);
+gdoi::IpAddress unspecified(gdoi::IpFamily family);
+
+} // namespace policy

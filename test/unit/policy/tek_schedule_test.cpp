@@ -1,0 +1,171 @@
+#include "policy/tek_schedule.hpp"
+
+#include "policy_fixtures.hpp"
+
+using namespace fixtures;
+using namespace policy;
+
+namespace {
+
+TekSchedule schedule_of(const GroupTimeline& timeline, uint32_t spi) {
+    for (const auto& s : timeline.schedule())
+        if (s.spi == spi) return s;
+    FAIL("no schedule for SPI " << spi);
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("a single TEK is used at once in both directions until it expires", "[schedule]") {
+    GroupTimeline timeline;
+    timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}), t0());
+    const auto s = schedule_of(timeline, 0x1000);
+    CHECK(s.install_at == t0());
+    CHECK(s.activate_outbound_at == t0());
+    CHECK(s.deactivate_outbound_at == at(3600s));
+    CHECK(s.remove_at == at(3600s));
+    CHECK(s.expires_at == at(3600s));
+    CHECK(s.inbound_at(at(3599s)));
+    CHECK_FALSE(s.inbound_at(at(3600s)));
+    CHECK(timeline.next_change_after(t0()) == at(3600s));
+    CHECK_FALSE(timeline.next_change_after(at(3600s)));
+}
+
+TEST_CASE("rekey with ATD and DTD: inbound at once, switch after ATD, old gone after DTD", "[schedule]") {
+    GroupTimeline timeline;
+    timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 300s)}), t0());
+    // The push repeats the old TEK with what is left of its life, as real servers do.
+    timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 100s),
+                                   tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 300s)},
+                                  60s, 90s),
+                     at(200s));
+    const auto old_tek = schedule_of(timeline, 0x1000);
+    const auto new_tek = schedule_of(timeline, 0x2000);
+    CHECK(old_tek.received_at == t0()); // not reset by the repetition
+    CHECK(old_tek.expires_at == at(300s));
+    CHECK(new_tek.install_at == at(200s));
+    CHECK(new_tek.activate_outbound_at == at(260s)); // ATD
+    CHECK(old_tek.deactivate_outbound_at == at(260s));
+    CHECK(old_tek.remove_at == at(290s)); // DTD after receipt of the new TEK
+    CHECK(new_tek.expires_at == at(500s));
+    CHECK(new_tek.slot == old_tek.slot);
+    CHECK(timeline.next_change_after(at(200s)) == at(260s));
+    CHECK(timeline.next_change_after(at(260s)) == at(290s));
+    CHECK(timeline.next_change_after(at(290s)) == at(500s));
+}
+
+TEST_CASE("without ATD the switch comes the configured lead before the old key expires", "[schedule]") {
+    SECTION("default lead of 30 s") {
+        GroupTimeline timeline;
+        timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}), t0());
+        timeline.observe(group_policy({tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}), at(3510s));
+        CHECK(schedule_of(timeline, 0x2000).activate_outbound_at == at(3570s));
+        // No DTD: the old inbound state lives until the old key expires.
+        CHECK(schedule_of(timeline, 0x1000).remove_at == at(3600s));
+    }
+    SECTION("a configured lead of 45 s") {
+        GroupTimeline timeline(45s);
+        timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}), t0());
+        timeline.observe(group_policy({tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}), at(3510s));
+        CHECK(schedule_of(timeline, 0x2000).activate_outbound_at == at(3555s));
+    }
+    SECTION("an ATD longer than the old key's remaining life is cut to the lead") {
+        GroupTimeline timeline;
+        timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}), t0());
+        timeline.observe(group_policy({tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}, 600s),
+                         at(3500s));
+        CHECK(schedule_of(timeline, 0x2000).activate_outbound_at == at(3570s));
+    }
+    SECTION("a new key that arrives with less than the lead left is used at once") {
+        GroupTimeline timeline;
+        timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}), t0());
+        timeline.observe(group_policy({tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}), at(3590s));
+        CHECK(schedule_of(timeline, 0x2000).activate_outbound_at == at(3590s));
+        CHECK(schedule_of(timeline, 0x1000).deactivate_outbound_at == at(3590s));
+    }
+}
+
+TEST_CASE("a PULL after a restart brings old and new TEK together: the one expiring first is old",
+          "[schedule]") {
+    GroupTimeline timeline;
+    timeline.observe(group_policy({tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 3600s),
+                                   tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 40s)},
+                                  std::nullopt, 20s),
+                     t0());
+    const auto old_tek = schedule_of(timeline, 0x1000);
+    const auto new_tek = schedule_of(timeline, 0x2000);
+    CHECK(new_tek.activate_outbound_at == at(10s)); // 30 s before the old one's end
+    CHECK(old_tek.deactivate_outbound_at == at(10s));
+    CHECK(old_tek.remove_at == at(20s));
+    CHECK(old_tek.inbound_at(t0()));
+}
+
+TEST_CASE("slots follow the key server's ACL order and keep their reqid across rekeys", "[schedule]") {
+    GroupTimeline timeline;
+    timeline.observe(group_policy({tek(0x1000, "10.1.0.0/16", "10.2.0.0/16"),
+                                   tek(0x1001, "10.3.0.0/16", "10.4.0.0/16")}),
+                     t0());
+    REQUIRE(timeline.slots().size() == 2);
+    CHECK(timeline.slots()[0].selector == selector("10.1.0.0/16", "10.2.0.0/16"));
+    CHECK(timeline.slots()[0].acl_position == 0);
+    CHECK(timeline.slots()[1].acl_position == 1);
+    const uint32_t reqid_a = timeline.slots()[0].reqid_slot;
+    const uint32_t reqid_b = timeline.slots()[1].reqid_slot;
+    CHECK(reqid_a != reqid_b);
+    CHECK(reqid_a != 0);
+
+    // The server reorders its ACL and adds an entry: positions follow, reqids stay.
+    timeline.observe(group_policy({tek(0x2001, "10.3.0.0/16", "10.4.0.0/16"),
+                                   tek(0x2002, "10.5.0.0/16", "10.6.0.0/16"),
+                                   tek(0x2000, "10.1.0.0/16", "10.2.0.0/16")}),
+                     at(100s));
+    REQUIRE(timeline.slots().size() == 3);
+    CHECK(timeline.slots()[0].selector == selector("10.3.0.0/16", "10.4.0.0/16"));
+    CHECK(timeline.slots()[0].reqid_slot == reqid_b);
+    CHECK(timeline.slots()[2].selector == selector("10.1.0.0/16", "10.2.0.0/16"));
+    CHECK(timeline.slots()[2].reqid_slot == reqid_a);
+    CHECK(timeline.slots()[1].reqid_slot != reqid_a);
+    CHECK(timeline.slots()[1].reqid_slot != reqid_b);
+}
+
+TEST_CASE("deletes, ejection, pruning and adopted reqids", "[schedule]") {
+    GroupTimeline timeline;
+    timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 100s)}), t0());
+    timeline.observe(group_policy({tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 300s)}, 10s, 20s),
+                     at(50s));
+
+    SECTION("a DELETE payload removes the TEK at once") {
+        timeline.forget_tek(0x2000);
+        REQUIRE(timeline.schedule().size() == 1);
+        CHECK(timeline.schedule()[0].spi == 0x1000);
+        CHECK(timeline.schedule()[0].deactivate_outbound_at == at(100s));
+    }
+    SECTION("ejection forgets every TEK but keeps the ACL for fail-closed") {
+        timeline.forget_all_teks();
+        CHECK(timeline.schedule().empty());
+        CHECK(timeline.slots().size() == 1);
+    }
+    SECTION("prune drops TEKs whose schedule ended, and nothing else") {
+        timeline.prune(at(69s));
+        CHECK(timeline.teks().size() == 2);
+        timeline.prune(at(70s)); // old removed at receipt + DTD = 70 s
+        REQUIRE(timeline.teks().size() == 1);
+        CHECK(timeline.teks()[0].tek.spi == 0x2000);
+        CHECK(schedule_of(timeline, 0x2000).activate_outbound_at <= at(70s));
+    }
+    SECTION("an installed state's reqid is reused after a restart") {
+        timeline.adopt_reqid_slot(0x2000, 77);
+        CHECK(timeline.slots()[0].reqid_slot == 77);
+        timeline.adopt_reqid_slot(0x9999, 78); // unknown SPI: ignored
+        CHECK(timeline.slots()[0].reqid_slot == 77);
+    }
+}
+
+TEST_CASE("a TEK without lifetime never expires", "[schedule]") {
+    GroupTimeline timeline;
+    timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 0s)}), t0());
+    const auto s = schedule_of(timeline, 0x1000);
+    CHECK(s.expires_at == never);
+    CHECK(s.inbound_at(at(std::chrono::hours(24 * 365))));
+    CHECK_FALSE(timeline.next_change_after(t0()));
+}

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gdoi/group_policy.hpp"
+#include "gdoi/server_quirks.hpp"
 #include "gdoi/wire/attributes.hpp"
 #include "gdoi/wire/constants.hpp"
 

@@ -124,9 +124,9 @@ NetlinkKernelIpsec::NetlinkKernelIpsec() : socket_(NETLINK_XFRM) {
 }
 
 bool NetlinkKernelIpsec::probe_sa_direction() {
-    // Kernels that know XFRMA_SA_DIR validate it strictly (range 1..2) and refuse 0 with EINVAL
-    // before looking anything up; older kernels ignore the unknown attribute and answer that
-    // the (nonexistent) state is not there.
+    // Kernels that know XFRMA_SA_DIR validate it strictly (range 1..2) and refuse 0 with
+    // ERANGE ("integer out of range") before looking anything up; older kernels ignore the
+    // unknown attribute and answer ESRCH for the (nonexistent) state.
     XfrmStateId nowhere;
     nowhere.destination = IpAddress::v4(127, 0, 0, 255);
     nowhere.spi = 0xffffffff;
@@ -135,7 +135,7 @@ bool NetlinkKernelIpsec::probe_sa_direction() {
     std::vector<std::vector<uint8_t>> replies;
     auto failure = socket_.request(probe.bytes(), &replies);
     wipe(replies);
-    return failure && failure->error_number == EINVAL;
+    return failure && (failure->error_number == ERANGE || failure->error_number == EINVAL);
 }
 
 void NetlinkKernelIpsec::apply_one(const XfrmOperation& op) {

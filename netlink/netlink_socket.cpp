@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
@@ -23,6 +24,8 @@ constexpr size_t receive_buffer_size = 64 * 1024;
 constexpr size_t max_messages_per_chunk = 256;
 constexpr int requested_receive_buffer = 4 * 1024 * 1024;
 constexpr int dump_attempts = 5;
+// An ack is 36 octets, an error ack with extended-ack text a few hundred.
+constexpr size_t batch_datagram_size = 2048;
 
 [[noreturn]] void throw_errno(std::string_view what, int error_number) {
     throw KernelError(format_kernel_error(what, {error_number, {}}), error_number);
@@ -92,7 +95,10 @@ NetlinkSocket::NetlinkSocket(int protocol, bool nonblocking)
     next_sequence_ = std::random_device{}() | 1;
 }
 
-NetlinkSocket::~NetlinkSocket() { OPENSSL_cleanse(receive_buffer_.data(), receive_buffer_.size()); }
+NetlinkSocket::~NetlinkSocket() {
+    OPENSSL_cleanse(receive_buffer_.data(), receive_buffer_.size());
+    OPENSSL_cleanse(batch_buffers_.data(), batch_buffers_.size());
+}
 
 void NetlinkSocket::subscribe(unsigned group) {
     if (mnl_socket_setsockopt(socket_.get(), NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0)
@@ -117,6 +123,38 @@ ssize_t NetlinkSocket::receive() {
                               "kernel state must be re-read",
                               ENOBUFS);
         throw_errno("receiving from netlink", errno);
+    }
+    return n;
+}
+
+int NetlinkSocket::receive_many() {
+    if (batch_buffers_.empty()) {
+        batch_buffers_.resize(max_messages_per_chunk * batch_datagram_size);
+        batch_lengths_.resize(max_messages_per_chunk);
+    }
+    std::vector<iovec> iov(max_messages_per_chunk);
+    std::vector<mmsghdr> headers(max_messages_per_chunk);
+    for (size_t i = 0; i < max_messages_per_chunk; ++i) {
+        iov[i] = {batch_buffers_.data() + i * batch_datagram_size, batch_datagram_size};
+        headers[i] = {};
+        headers[i].msg_hdr.msg_iov = &iov[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+    }
+    ++counters_.recvmsg_calls;
+    const int n = recvmmsg(fd(), headers.data(), unsigned(max_messages_per_chunk), MSG_WAITFORONE, nullptr);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            throw KernelError("netlink: no answer from the kernel within 10 s", ETIMEDOUT);
+        if (errno == ENOBUFS)
+            throw KernelError("netlink: acknowledgements were lost (receive buffer overrun); the "
+                              "kernel state must be re-read",
+                              ENOBUFS);
+        throw_errno("receiving from netlink", errno);
+    }
+    for (int i = 0; i < n; ++i) {
+        if (headers[i].msg_hdr.msg_flags & MSG_TRUNC)
+            throw KernelError("netlink: an acknowledgement was larger than expected", EMSGSIZE);
+        batch_lengths_[i] = headers[i].msg_len;
     }
     return n;
 }
@@ -218,15 +256,19 @@ NetlinkSocket::batch(const std::vector<std::span<uint8_t>>& messages, size_t bat
         }
         OPENSSL_cleanse(chunk.data(), chunk.size());
         while (!pending.empty()) {
-            int n = int(receive());
-            for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data());
-                 mnl_nlmsg_ok(m, n); m = mnl_nlmsg_next(m, &n)) {
-                if (m->nlmsg_type != NLMSG_ERROR) continue;
-                auto it = pending.find(m->nlmsg_seq);
-                if (it == pending.end()) continue;
-                KernelFailure failure = decode_error_message(m);
-                if (failure.error_number != 0) results[it->second] = std::move(failure);
-                pending.erase(it);
+            // Every ack is its own datagram: take up to a chunk's worth per recvmmsg call.
+            const int datagrams = receive_many();
+            for (int d = 0; d < datagrams; ++d) {
+                int n = int(batch_lengths_[d]);
+                for (auto* m = reinterpret_cast<const nlmsghdr*>(batch_buffers_.data() + d * batch_datagram_size);
+                     mnl_nlmsg_ok(m, n); m = mnl_nlmsg_next(m, &n)) {
+                    if (m->nlmsg_type != NLMSG_ERROR) continue;
+                    auto it = pending.find(m->nlmsg_seq);
+                    if (it == pending.end()) continue;
+                    KernelFailure failure = decode_error_message(m);
+                    if (failure.error_number != 0) results[it->second] = std::move(failure);
+                    pending.erase(it);
+                }
             }
         }
     }

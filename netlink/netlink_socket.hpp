@@ -64,8 +64,11 @@ private:
     };
     void send(std::span<const uint8_t> bytes, size_t message_count);
     ssize_t receive();
+    int receive_many(); // recvmmsg into batch_buffers_; returns the datagram count
     std::unique_ptr<mnl_socket, Closer> socket_;
     std::vector<uint8_t> receive_buffer_;
+    std::vector<uint8_t> batch_buffers_;
+    std::vector<size_t> batch_lengths_;
     uint32_t next_sequence_;
     NetlinkCounters counters_;
 };

@@ -1,1 +1,387 @@
-#include <catch2/catch.hpp>
+#include "policy/desired_objects.hpp"
+
+#include "policy/object_band.hpp"
+#include "policy_fixtures.hpp"
+
+using namespace fixtures;
+using namespace policy;
+using netlink::XfrmPolicy;
+using netlink::XfrmPolicyAction;
+using netlink::XfrmPolicyDirection;
+
+namespace {
+
+std::vector<XfrmPolicy> with(const DesiredObjects& d, XfrmPolicyDirection dir) {
+    std::vector<XfrmPolicy> result;
+    for (const auto& p : d.policies)
+        if (p.id.direction == dir) result.push_back(p);
+    return result;
+}
+
+const netlink::XfrmState* state(const DesiredObjects& d, const char* destination, uint32_t spi) {
+    for (const auto& s : d.states)
+        if (s.id.destination == addr(destination) && s.id.spi == spi) return &s;
+    return nullptr;
+}
+
+DesiredObjects translate(const std::vector<gdoi::TekPolicy>& teks, LocalSettings s = settings(),
+                         GroupStatus status = {}, std::vector<gdoi::TrafficSelector> deny = {}) {
+    GroupTimeline timeline;
+    auto p = group_policy(teks);
+    p.deny = std::move(deny);
+    timeline.observe(p, t0());
+    return desired_objects(timeline, s, status, t0());
+}
+
+} // namespace
+
+TEST_CASE("one symmetric TEK: two states, out on the WAN, fwd per LAN, in for the router",
+          "[desired]") {
+    const auto d = translate({tek(0x10000001)});
+    CHECK(d.has_valid_sa);
+    CHECK(d.problems.empty());
+    REQUIRE(d.states.size() == 2);
+    const auto* in = state(d, "100.127.0.1", 0x10000001);
+    const auto* out = state(d, "100.127.0.2", 0x10000001);
+    REQUIRE(in);
+    REQUIRE(out);
+    CHECK(in->reqid == out->reqid);
+    CHECK(band::owns(*in, 0));
+
+    const auto outs = with(d, XfrmPolicyDirection::out);
+    REQUIRE(outs.size() == 1); // 10/8 <-> 10/8 is its own mirror
+    CHECK(outs[0].id.selector.source == pfx("10.0.0.0/8"));
+    CHECK(outs[0].id.selector.ifindex == 2);
+    CHECK(outs[0].action == XfrmPolicyAction::allow);
+    REQUIRE(outs[0].templates.size() == 1);
+    const auto& t = outs[0].templates[0];
+    CHECK(t.source == addr("192.0.2.1"));
+    CHECK(t.destination == addr("100.127.0.2"));
+    CHECK(t.spi == 0x10000001);
+    CHECK(t.reqid == out->reqid);
+    CHECK(t.mode == netlink::XfrmMode::tunnel);
+
+    const auto fwds = with(d, XfrmPolicyDirection::fwd);
+    REQUIRE(fwds.size() == 2);
+    CHECK(fwds[0].id.selector.ifindex == 3);
+    CHECK(fwds[1].id.selector.ifindex == 4);
+    for (const auto& f : fwds) {
+        REQUIRE(f.templates.size() == 1);
+        CHECK(f.templates[0].source.is_unspecified());
+        CHECK(f.templates[0].destination.is_unspecified());
+        CHECK(f.templates[0].spi == 0); // old and new TEK both accepted during a rekey
+        CHECK(f.templates[0].reqid == in->reqid);
+    }
+    const auto ins = with(d, XfrmPolicyDirection::in);
+    REQUIRE(ins.size() == 1);
+    CHECK(ins[0].id.selector.destination == pfx("10.1.0.1/32"));
+    CHECK(ins[0].id.selector.ifindex == 0);
+
+    for (const auto& p : d.policies) CHECK(band::owns(p, 0));
+    CHECK(d.datapath.inbound_spis == std::set<uint32_t>{0x10000001});
+    CHECK(d.datapath.protected_destinations == std::set<gdoi::IpPrefix>{pfx("10.0.0.0/8")});
+    CHECK(d.datapath.outbound_flows.size() == 1);
+    CHECK(d.state_roles.size() == d.states.size());
+    CHECK(d.policy_roles.size() == d.policies.size());
+}
+
+TEST_CASE("an asymmetric TEK covers both directions of the pair", "[desired]") {
+    const auto d = translate({tek(0x1000, "10.1.0.0/16", "10.2.0.0/16")});
+    const auto outs = with(d, XfrmPolicyDirection::out);
+    REQUIRE(outs.size() == 2);
+    CHECK(outs[0].id.selector.source == pfx("10.1.0.0/16"));
+    CHECK(outs[0].id.selector.destination == pfx("10.2.0.0/16"));
+    CHECK(outs[1].id.selector.source == pfx("10.2.0.0/16"));
+    CHECK(outs[1].id.selector.destination == pfx("10.1.0.0/16"));
+    CHECK(with(d, XfrmPolicyDirection::fwd).size() == 4);
+    // The router (10.1.0.1) is only a destination of the mirrored half.
+    const auto ins = with(d, XfrmPolicyDirection::in);
+    REQUIRE(ins.size() == 1);
+    CHECK(ins[0].id.selector.source == pfx("10.2.0.0/16"));
+    CHECK(ins[0].id.selector.destination == pfx("10.1.0.1/32"));
+
+    SECTION("ports and protocol are mirrored with the addresses") {
+        auto t = tek(0x1000, "10.1.0.0/16", "10.2.0.0/16");
+        t.selector.ip_protocol = 6;
+        t.selector.destination.port = 443;
+        const auto d2 = translate({t});
+        const auto o = with(d2, XfrmPolicyDirection::out);
+        REQUIRE(o.size() == 2);
+        CHECK(o[0].id.selector.ip_protocol == 6);
+        CHECK(o[0].id.selector.destination_port == 443);
+        CHECK(o[0].id.selector.source_port == 0);
+        CHECK(o[1].id.selector.source_port == 443);
+        CHECK(o[1].id.selector.destination_port == 0);
+    }
+    SECTION("a mirror the key server lists itself is not duplicated") {
+        const auto d2 = translate({tek(0x1000, "10.1.0.0/16", "10.2.0.0/16"),
+                                   tek(0x1001, "10.2.0.0/16", "10.1.0.0/16")});
+        const auto o = with(d2, XfrmPolicyDirection::out);
+        REQUIRE(o.size() == 2);
+        CHECK(o[0].templates[0].spi == 0x1000);
+        CHECK(o[1].templates[0].spi == 0x1001);
+    }
+}
+
+TEST_CASE("several TEKs keep the key server's ACL order in their priorities", "[desired]") {
+    const auto d = translate({tek(0x1000, "10.1.0.0/16", "10.9.0.0/16"),
+                              tek(0x2000, "10.0.0.0/8", "10.0.0.0/8")});
+    REQUIRE(d.states.size() == 4);
+    const auto* first = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2);
+    REQUIRE(first);
+    CHECK(first->templates[0].spi == 0x1000); // the earlier, more specific entry wins
+    const auto* second = lookup(d.policies, XfrmPolicyDirection::out, "10.3.0.5", "10.9.0.5", 2);
+    REQUIRE(second);
+    CHECK(second->templates[0].spi == 0x2000);
+    CHECK(state(d, "100.127.0.1", 0x1000)->reqid != state(d, "100.127.0.1", 0x2000)->reqid);
+}
+
+TEST_CASE("IPv6 selectors use the IPv6 anchors", "[desired]") {
+    auto s = settings();
+    s.v6 = Anchors{addr("2001:db8:ffff::1"), addr("2001:db8:fffe::2"), addr("2001:db8:fffe::1")};
+    const auto d = translate({tek(0x3000, "2001:db8:1::/48", "2001:db8:2::/48")}, s);
+    CHECK(d.problems.empty());
+    const auto* in = state(d, "2001:db8:fffe::1", 0x3000);
+    REQUIRE(in);
+    CHECK(in->source.family == gdoi::IpFamily::v6);
+    CHECK(in->source.is_unspecified());
+    CHECK(in->selector.source == pfx("::/0"));
+    const auto* o = lookup(d.policies, XfrmPolicyDirection::out, "2001:db8:1::5", "2001:db8:2::5", 2);
+    REQUIRE(o);
+    CHECK(o->templates[0].source == addr("2001:db8:ffff::1"));
+    CHECK(o->templates[0].destination == addr("2001:db8:fffe::2"));
+    const auto* f = lookup(d.policies, XfrmPolicyDirection::fwd, "2001:db8:1::5", "2001:db8:2::5", 3);
+    REQUIRE(f);
+    CHECK(f->templates[0].source == addr("::"));
+    CHECK(f->templates[0].source.family == gdoi::IpFamily::v6);
+
+    SECTION("without IPv6 anchors the TEK is reported, not half-installed") {
+        const auto d2 = translate({tek(0x3000, "2001:db8:1::/48", "2001:db8:2::/48"), tek(0x1000)});
+        REQUIRE(d2.problems.size() == 1);
+        CHECK_THAT(d2.problems[0], Catch::Contains("0x00003000") && Catch::Contains("IPv6 anchor"));
+        CHECK(d2.states.size() == 2); // the IPv4 TEK still works
+        CHECK(d2.has_valid_sa);
+    }
+}
+
+TEST_CASE("address ranges are split into prefixes", "[desired]") {
+    auto t = tek(0x1000);
+    t.selector.source.range = {addr("10.0.0.1"), addr("10.0.0.6")};
+    t.selector.destination = endpoint("10.2.0.0/16");
+    const auto d = translate({t});
+    const auto outs = with(d, XfrmPolicyDirection::out);
+    REQUIRE(outs.size() == 8); // 4 prefixes, both directions
+    std::set<std::string> sources;
+    for (const auto& p : outs)
+        if (p.id.selector.destination == pfx("10.2.0.0/16")) sources.insert(p.id.selector.source.to_string());
+    CHECK(sources == std::set<std::string>{"10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"});
+    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.0.0.7", "10.2.0.1", 2) == nullptr);
+}
+
+TEST_CASE("deny entries, bypass classes and the bypass mark take precedence", "[desired]") {
+    auto s = settings();
+    s.bypass_mark = netlink::XfrmMark{0x00100000, 0x00100000};
+    s.bypass_classes.push_back({"dns", {17, endpoint("10.0.0.0/8"), endpoint("10.5.0.53/32", 53)}});
+    const auto d = translate({tek(0x1000)}, s, {}, {selector("10.1.0.0/16", "10.7.0.0/16")});
+
+    // The key server's deny entry: clear text both ways, every direction.
+    for (auto [src, dst] : {std::pair{"10.1.0.5", "10.7.0.5"}, std::pair{"10.7.0.5", "10.1.0.5"}}) {
+        const auto* o = lookup(d.policies, XfrmPolicyDirection::out, src, dst, 2);
+        REQUIRE(o);
+        CHECK(o->action == XfrmPolicyAction::allow);
+        CHECK(o->templates.empty());
+        const auto* f = lookup(d.policies, XfrmPolicyDirection::fwd, src, dst, 3);
+        REQUIRE(f);
+        CHECK(f->templates.empty());
+    }
+    // Other traffic is still encrypted.
+    const auto* o = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.8.0.5", 2);
+    REQUIRE(o);
+    CHECK(o->templates.size() == 1);
+    // Marked packets are exempt from everything, in every direction.
+    for (auto dir : {XfrmPolicyDirection::out, XfrmPolicyDirection::fwd, XfrmPolicyDirection::in}) {
+        const auto* m = lookup(d.policies, dir, "10.1.0.5", "10.8.0.5", 3, 0x00100000);
+        REQUIRE(m);
+        CHECK(m->templates.empty());
+        CHECK(m->action == XfrmPolicyAction::allow);
+        CHECK(m->id.mark == s.bypass_mark);
+    }
+    // The bypass class (a port) is there; its priority sits after the deny entry's.
+    const XfrmPolicy* dns = nullptr;
+    const XfrmPolicy* deny = nullptr;
+    for (const auto& p : d.policies) {
+        if (p.id.selector.destination_port == 53 && p.id.direction == XfrmPolicyDirection::out) dns = &p;
+        if (p.id.selector.destination == pfx("10.7.0.0/16") && p.id.direction == XfrmPolicyDirection::out)
+            deny = &p;
+    }
+    REQUIRE(dns);
+    REQUIRE(deny);
+    CHECK(dns->id.selector.ip_protocol == 17);
+    CHECK(deny->priority < dns->priority);
+    CHECK(dns->priority < o->priority);
+}
+
+TEST_CASE("match-direction decides which half is installed", "[desired]") {
+    auto s = settings();
+    SECTION("input: decrypt only") {
+        s.match_direction = MatchDirection::input;
+        const auto d = translate({tek(0x1000)}, s);
+        CHECK(state(d, "100.127.0.1", 0x1000));
+        CHECK_FALSE(state(d, "100.127.0.2", 0x1000));
+        CHECK(with(d, XfrmPolicyDirection::out).empty());
+        CHECK(with(d, XfrmPolicyDirection::fwd).size() == 2);
+        CHECK(d.datapath.outbound_flows.empty());
+        CHECK_FALSE(d.datapath.inbound_spis.empty());
+    }
+    SECTION("output: encrypt only") {
+        s.match_direction = MatchDirection::output;
+        const auto d = translate({tek(0x1000)}, s);
+        CHECK_FALSE(state(d, "100.127.0.1", 0x1000));
+        CHECK(state(d, "100.127.0.2", 0x1000));
+        CHECK(with(d, XfrmPolicyDirection::out).size() == 1);
+        CHECK(with(d, XfrmPolicyDirection::fwd).empty());
+        CHECK(with(d, XfrmPolicyDirection::in).empty());
+        CHECK(d.datapath.inbound_spis.empty());
+    }
+    SECTION("both") {
+        const auto d = translate({tek(0x1000)}, s);
+        CHECK(d.states.size() == 2);
+        CHECK(with(d, XfrmPolicyDirection::out).size() == 1);
+        CHECK(with(d, XfrmPolicyDirection::fwd).size() == 2);
+    }
+}
+
+TEST_CASE("df-bit reaches the outbound state", "[desired]") {
+    auto s = settings();
+    for (auto [df, nopmtu] : {std::pair{DfBit::clear, true}, std::pair{DfBit::set, false},
+                              std::pair{DfBit::copy, false}}) {
+        s.df_bit = df;
+        const auto d = translate({tek(0x1000)}, s);
+        CHECK(state(d, "100.127.0.2", 0x1000)->no_pmtu_discovery == nopmtu);
+        CHECK_FALSE(state(d, "100.127.0.1", 0x1000)->no_pmtu_discovery);
+    }
+}
+
+TEST_CASE("receive-only TEKs get no outbound state; their traffic is blocked, not sent in clear",
+          "[desired]") {
+    auto t = tek(0x1000);
+    SECTION("SA direction receiver-only") { t.direction = gdoi::SaDirection::receiver_only; }
+    SECTION("marked receive-only by validation") { t.receive_only = true; }
+    SECTION("AES-GCM (no RFC 6054 sender IDs)") {
+        t.cipher = gdoi::TekCipher::aes_gcm_16;
+        t.cipher_key = key(20, 1);
+        t.integrity = gdoi::TekIntegrity::none;
+        t.integrity_key = {};
+    }
+    const auto d = translate({t});
+    CHECK(state(d, "100.127.0.1", 0x1000));
+    CHECK_FALSE(state(d, "100.127.0.2", 0x1000));
+    const auto* o = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2);
+    REQUIRE(o);
+    CHECK(o->action == XfrmPolicyAction::block);
+    CHECK(d.datapath.outbound_flows.empty());
+    const auto* f = lookup(d.policies, XfrmPolicyDirection::fwd, "10.2.0.5", "10.1.0.5", 3);
+    REQUIRE(f);
+    CHECK(f->action == XfrmPolicyAction::allow);
+    CHECK(f->templates.size() == 1);
+}
+
+TEST_CASE("sender-only TEKs get no inbound state", "[desired]") {
+    auto t = tek(0x1000);
+    t.direction = gdoi::SaDirection::sender_only;
+    const auto d = translate({t});
+    CHECK_FALSE(state(d, "100.127.0.1", 0x1000));
+    CHECK(state(d, "100.127.0.2", 0x1000));
+    CHECK(d.datapath.inbound_spis.empty());
+    const auto* f = lookup(d.policies, XfrmPolicyDirection::fwd, "10.2.0.5", "10.1.0.5", 3);
+    REQUIRE(f);
+    CHECK(f->action == XfrmPolicyAction::block);
+}
+
+TEST_CASE("fail-closed without keys, fail-open only while servers are unreachable", "[desired]") {
+    auto s = settings();
+    s.lan_prefixes = {pfx("10.1.0.0/16")};
+    s.fail_open.push_back({"mgmt", pfx("10.1.0.0/24"), pfx("10.9.0.0/24")});
+    GroupTimeline never_registered;
+
+    SECTION("before the first registration the LAN prefixes are blocked") {
+        const auto d = desired_objects(never_registered, s, {}, t0());
+        CHECK_FALSE(d.has_valid_sa);
+        CHECK(d.states.empty());
+        const auto* o = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "192.0.2.99", 2);
+        REQUIRE(o);
+        CHECK(o->action == XfrmPolicyAction::block);
+        const auto* f = lookup(d.policies, XfrmPolicyDirection::fwd, "198.51.100.1", "10.1.0.5", 3);
+        REQUIRE(f);
+        CHECK(f->action == XfrmPolicyAction::block);
+        // Not fail-open: the servers were not declared unreachable.
+        CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2)->action ==
+              XfrmPolicyAction::block);
+        // Traffic inside our own LAN is not a group matter.
+        const auto* local = lookup(d.policies, XfrmPolicyDirection::fwd, "10.1.0.5", "10.1.2.5", 4);
+        REQUIRE(local);
+        CHECK(local->action == XfrmPolicyAction::allow);
+    }
+    SECTION("servers unreachable: fail-open rules pass both ways, the rest stays blocked") {
+        const auto d = desired_objects(never_registered, s, {true}, t0());
+        const auto* o = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2);
+        REQUIRE(o);
+        CHECK(o->action == XfrmPolicyAction::allow);
+        CHECK(o->templates.empty());
+        const auto* back = lookup(d.policies, XfrmPolicyDirection::fwd, "10.9.0.5", "10.1.0.5", 3);
+        REQUIRE(back);
+        CHECK(back->action == XfrmPolicyAction::allow);
+        CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.1.5", "10.9.0.5", 2)->action ==
+              XfrmPolicyAction::block);
+    }
+    SECTION("with valid keys neither block nor fail-open policies exist") {
+        GroupTimeline timeline;
+        timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 60s)}), t0());
+        const auto d = desired_objects(timeline, s, {true}, t0());
+        CHECK(d.has_valid_sa);
+        for (const auto& p : d.policies) {
+            CHECK(p.action == XfrmPolicyAction::allow);
+            const bool fail_open = p.priority >= band::priority(0, band::fail_open_offset) &&
+                                   p.priority < band::priority(0, band::tek_offset);
+            CHECK_FALSE(fail_open);
+            CHECK(p.priority < band::priority(0, band::block_offset));
+        }
+        SECTION("after expiry without LAN prefixes, the last known ACL is blocked") {
+            s.lan_prefixes.clear();
+            const auto expired = desired_objects(timeline, s, {}, at(60s));
+            CHECK_FALSE(expired.has_valid_sa);
+            CHECK(expired.states.empty());
+            const auto* o = lookup(expired.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2);
+            REQUIRE(o);
+            CHECK(o->action == XfrmPolicyAction::block);
+            CHECK(lookup(expired.policies, XfrmPolicyDirection::out, "10.1.0.5", "192.0.2.7", 2) ==
+                  nullptr);
+        }
+    }
+}
+
+TEST_CASE("a TEK that cannot be installed is reported; the others still are", "[desired]") {
+    auto bad = tek(0x1000, "10.1.0.0/16", "10.2.0.0/16");
+    bad.cipher_key = {};
+    const auto d = translate({bad, tek(0x2000, "10.3.0.0/16", "10.4.0.0/16")});
+    REQUIRE(d.problems.size() == 1);
+    CHECK_THAT(d.problems[0], Catch::Contains("0x00001000"));
+    CHECK(d.states.size() == 2);
+    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2) == nullptr);
+    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.3.0.5", "10.4.0.5", 2) != nullptr);
+}
+
+TEST_CASE("every object lands in its own group's part of the band", "[desired]") {
+    auto s = settings();
+    s.group_slot = 3;
+    s.bypass_mark = netlink::XfrmMark{1, 1};
+    const auto d = translate({tek(0x1000)}, s);
+    for (const auto& st : d.states) {
+        CHECK(band::owns(st, 3));
+        CHECK_FALSE(band::owns(st, 0));
+    }
+    for (const auto& p : d.policies) {
+        CHECK(band::owns(p, 3));
+        CHECK_FALSE(band::owns(p, 2));
+    }
+}

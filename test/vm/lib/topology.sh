@@ -73,36 +73,51 @@ _lab_run_exit() {
 
 lab_down() {
     lab_capture_stop 2>/dev/null || true
-    local pid node ns
+    local pid node
     for pid in "${_lab_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for node in "${_lab_created[@]}"; do
-        ns=$LAB_PREFIX$node
-        ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
-    done
-    sleep 0.2
-    for node in "${_lab_created[@]}"; do
-        ns=$LAB_PREFIX$node
-        ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-        ip netns del "$ns" 2>/dev/null || true
-    done
+    if ((${#_lab_created[@]})); then
+        local -a files=() pids=()
+        for node in "${_lab_created[@]}"; do files+=("/run/netns/$LAB_PREFIX$node"); done
+        _lab_ns_pids() { # every process whose network namespace is one of ours
+            local -A ours=()
+            local ino path link
+            while read -r ino; do ours["net:[$ino]"]=1; done < <(stat -L -c %i "${files[@]}" 2>/dev/null)
+            while read -r path link; do
+                [ -n "$link" ] && [ -n "${ours[$link]:-}" ] && path=${path#/proc/} && echo "${path%%/*}"
+            done < <(find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/ns/net' -printf '%p %l\n' 2>/dev/null)
+            return 0
+        }
+        mapfile -t pids < <(_lab_ns_pids)
+        if ((${#pids[@]})); then
+            kill "${pids[@]}" 2>/dev/null || true
+            sleep 0.3
+            mapfile -t pids < <(_lab_ns_pids)
+            ((${#pids[@]})) && kill -9 "${pids[@]}" 2>/dev/null || true
+        fi
+        local batch=""
+        for node in "${_lab_created[@]}"; do batch+="netns del $LAB_PREFIX$node"$'\n'; done
+        ip -force -batch - <<<"$batch" 2>/dev/null || true
+    fi
     _lab_created=()
     _lab_pids=()
     _lab_pairs=()
 }
 
-# _lab_veth NS_A IF_A NS_B IF_B: one veth pair between two nodes, both ends up, same MTU.
+# The lab is built with one `ip -batch` in the root namespace (namespaces, veth pairs) and one
+# `ip -n NS -batch` per namespace: process start-up is the dominant cost under emulation
+# (~0.2 s per exec on a busy TCG guest), so a hundred separate `ip` calls would take half a minute.
+_lab_root_batch=""
+declare -A _lab_ns_batch
+
+_lab_in() { _lab_ns_batch[$1]+="$2"$'\n'; }
+
+# _lab_veth NODE_A IF_A NODE_B IF_B: one veth pair between two nodes, both ends up, same MTU.
 _lab_veth() {
     local a=$1 ia=$2 b=$3 ib=$4
-    ip link add "$ia" netns "$LAB_PREFIX$a" mtu "$LAB_MTU" type veth \
-        peer name "$ib" netns "$LAB_PREFIX$b" mtu "$LAB_MTU"
-    lab_exec "$a" ip link set "$ia" up
-    lab_exec "$b" ip link set "$ib" up
+    _lab_root_batch+="link add $ia netns $LAB_PREFIX$a mtu $LAB_MTU type veth peer name $ib netns $LAB_PREFIX$b mtu $LAB_MTU"$'\n'
+    _lab_in "$a" "link set $ia up"
+    _lab_in "$b" "link set $ib up"
     _lab_pairs+=("$a $ia $b $ib")
-}
-
-_lab_router() {
-    lab_exec "$1" sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
-        net.ipv4.conf.default.rp_filter=0
 }
 
 lab_up() {
@@ -118,64 +133,72 @@ lab_up() {
     trap _lab_run_exit EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    _lab_root_batch=""
+    _lab_ns_batch=()
     for node in "${_lab_nodes[@]}"; do
-        ip netns add "$LAB_PREFIX$node"
+        _lab_root_batch+="netns add $LAB_PREFIX$node"$'\n'
         _lab_created+=("$node")
-        lab_exec "$node" ip link set lo up
+        _lab_in "$node" "link set lo up"
     done
 
-    # the two LANs: bridge in sw-x, member lan0 and both hosts attached
-    local side gm
+    # the two LANs: a bridge in sw-x standing for the switch; the member's lan0 and both hosts
+    local side gm port
     for side in a b; do
         gm=gm-$side
-        lab_exec "sw-$side" ip link add br0 mtu "$LAB_MTU" type bridge
-        lab_exec "sw-$side" ip link set br0 up
+        _lab_in "sw-$side" "link add br0 mtu $LAB_MTU type bridge"
+        _lab_in "sw-$side" "link set br0 up"
         _lab_veth "$gm" lan0 "sw-$side" p-gm
         _lab_veth "host-${side}1" eth0 "sw-$side" p-h1
         _lab_veth "host-${side}2" eth0 "sw-$side" p-h2
-        local port
-        for port in p-gm p-h1 p-h2; do lab_exec "sw-$side" ip link set "$port" master br0; done
+        for port in p-gm p-h1 p-h2; do _lab_in "sw-$side" "link set $port master br0"; done
     done
-    lab_exec gm-a ip addr add "$LAB_GMA_LAN/24" dev lan0
-    lab_exec gm-b ip addr add "$LAB_GMB_LAN/24" dev lan0
-    lab_exec host-a1 ip addr add "$LAB_HOST_A1/24" dev eth0
-    lab_exec host-a2 ip addr add "$LAB_HOST_A2/24" dev eth0
-    lab_exec host-b1 ip addr add "$LAB_HOST_B1/24" dev eth0
-    lab_exec host-b2 ip addr add "$LAB_HOST_B2/24" dev eth0
-    for node in host-a1 host-a2; do lab_exec "$node" ip route add default via "$LAB_GMA_LAN"; done
-    for node in host-b1 host-b2; do lab_exec "$node" ip route add default via "$LAB_GMB_LAN"; done
+    _lab_in gm-a "addr add $LAB_GMA_LAN/24 dev lan0"
+    _lab_in gm-b "addr add $LAB_GMB_LAN/24 dev lan0"
+    _lab_in host-a1 "addr add $LAB_HOST_A1/24 dev eth0"
+    _lab_in host-a2 "addr add $LAB_HOST_A2/24 dev eth0"
+    _lab_in host-b1 "addr add $LAB_HOST_B1/24 dev eth0"
+    _lab_in host-b2 "addr add $LAB_HOST_B2/24 dev eth0"
+    for node in host-a1 host-a2; do _lab_in "$node" "route add default via $LAB_GMA_LAN"; done
+    for node in host-b1 host-b2; do _lab_in "$node" "route add default via $LAB_GMB_LAN"; done
 
     # the WAN: core routes both LAN prefixes to the members (no NAT, addresses kept)
     _lab_veth gm-a wan0 core to-gma
     _lab_veth gm-b wan0 core to-gmb
-    lab_exec gm-a ip addr add "$LAB_GMA_WAN/24" dev wan0
-    lab_exec gm-b ip addr add "$LAB_GMB_WAN/24" dev wan0
-    lab_exec core ip addr add "$LAB_CORE_A/24" dev to-gma
-    lab_exec core ip addr add "$LAB_CORE_B/24" dev to-gmb
-    lab_exec gm-a ip route add default via "$LAB_CORE_A"
-    lab_exec gm-b ip route add default via "$LAB_CORE_B"
-    lab_exec core ip route add "$LAB_LAN_A" via "$LAB_GMA_WAN"
-    lab_exec core ip route add "$LAB_LAN_B" via "$LAB_GMB_WAN"
+    _lab_in gm-a "addr add $LAB_GMA_WAN/24 dev wan0"
+    _lab_in gm-b "addr add $LAB_GMB_WAN/24 dev wan0"
+    _lab_in core "addr add $LAB_CORE_A/24 dev to-gma"
+    _lab_in core "addr add $LAB_CORE_B/24 dev to-gmb"
+    _lab_in gm-a "route add default via $LAB_CORE_A"
+    _lab_in gm-b "route add default via $LAB_CORE_B"
+    _lab_in core "route add $LAB_LAN_A via $LAB_GMA_WAN"
+    _lab_in core "route add $LAB_LAN_B via $LAB_GMB_WAN"
 
     # the key servers' subnet, bridged inside core
-    lab_exec core ip link add br-ks mtu "$LAB_MTU" type bridge
-    lab_exec core ip link set br-ks up
-    lab_exec core ip addr add "$LAB_CORE_KS/24" dev br-ks
+    _lab_in core "link add br-ks mtu $LAB_MTU type bridge"
+    _lab_in core "link set br-ks up"
+    _lab_in core "addr add $LAB_CORE_KS/24 dev br-ks"
     _lab_veth ks1 eth0 core p-ks1
     _lab_veth ks2 eth0 core p-ks2
-    lab_exec core ip link set p-ks1 master br-ks
-    lab_exec core ip link set p-ks2 master br-ks
-    lab_exec ks1 ip addr add "$LAB_KS1/24" dev eth0
-    lab_exec ks2 ip addr add "$LAB_KS2/24" dev eth0
-    lab_exec ks1 ip route add default via "$LAB_CORE_KS"
-    lab_exec ks2 ip route add default via "$LAB_CORE_KS"
+    _lab_in core "link set p-ks1 master br-ks"
+    _lab_in core "link set p-ks2 master br-ks"
+    _lab_in ks1 "addr add $LAB_KS1/24 dev eth0"
+    _lab_in ks2 "addr add $LAB_KS2/24 dev eth0"
+    _lab_in ks1 "route add default via $LAB_CORE_KS"
+    _lab_in ks2 "route add default via $LAB_CORE_KS"
 
-    for node in core gm-a gm-b; do _lab_router "$node"; done
-    # bridges forward only once their ports left the listening state; wait for every path
-    _lab_wait_reachable host-a1 "$LAB_GMA_LAN" && _lab_wait_reachable host-b1 "$LAB_GMB_LAN" &&
-        _lab_wait_reachable host-a2 "$LAB_GMA_LAN" && _lab_wait_reachable host-b2 "$LAB_GMB_LAN" &&
-        _lab_wait_reachable gm-a "$LAB_KS1" && _lab_wait_reachable gm-b "$LAB_KS2" &&
-        _lab_wait_reachable gm-a "$LAB_GMB_WAN"
+    ip -batch - <<<"$_lab_root_batch" || { echo "topology: creating namespaces and links failed" >&2; return 1; }
+    for node in "${_lab_nodes[@]}"; do
+        ip -n "$LAB_PREFIX$node" -batch - <<<"${_lab_ns_batch[$node]}" ||
+            { echo "topology: configuring $node failed" >&2; return 1; }
+    done
+    for node in core gm-a gm-b; do
+        lab_exec "$node" sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+            net.ipv4.conf.default.rp_filter=0
+    done
+    # wait until every path works (links and bridge ports come up asynchronously)
+    _lab_wait_reachable host-a1 "$LAB_HOST_B1" && _lab_wait_reachable host-b2 "$LAB_HOST_A2" &&
+        _lab_wait_reachable host-a2 "$LAB_GMA_LAN" && _lab_wait_reachable host-b1 "$LAB_GMB_LAN" &&
+        _lab_wait_reachable ks1 "$LAB_GMA_WAN" && _lab_wait_reachable ks2 "$LAB_GMB_WAN"
 }
 
 _lab_wait_reachable() {
@@ -200,8 +223,9 @@ lab_capture() {
     local node=$1 iface=$2 file=$3 i
     shift 3
     rm -f "$file"
-    # -U: write each packet at once, so the file is complete when we stop it
-    ip netns exec "$LAB_PREFIX$node" tcpdump -i "$iface" -n -U -s 256 -w "$file" "$@" \
+    # immediate mode + -U: every packet reaches the file at once; with the default ring buffer
+    # the last packets can still sit in the kernel when the capture is stopped
+    ip netns exec "$LAB_PREFIX$node" tcpdump -i "$iface" -n --immediate-mode -U -s 256 -w "$file" "$@" \
         2>"$file.log" &
     _lab_capture_pids+=("$!")
     for ((i = 0; i < 100; i++)); do
@@ -216,6 +240,8 @@ lab_capture() {
 
 lab_capture_stop() {
     local pid
+    ((${#_lab_capture_pids[@]})) || return 0
+    sleep 0.3 # let packets in flight (slow under emulation) reach the capture
     for pid in "${_lab_capture_pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
     for pid in "${_lab_capture_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     _lab_capture_pids=()

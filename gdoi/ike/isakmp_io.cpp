@@ -1,8 +1,8 @@
 #include "gdoi/ike/isakmp_io.hpp"
 
-#include <algorithm>
-
 #include "gdoi/crypto/prf.hpp"
+
+#include <algorithm>
 
 namespace gdoi::ike {
 
@@ -40,7 +40,8 @@ Datagram encode_with_leading_hash(Message message, size_t hash_length,
     if (hash.size() != hash_length) throw EncodeError("HASH has the wrong length");
     auto chain = walk_payload_chain(bytes);
     std::copy(hash.begin(), hash.end(),
-              bytes.begin() + static_cast<long>(chain.payloads[0].offset + kGenericPayloadHeaderSize));
+              bytes.begin() +
+                  static_cast<long>(chain.payloads[0].offset + kGenericPayloadHeaderSize));
     set_header_flags(bytes, message.header.flags);
     return bytes;
 }

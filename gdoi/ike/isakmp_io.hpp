@@ -3,14 +3,14 @@
 // informational notifications (RFC 2409 section 5.7) in the clear or protected.
 #pragma once
 
+#include "gdoi/ike/exchange_clock.hpp"
+#include "gdoi/ike/phase1_sa.hpp"
+#include "gdoi/wire/message.hpp"
+
 #include <functional>
 #include <optional>
 #include <span>
 #include <string>
-
-#include "gdoi/ike/exchange_clock.hpp"
-#include "gdoi/ike/phase1_sa.hpp"
-#include "gdoi/wire/message.hpp"
 
 namespace gdoi::ike {
 

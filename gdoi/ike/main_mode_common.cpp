@@ -15,7 +15,8 @@ SaPayload make_phase1_sa(const std::vector<Phase1Proposal>& proposals, uint32_t 
     proposal.number = 1;
     proposal.protocol_id = kProtoIsakmp;
     uint8_t number = 1;
-    for (const auto& p : proposals) proposal.transforms.push_back(to_transform(p, number++));
+    for (const auto& p : proposals)
+        proposal.transforms.push_back(to_transform(p, number++));
     sa.proposals.push_back(std::move(proposal));
     return sa;
 }
@@ -53,7 +54,8 @@ std::vector<uint8_t> main_mode_hash(crypto::HashAlgorithm hash, const SecretByte
                                     const Cookie& rcookie, std::span<const uint8_t> sai_b,
                                     std::span<const uint8_t> id_b) {
     if (initiator)
-        return crypto::hmac_public(hash, skeyid.reveal(), {g_xi, g_xr, icookie, rcookie, sai_b, id_b});
+        return crypto::hmac_public(hash, skeyid.reveal(),
+                                   {g_xi, g_xr, icookie, rcookie, sai_b, id_b});
     return crypto::hmac_public(hash, skeyid.reveal(), {g_xr, g_xi, rcookie, icookie, sai_b, id_b});
 }
 

@@ -2,11 +2,11 @@
 // HASH_I / HASH_R (RFC 2409 section 5) and the INITIAL-CONTACT notification.
 #pragma once
 
-#include <span>
-#include <vector>
-
 #include "gdoi/ike/phase1_sa.hpp"
 #include "gdoi/wire/payloads.hpp"
+
+#include <span>
+#include <vector>
 
 namespace gdoi::ike {
 
@@ -39,6 +39,7 @@ std::vector<uint8_t> main_mode_hash(crypto::HashAlgorithm hash, const SecretByte
                                     std::span<const uint8_t> id_b);
 
 // INITIAL-CONTACT (RFC 2407 section 4.6.3.3): DOI 1, protocol ISAKMP, SPI = both cookies.
-wire::NotifyPayload initial_contact_notify(const wire::Cookie& icookie, const wire::Cookie& rcookie);
+wire::NotifyPayload initial_contact_notify(const wire::Cookie& icookie,
+                                           const wire::Cookie& rcookie);
 
 } // namespace gdoi::ike

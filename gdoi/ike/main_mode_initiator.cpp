@@ -1,10 +1,10 @@
 #include "gdoi/ike/main_mode_initiator.hpp"
 
-#include <algorithm>
-
 #include "gdoi/crypto/ike_keys.hpp"
 #include "gdoi/ike/isakmp_io.hpp"
 #include "gdoi/ike/main_mode_common.hpp"
+
+#include <algorithm>
 
 namespace gdoi::ike {
 
@@ -16,15 +16,20 @@ MainModeInitiator::MainModeInitiator(MainModeInitiatorConfig config)
 }
 
 void MainModeInitiator::log(LogLevel level, const std::string& text) const {
-    if (config_.log) config_.log(level, "Main Mode with " + config_.server_address.to_string() + ": " + text);
+    if (config_.log)
+        config_.log(level, "Main Mode with " + config_.server_address.to_string() + ": " + text);
 }
 
 int MainModeInitiator::message_number() const {
     switch (state_) {
-    case State::sent_mm1: return 1;
-    case State::sent_mm3: return 3;
-    case State::sent_mm5: return 5;
-    default: return 0;
+    case State::sent_mm1:
+        return 1;
+    case State::sent_mm3:
+        return 3;
+    case State::sent_mm5:
+        return 5;
+    default:
+        return 0;
     }
 }
 
@@ -41,7 +46,9 @@ void MainModeInitiator::send(Datagram message, TimePoint now) {
     out_.push_back(std::move(message));
 }
 
-std::vector<Datagram> MainModeInitiator::take_datagrams() { return std::exchange(out_, {}); }
+std::vector<Datagram> MainModeInitiator::take_datagrams() {
+    return std::exchange(out_, {});
+}
 
 std::optional<TimePoint> MainModeInitiator::next_timer() const {
     if (state_ == State::established || state_ == State::failed) return std::nullopt;
@@ -63,27 +70,28 @@ void MainModeInitiator::start(TimePoint now) {
     sai_body_ = first_payload_body(bytes);
     state_ = State::sent_mm1;
     std::string offered;
-    for (const auto& p : config_.proposals) offered += (offered.empty() ? "" : "; ") + p.describe();
+    for (const auto& p : config_.proposals)
+        offered += (offered.empty() ? "" : "; ") + p.describe();
     log(LogLevel::info, "starting, offering " + offered);
     send(std::move(bytes), now);
 }
 
 void MainModeInitiator::on_timer(TimePoint now) {
     switch (retransmit_.on_timer(now)) {
-    case Retransmitter::Tick::nothing: return;
+    case Retransmitter::Tick::nothing:
+        return;
     case Retransmitter::Tick::resend:
-        log(LogLevel::debug, "no answer to message " + std::to_string(message_number()) +
-                                 ", sending it again");
+        log(LogLevel::debug,
+            "no answer to message " + std::to_string(message_number()) + ", sending it again");
         out_.push_back(retransmit_.last_message());
         return;
     case Retransmitter::Tick::expired: {
-        std::string reason = "key server " + config_.server_address.to_string() +
-                             " did not answer Main Mode message " +
-                             std::to_string(message_number()) + " within " +
-                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                retransmit_.budget())
-                                                .count()) +
-                             " s";
+        std::string reason =
+            "key server " + config_.server_address.to_string() +
+            " did not answer Main Mode message " + std::to_string(message_number()) + " within " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::seconds>(retransmit_.budget()).count()) +
+            " s";
         if (state_ == State::sent_mm5)
             reason += " (a server that stays silent on a wrong pre-shared key looks like this)";
         fail(reason);
@@ -110,10 +118,17 @@ void MainModeInitiator::on_datagram(std::span<const uint8_t> datagram, TimePoint
     if (state_ != State::sent_mm1 && header.responder_cookie != rcookie_) return;
     try {
         switch (state_) {
-        case State::sent_mm1: handle_mm2(datagram, now); break;
-        case State::sent_mm3: handle_mm4(datagram, now); break;
-        case State::sent_mm5: handle_mm6(datagram, now); break;
-        default: break;
+        case State::sent_mm1:
+            handle_mm2(datagram, now);
+            break;
+        case State::sent_mm3:
+            handle_mm4(datagram, now);
+            break;
+        case State::sent_mm5:
+            handle_mm6(datagram, now);
+            break;
+        default:
+            break;
         }
     } catch (const DecodeError& e) {
         // Malformed or stale message: the retransmission timer keeps the exchange going.
@@ -128,8 +143,8 @@ void MainModeInitiator::handle_mm2(std::span<const uint8_t> datagram, TimePoint 
     if (!sa) return; // an out-of-order MM4 or junk: wait for MM2
     if (m.header.responder_cookie == Cookie{}) return;
     if (sa->proposals.size() != 1 || sa->proposals[0].transforms.size() != 1)
-        return fail("key server " + config_.server_address.to_string() +
-                    " answered with " + std::to_string(sa->proposals.size()) +
+        return fail("key server " + config_.server_address.to_string() + " answered with " +
+                    std::to_string(sa->proposals.size()) +
                     " proposals instead of the one it chose (RFC 2409 section 5)");
     std::string why;
     auto chosen = from_transform(sa->proposals[0].transforms[0], why);

@@ -6,10 +6,6 @@
 // established() with a Phase1Sa, or failed() with one operator-readable sentence.
 #pragma once
 
-#include <optional>
-#include <string>
-#include <vector>
-
 #include "gdoi/crypto/dh_group.hpp"
 #include "gdoi/ike/exchange_clock.hpp"
 #include "gdoi/ike/phase1_proposal.hpp"
@@ -17,6 +13,10 @@
 #include "gdoi/ip_address.hpp"
 #include "gdoi/secret_bytes.hpp"
 #include "gdoi/server_quirks.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace gdoi::ike {
 

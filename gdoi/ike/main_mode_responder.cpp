@@ -1,10 +1,10 @@
 #include "gdoi/ike/main_mode_responder.hpp"
 
-#include <algorithm>
-
 #include "gdoi/ike/isakmp_io.hpp"
 #include "gdoi/ike/main_mode_common.hpp"
 #include "gdoi/wire/message.hpp"
+
+#include <algorithm>
 
 namespace gdoi::ike {
 
@@ -42,7 +42,9 @@ std::vector<Datagram> MainModeResponder::on_datagram(std::span<const uint8_t> da
         if (header.exchange_type != exchange::identity_protection) return {};
         std::vector<Datagram> answer;
         switch (state_) {
-        case State::waiting_mm1: answer = handle_mm1(datagram); break;
+        case State::waiting_mm1:
+            answer = handle_mm1(datagram);
+            break;
         case State::sent_mm2:
             if (header.responder_cookie != rcookie_) return {};
             answer = handle_mm3(datagram);
@@ -51,7 +53,8 @@ std::vector<Datagram> MainModeResponder::on_datagram(std::span<const uint8_t> da
             if (header.responder_cookie != rcookie_) return {};
             answer = handle_mm5(datagram, now);
             break;
-        default: return {};
+        default:
+            return {};
         }
         if (!answer.empty() && state_ != State::failed) {
             last_request_.assign(datagram.begin(), datagram.end());
@@ -89,12 +92,13 @@ std::vector<Datagram> MainModeResponder::handle_mm1(std::span<const uint8_t> dat
             std::string why;
             auto offered = from_transform(transform, why);
             if (!offered) {
-                log(LogLevel::debug, "skipping transform " + std::to_string(transform.number) +
-                                         ": " + why);
+                log(LogLevel::debug,
+                    "skipping transform " + std::to_string(transform.number) + ": " + why);
                 continue;
             }
-            auto match = std::find_if(config_.acceptable.begin(), config_.acceptable.end(),
-                                      [&](const Phase1Proposal& p) { return p.same_algorithms(*offered); });
+            auto match =
+                std::find_if(config_.acceptable.begin(), config_.acceptable.end(),
+                             [&](const Phase1Proposal& p) { return p.same_algorithms(*offered); });
             if (match == config_.acceptable.end()) continue;
             chosen_ = *offered;
             chosen_.lifetime = std::min(offered->lifetime, match->lifetime);
@@ -105,8 +109,8 @@ std::vector<Datagram> MainModeResponder::handle_mm1(std::span<const uint8_t> dat
         if (picked) break;
     }
     if (!picked)
-        return refuse(NotifyType::no_proposal_chosen, "none of the offered transforms is acceptable",
-                      true);
+        return refuse(NotifyType::no_proposal_chosen,
+                      "none of the offered transforms is acceptable", true);
     sai_body_ = first_payload_body(datagram);
     log(LogLevel::info, "chose " + chosen_.describe() + " (DOI " + std::to_string(doi_) + ")");
     Message mm2;
@@ -163,15 +167,17 @@ std::vector<Datagram> MainModeResponder::handle_mm5(std::span<const uint8_t> dat
                                                     TimePoint now) {
     if (!(decode_header(datagram).flags & flags::encryption)) return {};
     auto opened = open(datagram, *sa_->cipher);
-    const std::string mismatch =
-        "HASH_I mismatch: the member's pre-shared key differs from ours";
-    if (!opened) return refuse(NotifyType::authentication_failed, mismatch, config_.notify_authentication_failure);
+    const std::string mismatch = "HASH_I mismatch: the member's pre-shared key differs from ours";
+    if (!opened)
+        return refuse(NotifyType::authentication_failed, mismatch,
+                      config_.notify_authentication_failure);
     Message m;
     try {
         m = decode_message(opened->plaintext, DecodeContext{{}, TrailingData::padding});
     } catch (const DecodeError&) {
         // With a wrong key the decryption is noise: the same fault as a wrong HASH_I.
-        return refuse(NotifyType::authentication_failed, mismatch + " (message 5 decrypts to noise)",
+        return refuse(NotifyType::authentication_failed,
+                      mismatch + " (message 5 decrypts to noise)",
                       config_.notify_authentication_failure);
     }
     auto* hash = m.find<HashPayload>();
@@ -195,9 +201,9 @@ std::vector<Datagram> MainModeResponder::handle_mm5(std::span<const uint8_t> dat
     mm6.header.responder_cookie = rcookie_;
     mm6.header.exchange_type = exchange::identity_protection;
     mm6.header.flags = flags::encryption;
-    mm6.payloads = {id, HashPayload{main_mode_hash(chosen_.hash, skeyid_, false, g_xi_, g_xr_,
-                                                   icookie_, rcookie_, sai_body_,
-                                                   encode_payload_body(id))}};
+    mm6.payloads = {id,
+                    HashPayload{main_mode_hash(chosen_.hash, skeyid_, false, g_xi_, g_xr_, icookie_,
+                                               rcookie_, sai_body_, encode_payload_body(id))}};
     if (config_.initial_contact) mm6.payloads.push_back(initial_contact_notify(icookie_, rcookie_));
     auto bytes = seal(mm6, &*sa_->cipher);
     sa_->cipher->finish_phase1();

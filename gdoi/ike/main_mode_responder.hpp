@@ -4,18 +4,18 @@
 // AUTHENTICATION-FAILED in the clear, or with silence, as configured.
 #pragma once
 
-#include <functional>
-#include <optional>
-#include <span>
-#include <string>
-#include <vector>
-
 #include "gdoi/crypto/dh_group.hpp"
 #include "gdoi/ike/exchange_clock.hpp"
 #include "gdoi/ike/phase1_proposal.hpp"
 #include "gdoi/ike/phase1_sa.hpp"
 #include "gdoi/ip_address.hpp"
 #include "gdoi/secret_bytes.hpp"
+
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
 
 namespace gdoi::ike {
 

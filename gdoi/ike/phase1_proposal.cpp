@@ -19,8 +19,8 @@ Transform to_transform(const Phase1Proposal& p, uint8_t number) {
     Transform t;
     t.number = number;
     t.transform_id = kTransformKeyIke;
-    uint16_t encryption = p.cipher == CbcCipher::des3 ? ike_encryption::des3_cbc
-                                                       : ike_encryption::aes_cbc;
+    uint16_t encryption =
+        p.cipher == CbcCipher::des3 ? ike_encryption::des3_cbc : ike_encryption::aes_cbc;
     t.attributes.push_back(Attribute::tv(ike_attr::encryption_algorithm, encryption));
     if (p.cipher != CbcCipher::des3)
         t.attributes.push_back(Attribute::tv(
@@ -29,9 +29,10 @@ Transform to_transform(const Phase1Proposal& p, uint8_t number) {
                     : p.hash == HashAlgorithm::sha1 ? ike_hash::sha1
                                                     : ike_hash::sha2_256;
     t.attributes.push_back(Attribute::tv(ike_attr::hash_algorithm, hash));
-    t.attributes.push_back(Attribute::tv(ike_attr::authentication_method, ike_auth::pre_shared_key));
-    t.attributes.push_back(Attribute::tv(ike_attr::group_description,
-                                         static_cast<uint16_t>(p.group)));
+    t.attributes.push_back(
+        Attribute::tv(ike_attr::authentication_method, ike_auth::pre_shared_key));
+    t.attributes.push_back(
+        Attribute::tv(ike_attr::group_description, static_cast<uint16_t>(p.group)));
     t.attributes.push_back(Attribute::tv(ike_attr::life_type, life_type::seconds));
     t.attributes.push_back(
         Attribute::number_attr(ike_attr::life_duration, static_cast<uint32_t>(p.lifetime.count())));
@@ -55,9 +56,12 @@ std::optional<Phase1Proposal> from_transform(const Transform& t, std::string& wh
     } else if (encryption == ike_encryption::aes_cbc) {
         // RFC 3602 section 5 (and RFC 2409 appendix A for variable-length ciphers): the key
         // length attribute says which AES.
-        if (key_length == 128) p.cipher = CbcCipher::aes128;
-        else if (key_length == 192) p.cipher = CbcCipher::aes192;
-        else if (key_length == 256) p.cipher = CbcCipher::aes256;
+        if (key_length == 128)
+            p.cipher = CbcCipher::aes128;
+        else if (key_length == 192)
+            p.cipher = CbcCipher::aes192;
+        else if (key_length == 256)
+            p.cipher = CbcCipher::aes256;
         else {
             why = "AES-CBC without a key length of 128, 192 or 256";
             return std::nullopt;
@@ -68,9 +72,12 @@ std::optional<Phase1Proposal> from_transform(const Transform& t, std::string& wh
         return std::nullopt;
     }
     auto hash = value(ike_attr::hash_algorithm);
-    if (hash == ike_hash::md5) p.hash = HashAlgorithm::md5;
-    else if (hash == ike_hash::sha1) p.hash = HashAlgorithm::sha1;
-    else if (hash == ike_hash::sha2_256) p.hash = HashAlgorithm::sha256;
+    if (hash == ike_hash::md5)
+        p.hash = HashAlgorithm::md5;
+    else if (hash == ike_hash::sha1)
+        p.hash = HashAlgorithm::sha1;
+    else if (hash == ike_hash::sha2_256)
+        p.hash = HashAlgorithm::sha256;
     else {
         why = "hash algorithm " + (hash ? std::to_string(*hash) : "(none)") + " is not supported";
         return std::nullopt;
@@ -96,7 +103,8 @@ std::optional<Phase1Proposal> from_transform(const Transform& t, std::string& wh
     p.lifetime = std::chrono::seconds(0);
     uint16_t current_type = 0;
     for (const auto& a : t.attributes) {
-        if (a.type == ike_attr::life_type) current_type = static_cast<uint16_t>(a.number().value_or(0));
+        if (a.type == ike_attr::life_type)
+            current_type = static_cast<uint16_t>(a.number().value_or(0));
         if (a.type == ike_attr::life_duration && current_type == life_type::seconds)
             p.lifetime = std::chrono::seconds(a.number().value_or(0));
     }

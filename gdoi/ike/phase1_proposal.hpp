@@ -2,15 +2,15 @@
 // its translation to and from the ISAKMP transform attributes (RFC 2409 appendix A).
 #pragma once
 
-#include <chrono>
-#include <optional>
-#include <string>
-#include <vector>
-
 #include "gdoi/crypto/cbc_cipher.hpp"
 #include "gdoi/crypto/dh_group.hpp"
 #include "gdoi/crypto/prf.hpp"
 #include "gdoi/wire/payloads.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace gdoi::ike {
 

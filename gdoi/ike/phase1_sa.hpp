@@ -2,14 +2,14 @@
 // exchanges need (cookies, SKEYID_a, the encryption state with its IV chains).
 #pragma once
 
-#include <optional>
-
 #include "gdoi/crypto/isakmp_cipher.hpp"
 #include "gdoi/ike/exchange_clock.hpp"
 #include "gdoi/ike/phase1_proposal.hpp"
 #include "gdoi/ip_address.hpp"
 #include "gdoi/secret_bytes.hpp"
 #include "gdoi/wire/payloads.hpp"
+
+#include <optional>
 
 namespace gdoi::ike {
 

@@ -1,0 +1,63 @@
+// A group member's registration with one key server: Main Mode, then GROUPKEY-PULL, as one
+// I/O-free state machine for the daemon's event loop:
+//   reg.start(now); send(reg.take_datagrams());
+//   on readable: reg.on_datagram(bytes, now);   on timer: reg.on_timer(now);
+//   arm the timer at reg.next_timer(); drain reg.take_datagrams() and reg.take_events().
+#pragma once
+
+#include "gdoi/group_policy.hpp"
+#include "gdoi/ike/main_mode_initiator.hpp"
+#include "gdoi/pull/pull_initiator.hpp"
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace gdoi::pull {
+
+struct RegistrationConfig {
+    ike::MainModeInitiatorConfig phase1; // addresses, PSK, proposals, quirks, log
+    uint32_t group_id = 0;
+    ike::RetransmitPolicy pull_retransmit;
+};
+
+struct RegistrationEvent {
+    enum class Kind { registered, failed };
+    Kind kind = Kind::failed;
+    std::optional<GroupPolicy> policy; // registered
+    std::string reason;                // failed: one sentence for the operator
+};
+
+class Registration {
+public:
+    explicit Registration(RegistrationConfig config);
+    Registration(const Registration&) = delete; // the PULL holds a reference to our Phase 1 SA
+    Registration& operator=(const Registration&) = delete;
+
+    void start(ike::TimePoint now);
+    void on_datagram(std::span<const uint8_t> datagram, ike::TimePoint now);
+    void on_timer(ike::TimePoint now);
+    std::optional<ike::TimePoint> next_timer() const;
+    std::vector<ike::Datagram> take_datagrams();
+    std::vector<RegistrationEvent> take_events();
+
+    bool finished() const { return finished_; }
+    // The Phase 1 SA once Main Mode finished (kept for later PULLs / protected notifications).
+    ike::Phase1Sa* phase1_sa() { return sa_ ? &*sa_ : nullptr; }
+
+private:
+    void advance(ike::TimePoint now);
+    void finish_failed(const std::string& reason);
+
+    RegistrationConfig config_;
+    ike::MainModeInitiator main_mode_;
+    std::optional<ike::Phase1Sa> sa_;
+    std::unique_ptr<PullInitiator> pull_;
+    std::vector<ike::Datagram> out_;
+    std::vector<RegistrationEvent> events_;
+    bool finished_ = false;
+};
+
+} // namespace gdoi::pull

@@ -1,0 +1,160 @@
+#include "gdoi/push/push_interpret.hpp"
+
+#include "gdoi/push/push_crypto.hpp"
+#include "gdoi/push/push_policy_codec.hpp"
+
+#include <algorithm>
+
+namespace gdoi::push {
+
+using namespace gdoi::wire;
+
+namespace {
+
+uint32_t spi_u32(std::span<const uint8_t> b) {
+    return uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | uint32_t(b[3]);
+}
+
+bool known(std::span<const TekPolicy> teks, uint32_t spi) {
+    return std::any_of(teks.begin(), teks.end(), [&](const TekPolicy& t) { return t.spi == spi; });
+}
+
+// Juniper: "Policies for one TEK must come in pairs"; a TEK to a multicast group has no mirror.
+void reject_unpaired(PushUpdate& u, std::span<const TekPolicy> current_teks) {
+    auto has_mirror = [&](const TrafficSelector& s) {
+        auto mirror = s.mirrored();
+        auto same = [&](const TekPolicy& t) { return t.selector == mirror; };
+        return std::any_of(u.teks.begin(), u.teks.end(), same) ||
+               std::any_of(current_teks.begin(), current_teks.end(), same);
+    };
+    std::vector<TekPolicy> kept;
+    for (auto& tek : u.teks) {
+        if (tek.selector.destination.range.first.is_multicast() || has_mirror(tek.selector)) {
+            kept.push_back(std::move(tek));
+            continue;
+        }
+        u.rejected_teks.push_back(
+            {tek.spi, "TEK " + spi_hex(tek.spi) +
+                          ": unicast policy without its mirror (policies must come in pairs)"});
+    }
+    u.teks = std::move(kept);
+}
+
+void read_deletes(PushUpdate& u, const Message& m) {
+    for (const DeletePayload* d : m.find_all<DeletePayload>()) {
+        for (const auto& spi : d->spis) {
+            bool zero = std::all_of(spi.begin(), spi.end(), [](uint8_t b) { return b == 0; });
+            if (d->spi_size == kTekSpiSize && spi.size() == kTekSpiSize) {
+                if (zero)
+                    u.deletes.all_teks = true;
+                else
+                    u.deletes.tek_spis.push_back(spi_u32(spi));
+            } else if (d->spi_size == kKekSpiSize && spi.size() == kKekSpiSize) {
+                if (zero) {
+                    u.deletes.all_keks = true;
+                } else {
+                    KekSpi k{};
+                    std::copy(spi.begin(), spi.end(), k.begin());
+                    u.deletes.kek_spis.push_back(k);
+                }
+            } else {
+                u.notes.push_back("DELETE with SPI size " + std::to_string(d->spi_size) +
+                                  " ignored (4 for a TEK, 16 for a KEK)");
+            }
+        }
+    }
+}
+
+void detect_ejection(PushUpdate& u, std::span<const TekPolicy> current_teks) {
+    // Juniper Group VPNv2: "the GC/KS sends a rekey message with only the old SAs and a
+    // smaller DTD value ... Since it did not receive new SA keys, the member router tries to
+    // re-register".
+    if (!u.kek_rollover && !u.teks.empty() && u.new_tek_spis.empty() && u.gap &&
+        u.gap->deactivation_delay &&
+        std::all_of(u.teks.begin(), u.teks.end(), [&](const TekPolicy& t) {
+            return t.lifetime.count() == 0 || *u.gap->deactivation_delay < t.lifetime;
+        })) {
+        u.ejection_suspected = true;
+        u.ejection_reason = "push carries only TEKs already held, with DTD " +
+                            std::to_string(u.gap->deactivation_delay->count()) +
+                            " s shorter than their remaining life";
+        return;
+    }
+    // "... the GC/KS sends a delete payload for the SPI of the old SA. The group member router
+    // deletes the SA immediately and attempts to re-register".
+    if (u.new_tek_spis.empty() && !current_teks.empty()) {
+        for (const auto& t : current_teks) {
+            if (u.deletes.all_teks || std::count(u.deletes.tek_spis.begin(),
+                                                 u.deletes.tek_spis.end(), t.spi) > 0) {
+                u.ejection_suspected = true;
+                u.ejection_reason = u.deletes.all_teks
+                                        ? "delete of every TEK with no replacement"
+                                        : "delete of TEK " + spi_hex(t.spi) +
+                                              " in use with no replacement";
+                return;
+            }
+        }
+    }
+}
+
+} // namespace
+
+std::variant<PushUpdate, std::string> interpret_push(const Message& m, const KekPolicy& current_kek,
+                                                     std::span<const TekPolicy> current_teks,
+                                                     const ServerQuirks& quirks, TimePoint now) {
+    PushUpdate u;
+    u.received_at = now;
+    if (auto* seq = m.find<SeqPayload>()) u.sequence = seq->sequence;
+
+    const KdPayload* kd = m.find<KdPayload>();
+    const KeyPacket* kd_kek = nullptr;
+    auto tek_packet = [&](uint32_t spi) -> const KeyPacket* {
+        if (!kd) return nullptr;
+        for (const auto& p : kd->packets)
+            if (p.kd_type == kd_type::tek && p.spi.size() == kTekSpiSize && spi_u32(p.spi) == spi)
+                return &p;
+        return nullptr;
+    };
+    if (kd)
+        for (const auto& p : kd->packets)
+            if (p.kd_type == kd_type::kek && !kd_kek) kd_kek = &p;
+
+    auto sas = m.find_all<GdoiSaPayload>();
+    if (sas.size() > 1) return std::string("push carries " + std::to_string(sas.size()) + " SA payloads");
+    if (!sas.empty()) {
+        const GdoiSaPayload& sa = *sas.front();
+        if (const SaKekPayload* k = sa.kek()) {
+            auto kek = kek_from_wire(*k, kd_kek, current_kek, u.notes);
+            if (!kek.value) return kek.error;
+            u.kek_rollover = kek.value->spi != current_kek.spi ||
+                             kek.value->cipher != current_kek.cipher ||
+                             !same_kek_key(kek.value->cipher, kek.value->key.reveal(),
+                                           current_kek.key.reveal());
+            u.kek = std::move(kek.value);
+        } else if (kd_kek) {
+            u.notes.push_back("KD KEK packet without an SA KEK ignored");
+        }
+        if (const GapPayload* g = sa.gap()) u.gap = gap_from_wire(*g);
+        for (const SaTekPayload* t : sa.teks()) {
+            auto tek = tek_from_wire(*t, tek_packet(t->spi), quirks);
+            if (!tek.value) {
+                u.rejected_teks.push_back({t->spi, tek.error});
+                continue;
+            }
+            if (known(u.teks, t->spi)) return "TEK " + spi_hex(t->spi) + " appears twice";
+            u.teks.push_back(std::move(*tek.value));
+        }
+    } else if (kd) {
+        u.notes.push_back("KD without an SA payload ignored");
+    }
+    reject_unpaired(u, current_teks);
+    for (const auto& t : u.teks)
+        if (!known(current_teks, t.spi)) u.new_tek_spis.push_back(t.spi);
+
+    read_deletes(u, m);
+    u.ack_request = u.kek ? u.kek->ack_request : current_kek.ack_request;
+    detect_ejection(u, current_teks);
+    return u;
+}
+
+} // namespace gdoi::push

@@ -1,0 +1,172 @@
+#include "gdoi/push/push_receiver.hpp"
+
+#include "gdoi/crypto/rsa_signature.hpp"
+#include "gdoi/push/push_ack.hpp"
+#include "gdoi/push/push_crypto.hpp"
+#include "gdoi/push/push_interpret.hpp"
+#include "gdoi/wire/message.hpp"
+
+#include <stdexcept>
+
+namespace gdoi::push {
+
+using namespace gdoi::wire;
+
+namespace {
+
+PushVerdict reject(PushReason reason, std::string message) {
+    PushVerdict v;
+    v.reason = reason;
+    v.message = std::move(message);
+    return v;
+}
+
+uint32_t be32(std::span<const uint8_t> b, size_t at) {
+    return uint32_t(b[at]) << 24 | uint32_t(b[at + 1]) << 16 | uint32_t(b[at + 2]) << 8 |
+           uint32_t(b[at + 3]);
+}
+
+} // namespace
+
+PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
+                       uint32_t last_sequence, TimePoint now, std::span<const TekPolicy> current_teks,
+                       const PushReceiverConfig& config) {
+    // 1. ISAKMP header (RFC 2408 section 3.1).
+    if (datagram.size() < kHeaderSize)
+        return reject(PushReason::bad_header, "push of " + std::to_string(datagram.size()) +
+                                                  " octets is shorter than the 28-octet ISAKMP header");
+    if ((datagram[17] >> 4) != (kIsakmpVersion >> 4))
+        return reject(PushReason::bad_header, "ISAKMP major version " +
+                                                  std::to_string(datagram[17] >> 4) + " (1 expected)");
+    if (uint32_t length = be32(datagram, 24); length != datagram.size())
+        return reject(PushReason::bad_header, "ISAKMP length field says " + std::to_string(length) +
+                                                  " octets, the datagram has " +
+                                                  std::to_string(datagram.size()));
+    // 2. Exchange type and encryption.
+    if (datagram[18] != exchange::groupkey_push)
+        return reject(PushReason::not_push, "exchange type " + std::to_string(datagram[18]) +
+                                                " is not GROUPKEY-PUSH (33)");
+    if ((datagram[19] & flags::encryption) == 0)
+        return reject(PushReason::not_encrypted,
+                      "GROUPKEY-PUSH without the encryption flag: pushes are always encrypted "
+                      "with the KEK, refused");
+    // 3. The cookie pair names the KEK; a push under any other KEK is not for us (or stale).
+    KekSpi cookies{};
+    std::copy(datagram.begin(), datagram.begin() + 16, cookies.begin());
+    if (cookies != kek.spi)
+        return reject(PushReason::unknown_kek_spi,
+                      "unknown KEK SPI " + hex(cookies) + " (current KEK is " + hex(kek.spi) + ")");
+
+    // 4. Decrypt with the KEK: CBC, static IV from the KEK key packet, reset for every push.
+    std::vector<uint8_t> plain(datagram.begin(), datagram.begin() + kHeaderSize);
+    size_t block = 0;
+    try {
+        crypto::CbcCipher cipher = kek_cbc_cipher(kek);
+        block = crypto::cipher_block_size(cipher);
+        size_t body = datagram.size() - kHeaderSize;
+        if (body == 0 || body % block != 0)
+            return reject(PushReason::decrypt_failed,
+                          "encrypted body of " + std::to_string(body) + " octets is not whole " +
+                              std::to_string(block) + "-octet " +
+                              std::string(crypto::cipher_name(cipher)) + " blocks");
+        auto decrypted = crypto::cbc_decrypt(cipher, kek.key, kek.iv, datagram.subspan(kHeaderSize));
+        plain.insert(plain.end(), decrypted.begin(), decrypted.end());
+    } catch (const std::exception& e) {
+        return reject(PushReason::decrypt_failed,
+                      std::string("cannot decrypt with KEK ") + hex(kek.spi) + ": " + e.what());
+    }
+
+    // 5. The end of the zero-padded chain, found by walking it; then decode with the quirks.
+    PushVerdict verdict;
+    verdict.plaintext = plain;
+    Message message;
+    PayloadChain chain;
+    try {
+        chain = walk_payload_chain(plain);
+        if (plain.size() - chain.end > block)
+            throw DecodeError(NotifyType::payload_malformed, "GROUPKEY-PUSH",
+                              std::to_string(plain.size() - chain.end) +
+                                  " octets after the payload chain, more than one block of padding",
+                              chain.end);
+        message = decode_message(plain, DecodeContext{config.quirks, TrailingData::padding});
+    } catch (const DecodeError& e) {
+        verdict.reason = PushReason::malformed;
+        verdict.message = "decrypted push does not parse (wrong KEK key, or a damaged message): " +
+                          e.context() + " at offset " + std::to_string(e.offset()) + ": " + e.detail();
+        return verdict;
+    }
+    verdict.observations = message.observations;
+
+    // 6. SIG present, exactly once, and last; SEQ present exactly once.
+    const auto& payloads = message.payloads;
+    size_t sigs = message.find_all<SigPayload>().size();
+    if (sigs != 1 || payloads.back().type() != payload::signature) {
+        verdict.reason = PushReason::malformed;
+        verdict.message = sigs == 0 ? "push carries no SIG payload"
+                                    : "SIG is not the single last payload of the push";
+        return verdict;
+    }
+    if (message.find_all<SeqPayload>().size() != 1) {
+        verdict.reason = PushReason::malformed;
+        verdict.message = "push must carry exactly one SEQ payload";
+        return verdict;
+    }
+
+    // 7. Signature by the key server's key from the KEK, over "rekey" | HDR (E set, unpadded
+    // length) | payloads before SIG. The reference key server signs the bare digest, RFC 3447
+    // signers wrap it in DigestInfo: both are accepted.
+    const Payload& sig = payloads.back();
+    try {
+        auto ks_key = crypto::RsaPublicKey::from_der(kek.public_key_der);
+        auto signed_data = push_signed_data(plain, sig.offset, chain.end);
+        auto form = ks_key.verify(signature_hash_algorithm(kek.signature_hash),
+                                  {kSignaturePrefix, signed_data}, sig.get<SigPayload>()->data);
+        if (!form) {
+            verdict.reason = PushReason::bad_signature;
+            verdict.message = "push signature does not verify with the key server's public key "
+                              "of KEK " + hex(kek.spi);
+            return verdict;
+        }
+    } catch (const std::exception& e) {
+        verdict.reason = PushReason::bad_signature;
+        verdict.message = std::string("cannot verify the push signature: ") + e.what();
+        return verdict;
+    }
+
+    // 8. Anti-replay. RFC 6407 section 5.7 (paraphrased, verbatim text not reachable here):
+    // the SEQ of a GROUPKEY-PUSH must be greater than that of the last push accepted; a
+    // member rejects a push whose SEQ is not.
+    uint32_t seq = message.find<SeqPayload>()->sequence;
+    if (seq <= last_sequence) {
+        verdict.reason = PushReason::replayed_seq;
+        verdict.message = "SEQ " + std::to_string(seq) + " is not greater than the last accepted " +
+                          std::to_string(last_sequence) + ": replayed or reordered push refused";
+        return verdict;
+    }
+
+    // Only now is the content interpreted.
+    auto update = interpret_push(message, kek, current_teks, config.quirks, now);
+    if (auto* error = std::get_if<std::string>(&update)) {
+        verdict.reason = PushReason::invalid_policy;
+        verdict.message = "authentic push SEQ " + std::to_string(seq) + " cannot be applied: " + *error;
+        return verdict;
+    }
+    verdict.reason = PushReason::accepted;
+    verdict.update = std::move(std::get<PushUpdate>(update));
+    verdict.message = "push SEQ " + std::to_string(seq) + " accepted";
+    if (verdict.update->ack_request != AckRequest::none && config.member_address)
+        verdict.ack = build_ack(kek, seq, *config.member_address);
+    return verdict;
+}
+
+PushVerdict PushReceiver::receive(std::span<const uint8_t> datagram, const KekPolicy& kek,
+                                  uint32_t last_sequence, TimePoint now,
+                                  std::span<const TekPolicy> current_teks) {
+    PushVerdict v = check_push(datagram, kek, last_sequence, now, current_teks, config_);
+    counters_.count(v.reason);
+    if (v.update) counters_.rejected_teks += v.update->rejected_teks.size();
+    if (v.ack) ++counters_.acks_built;
+    return v;
+}
+
+} // namespace gdoi::push

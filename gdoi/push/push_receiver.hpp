@@ -1,0 +1,62 @@
+// GROUPKEY-PUSH, member side (RFC 6407 section 4): one datagram + the group's current KEK and
+// last accepted SEQ in; a verdict with a specific reason, the update and an ack datagram out.
+// Checks run in a fixed order and stop at the first failure; nothing is interpreted before the
+// signature and SEQ passed, and a refused push changes nothing. No I/O, no clock.
+#pragma once
+
+#include "gdoi/group_policy.hpp"
+#include "gdoi/ip_address.hpp"
+#include "gdoi/push/push_reason.hpp"
+#include "gdoi/push/push_update.hpp"
+#include "gdoi/server_quirks.hpp"
+#include "gdoi/wire/context.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace gdoi::push {
+
+struct PushVerdict {
+    PushReason reason = PushReason::malformed;
+    std::string message; // operator sentence: what, where, why
+    std::optional<PushUpdate> update;           // when accepted
+    std::optional<std::vector<uint8_t>> ack;    // when accepted and the KEK asks for an ack
+    std::vector<uint8_t> plaintext;             // decrypted message (E flag as received), when
+                                                // decryption succeeded; for debugging/tests
+    std::vector<wire::Observation> observations;
+
+    bool accepted() const { return reason == PushReason::accepted; }
+};
+
+struct PushReceiverConfig {
+    ServerQuirks quirks;
+    // Our address as the ack's ID payload names it; without it no ack is built.
+    std::optional<IpAddress> member_address;
+};
+
+class PushReceiver {
+public:
+    explicit PushReceiver(PushReceiverConfig config) : config_(std::move(config)) {}
+
+    // `kek`: the group's current KEK; `last_sequence`: the last SEQ accepted (PULL message 4's
+    // SEQ before any push); `current_teks` for pairing and new/old TEK and ejection detection.
+    PushVerdict receive(std::span<const uint8_t> datagram, const KekPolicy& kek,
+                        uint32_t last_sequence, TimePoint now,
+                        std::span<const TekPolicy> current_teks = {});
+
+    const PushCounters& counters() const { return counters_; }
+
+private:
+    PushReceiverConfig config_;
+    PushCounters counters_;
+};
+
+// The checks alone (what receive() runs; the counters are not touched).
+PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
+                       uint32_t last_sequence, TimePoint now, std::span<const TekPolicy> current_teks,
+                       const PushReceiverConfig& config);
+
+} // namespace gdoi::push

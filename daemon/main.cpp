@@ -1,4 +1,5 @@
 // gdoid: the GDOI group member daemon. Parses the command line and hands over to Daemon.
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
     const auto level = parse_log_level(level_text);
     // gdoid never forks: systemd (Type=notify) or the shell keeps it in the foreground.
     log_init(foreground ? LogTarget::stderr_text : LogTarget::automatic, level.value_or(LogLevel::info));
-    Daemon daemon({config_path, level});
+    // Absolute, so that status and logs say which file it is whatever the working directory.
+    std::error_code ignored;
+    const auto absolute = std::filesystem::absolute(config_path, ignored);
+    Daemon daemon({absolute.empty() ? config_path : absolute.lexically_normal().string(), level});
     return daemon.run();
 }

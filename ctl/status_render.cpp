@@ -1,0 +1,79 @@
+#include "ctl/status_render.hpp"
+
+#include <ctime>
+
+namespace gdoid::ctl {
+
+namespace {
+
+struct Palette {
+    bool on;
+    std::string bold(const std::string& text) const { return on ? "\033[1m" + text + "\033[0m" : text; }
+    std::string green(const std::string& text) const { return on ? "\033[1;32m" + text + "\033[0m" : text; }
+    std::string yellow(const std::string& text) const { return on ? "\033[1;33m" + text + "\033[0m" : text; }
+    std::string red(const std::string& text) const { return on ? "\033[1;31m" + text + "\033[0m" : text; }
+};
+
+std::string state_text(const Palette& palette, const std::string& state) {
+    if (state == "registered") return palette.green(state);
+    if (state == "failed" || state == "removed-by-key-server" || state == "interface-down") return palette.red(state);
+    return palette.yellow(state);
+}
+
+std::string local_time(int64_t epoch) {
+    const time_t seconds = time_t(epoch);
+    tm parts{};
+    localtime_r(&seconds, &parts);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S", &parts);
+    return buffer;
+}
+
+} // namespace
+
+std::string format_uptime(int64_t seconds) {
+    if (seconds <= 0) return "0s";
+    std::string out;
+    for (auto [size, unit] : {std::pair<int64_t, const char*>{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}}) {
+        if (seconds >= size) {
+            out += (out.empty() ? "" : " ") + std::to_string(seconds / size) + unit;
+            seconds %= size;
+        }
+    }
+    return out;
+}
+
+std::string render_status(const control::DaemonStatus& status, bool colour) {
+    const Palette palette{colour};
+    std::string out;
+    out += palette.bold("gdoid") + " " + status.version + " (pid " + std::to_string(status.pid) + "), up " +
+           format_uptime(status.uptime_seconds) + "\n";
+    out += "  configuration: " + status.config_path + "\n";
+    if (status.config_error)
+        out += "  " + palette.red("last reload refused") + ": " + *status.config_error +
+               " (the previous configuration is in force)\n";
+    if (status.groups.empty()) out += "  no groups\n";
+    for (const auto& group : status.groups) {
+        out += "\n" + palette.bold("group " + group.name) + " (id " + std::to_string(group.id) +
+               "): " + state_text(palette, group.state) + "\n";
+        std::string servers;
+        for (const auto& server : group.servers) {
+            const bool in_use = group.server_in_use && *group.server_in_use == server;
+            servers += (servers.empty() ? "" : ", ") + server + (in_use ? " (in use)" : "");
+        }
+        out += "  key servers: " + servers + "\n";
+        out += "  server in use: " + group.server_in_use.value_or("none") + "\n";
+        if (group.last_error)
+            out += "  last error: " + palette.red(group.last_error->message) + " (" +
+                   local_time(group.last_error->time) + ")\n";
+        else
+            out += "  last error: none\n";
+        out += "  registrations: " + std::to_string(group.registrations) + " (" +
+               std::to_string(group.registration_failures) + " failed), pushes: " +
+               std::to_string(group.pushes_accepted) + " accepted, " + std::to_string(group.pushes_rejected) +
+               " rejected\n";
+    }
+    return out;
+}
+
+} // namespace gdoid::ctl

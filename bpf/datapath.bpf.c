@@ -137,7 +137,7 @@ static __always_inline enum claim claim_slot(struct gdoid_slot* slot,
 }
 
 SEC("tc")
-int gdoid_lan_ingress(struct __sk_buff* skb) {
+int gdoid_lan_in(struct __sk_buff* skb) {
     const struct gdoid_config* cfg = config();
     if (!cfg) return TC_ACT_OK;
     if (skb->mark & cfg->bypass_mark) {
@@ -238,7 +238,7 @@ static __always_inline int restore_v6(struct __sk_buff* skb, const struct gdoid_
 }
 
 SEC("tc")
-int gdoid_wan_egress(struct __sk_buff* skb) {
+int gdoid_wan_out(struct __sk_buff* skb) {
     const struct gdoid_config* cfg = config();
     if (!cfg) return TC_ACT_OK;
     struct gdoid_packet pkt = {};
@@ -293,7 +293,7 @@ int gdoid_wan_egress(struct __sk_buff* skb) {
 }
 
 SEC("tc")
-int gdoid_wan_ingress(struct __sk_buff* skb) {
+int gdoid_wan_in(struct __sk_buff* skb) {
     const struct gdoid_config* cfg = config();
     if (!cfg) return TC_ACT_OK;
     struct gdoid_packet pkt = {};

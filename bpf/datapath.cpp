@@ -337,11 +337,11 @@ DatapathCounters Datapath::counters() const {
 int Datapath::program_fd(Program program) const {
     switch (program) {
     case Program::lan_ingress:
-        return bpf_program__fd(skeleton_->progs.gdoid_lan_ingress);
+        return bpf_program__fd(skeleton_->progs.gdoid_lan_in);
     case Program::wan_egress:
-        return bpf_program__fd(skeleton_->progs.gdoid_wan_egress);
+        return bpf_program__fd(skeleton_->progs.gdoid_wan_out);
     case Program::wan_ingress:
-        return bpf_program__fd(skeleton_->progs.gdoid_wan_ingress);
+        return bpf_program__fd(skeleton_->progs.gdoid_wan_in);
     }
     return -1;
 }

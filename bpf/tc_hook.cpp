@@ -99,8 +99,11 @@ private:
     bool ok_ = true;
 };
 
+// The dump also lists each (priority, protocol) head without a handle: count filters only.
 int count_message(const nlmsghdr* message, void* data) {
-    if (message->nlmsg_type == RTM_NEWTFILTER) ++*static_cast<size_t*>(data);
+    if (message->nlmsg_type != RTM_NEWTFILTER) return MNL_CB_OK;
+    const auto* tc = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(message));
+    if (tc->tcm_handle != 0) ++*static_cast<size_t*>(data);
     return MNL_CB_OK;
 }
 
@@ -148,7 +151,10 @@ void TcDevice::attach(const TcFilterSlot& slot, int prog_fd) {
     bpf_tc_hook hook = make_hook(ifindex_, attach_point(slot.direction));
     if (!qdisc_checked_) {
         // libbpf asks with NLM_F_EXCL: EEXIST means someone (maybe an earlier gdoid) made it.
+        // libbpf would print the kernel's "Exclusivity flag on" for that expected case.
+        libbpf_print_fn_t previous = libbpf_set_print(nullptr);
         int rc = bpf_tc_hook_create(&hook);
+        libbpf_set_print(previous);
         if (rc < 0 && rc != -EEXIST)
             throw DatapathError(DatapathErrorKind::attach_failed,
                                 "cannot create the clsact qdisc on '" + name_ +

@@ -20,7 +20,8 @@ namespace {
 IdPayload member_id(const IpAddress& member) {
     IdPayload id;
     id.id_type = member.family == IpFamily::v4 ? id_type::ipv4_addr : id_type::ipv6_addr;
-    id.data.assign(member.bytes.begin(), member.bytes.begin() + static_cast<long>(member.width_bytes()));
+    id.data.assign(member.bytes.begin(),
+                   member.bytes.begin() + static_cast<long>(member.width_bytes()));
     return id;
 }
 
@@ -58,15 +59,23 @@ AckCheck verify_ack(std::span<const uint8_t> datagram, const KekPolicy& kek) {
     }
     if (m.header.exchange_type != AckProfile::exchange_type) {
         check.reason = "exchange type " + std::to_string(m.header.exchange_type) +
-                       " is not GROUPKEY-PUSH ACK (" + std::to_string(AckProfile::exchange_type) + ")";
+                       " is not GROUPKEY-PUSH ACK (" + std::to_string(AckProfile::exchange_type) +
+                       ")";
+        return check;
+    }
+    if (m.header.flags != AckProfile::flags || m.header.message_id != AckProfile::message_id) {
+        check.reason = "ack header flags " + std::to_string(m.header.flags) + " / message ID " +
+                       std::to_string(m.header.message_id) + " differ from the profile";
         return check;
     }
     if (m.header.cookies() != kek.spi) {
-        check.reason = "ack names KEK SPI " + hex(m.header.cookies()) + ", expected " + hex(kek.spi);
+        check.reason =
+            "ack names KEK SPI " + hex(m.header.cookies()) + ", expected " + hex(kek.spi);
         return check;
     }
     if (m.payloads.size() != 3 || m.payloads[0].type() != payload::hash ||
-        m.payloads[1].type() != payload::sequence || m.payloads[2].type() != payload::identification) {
+        m.payloads[1].type() != payload::sequence ||
+        m.payloads[2].type() != payload::identification) {
         check.reason = "ack payloads are not HASH, SEQ, ID";
         return check;
     }

@@ -11,9 +11,12 @@ crypto::CbcCipher kek_cbc_cipher(const KekPolicy& kek) {
     if (kek.cipher == KekCipher::des3_cbc) return crypto::CbcCipher::des3;
     size_t bits = kek.key_bits != 0 ? kek.key_bits : kek.key.size() * 8;
     switch (bits) {
-    case 128: return crypto::CbcCipher::aes128;
-    case 192: return crypto::CbcCipher::aes192;
-    case 256: return crypto::CbcCipher::aes256;
+    case 128:
+        return crypto::CbcCipher::aes128;
+    case 192:
+        return crypto::CbcCipher::aes192;
+    case 256:
+        return crypto::CbcCipher::aes256;
     default:
         throw std::invalid_argument("AES-CBC KEK with a key of " + std::to_string(bits) +
                                     " bits (128, 192 or 256 expected)");
@@ -22,11 +25,16 @@ crypto::CbcCipher kek_cbc_cipher(const KekPolicy& kek) {
 
 crypto::HashAlgorithm signature_hash_algorithm(SignatureHash hash) {
     switch (hash) {
-    case SignatureHash::md5: return crypto::HashAlgorithm::md5;
-    case SignatureHash::sha1: return crypto::HashAlgorithm::sha1;
-    case SignatureHash::sha256: return crypto::HashAlgorithm::sha256;
-    case SignatureHash::sha384: return crypto::HashAlgorithm::sha384;
-    case SignatureHash::sha512: return crypto::HashAlgorithm::sha512;
+    case SignatureHash::md5:
+        return crypto::HashAlgorithm::md5;
+    case SignatureHash::sha1:
+        return crypto::HashAlgorithm::sha1;
+    case SignatureHash::sha256:
+        return crypto::HashAlgorithm::sha256;
+    case SignatureHash::sha384:
+        return crypto::HashAlgorithm::sha384;
+    case SignatureHash::sha512:
+        return crypto::HashAlgorithm::sha512;
     }
     return crypto::HashAlgorithm::sha256;
 }
@@ -41,7 +49,8 @@ std::vector<uint8_t> push_signed_data(std::span<const uint8_t> message, size_t s
         throw std::out_of_range("push_signed_data: SIG offset outside the message");
     std::vector<uint8_t> out(message.begin(), message.begin() + static_cast<long>(sig_offset));
     out[19] |= wire::flags::encryption;
-    for (int i = 0; i < 4; ++i) out[24 + i] = static_cast<uint8_t>(chain_end >> (24 - 8 * i));
+    for (int i = 0; i < 4; ++i)
+        out[24 + i] = static_cast<uint8_t>(chain_end >> (24 - 8 * i));
     return out;
 }
 
@@ -49,7 +58,8 @@ bool same_kek_key(KekCipher cipher, std::span<const uint8_t> a, std::span<const 
     if (a.size() != b.size()) return false;
     uint8_t mask = cipher == KekCipher::des3_cbc ? 0xfe : 0xff;
     uint8_t diff = 0;
-    for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<uint8_t>((a[i] ^ b[i]) & mask);
+    for (size_t i = 0; i < a.size(); ++i)
+        diff |= static_cast<uint8_t>((a[i] ^ b[i]) & mask);
     return diff == 0;
 }
 

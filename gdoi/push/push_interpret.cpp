@@ -84,13 +84,12 @@ void detect_ejection(PushUpdate& u, std::span<const TekPolicy> current_teks) {
     // deletes the SA immediately and attempts to re-register".
     if (u.new_tek_spis.empty() && !current_teks.empty()) {
         for (const auto& t : current_teks) {
-            if (u.deletes.all_teks || std::count(u.deletes.tek_spis.begin(),
-                                                 u.deletes.tek_spis.end(), t.spi) > 0) {
+            if (u.deletes.all_teks ||
+                std::count(u.deletes.tek_spis.begin(), u.deletes.tek_spis.end(), t.spi) > 0) {
                 u.ejection_suspected = true;
-                u.ejection_reason = u.deletes.all_teks
-                                        ? "delete of every TEK with no replacement"
-                                        : "delete of TEK " + spi_hex(t.spi) +
-                                              " in use with no replacement";
+                u.ejection_reason = u.deletes.all_teks ? "delete of every TEK with no replacement"
+                                                       : "delete of TEK " + spi_hex(t.spi) +
+                                                             " in use with no replacement";
                 return;
             }
         }
@@ -120,16 +119,16 @@ std::variant<PushUpdate, std::string> interpret_push(const Message& m, const Kek
             if (p.kd_type == kd_type::kek && !kd_kek) kd_kek = &p;
 
     auto sas = m.find_all<GdoiSaPayload>();
-    if (sas.size() > 1) return std::string("push carries " + std::to_string(sas.size()) + " SA payloads");
+    if (sas.size() > 1)
+        return std::string("push carries " + std::to_string(sas.size()) + " SA payloads");
     if (!sas.empty()) {
         const GdoiSaPayload& sa = *sas.front();
         if (const SaKekPayload* k = sa.kek()) {
             auto kek = kek_from_wire(*k, kd_kek, current_kek, u.notes);
             if (!kek.value) return kek.error;
-            u.kek_rollover = kek.value->spi != current_kek.spi ||
-                             kek.value->cipher != current_kek.cipher ||
-                             !same_kek_key(kek.value->cipher, kek.value->key.reveal(),
-                                           current_kek.key.reveal());
+            u.kek_rollover =
+                kek.value->spi != current_kek.spi || kek.value->cipher != current_kek.cipher ||
+                !same_kek_key(kek.value->cipher, kek.value->key.reveal(), current_kek.key.reveal());
             u.kek = std::move(kek.value);
         } else if (kd_kek) {
             u.notes.push_back("KD KEK packet without an SA KEK ignored");

@@ -34,12 +34,18 @@ IdEndpoint endpoint_to_wire(const SelectorEndpoint& endpoint, bool reversed) {
 
 size_t integrity_key_size(TekIntegrity integrity) {
     switch (integrity) {
-    case TekIntegrity::none: return 0;
-    case TekIntegrity::hmac_md5: return 16;
-    case TekIntegrity::hmac_sha1: return 20;
-    case TekIntegrity::hmac_sha256: return 32;
-    case TekIntegrity::hmac_sha384: return 48;
-    case TekIntegrity::hmac_sha512: return 64;
+    case TekIntegrity::none:
+        return 0;
+    case TekIntegrity::hmac_md5:
+        return 16;
+    case TekIntegrity::hmac_sha1:
+        return 20;
+    case TekIntegrity::hmac_sha256:
+        return 32;
+    case TekIntegrity::hmac_sha384:
+        return 48;
+    case TekIntegrity::hmac_sha512:
+        return 64;
     }
     return 0;
 }
@@ -70,18 +76,26 @@ Converted<KekPolicy> kek_from_wire(const SaKekPayload& sa, const KeyPacket* kd_k
         kek.lifetime = std::chrono::seconds(*life);
     if (auto h = number_of(sa.attributes, kek_attr::sig_hash_algorithm)) {
         switch (*h) {
-        case sig_hash::sha1: kek.signature_hash = SignatureHash::sha1; break;
-        case sig_hash::sha256: kek.signature_hash = SignatureHash::sha256; break;
-        case sig_hash::sha384: kek.signature_hash = SignatureHash::sha384; break;
-        case sig_hash::sha512: kek.signature_hash = SignatureHash::sha512; break;
+        case sig_hash::sha1:
+            kek.signature_hash = SignatureHash::sha1;
+            break;
+        case sig_hash::sha256:
+            kek.signature_hash = SignatureHash::sha256;
+            break;
+        case sig_hash::sha384:
+            kek.signature_hash = SignatureHash::sha384;
+            break;
+        case sig_hash::sha512:
+            kek.signature_hash = SignatureHash::sha512;
+            break;
         default:
             return {std::nullopt,
                     what + "SIG_HASH_ALGORITHM " + std::to_string(*h) + " is not accepted"};
         }
     }
     if (auto s = number_of(sa.attributes, kek_attr::sig_algorithm); s && *s != sig_algorithm::rsa)
-        return {std::nullopt, what + "SIG_ALGORITHM " + std::to_string(*s) +
-                                  " is not supported (RSA 1 only)"};
+        return {std::nullopt,
+                what + "SIG_ALGORITHM " + std::to_string(*s) + " is not supported (RSA 1 only)"};
     if (auto bits = number_of(sa.attributes, kek_attr::sig_key_length))
         kek.signature_key_bits = static_cast<uint16_t>(*bits);
     // RFC 8263 section 2 (KEK_ACK_REQUESTED 9); Cisco's pre-RFC servers used 129.
@@ -110,9 +124,9 @@ Converted<KekPolicy> kek_from_wire(const SaKekPayload& sa, const KeyPacket* kd_k
             return {std::nullopt, what + "the KD KEK packet names SPI " + hex(kd_kek->spi) +
                                       ", neither this KEK nor the current one"};
     }
-    const KeyAttribute* alg_key = find_key_attribute(kd_kek->attributes, kd_kek_attr::algorithm_key);
-    if (!alg_key)
-        return {std::nullopt, what + "KD KEK packet without KEK_ALGORITHM_KEY"};
+    const KeyAttribute* alg_key =
+        find_key_attribute(kd_kek->attributes, kd_kek_attr::algorithm_key);
+    if (!alg_key) return {std::nullopt, what + "KD KEK packet without KEK_ALGORITHM_KEY"};
     size_t block = kek.cipher == KekCipher::des3_cbc ? 8 : 16;
     size_t key_size = kek.cipher == KekCipher::des3_cbc ? 24 : kek.key_bits / 8;
     auto material = alg_key->value.reveal();
@@ -151,18 +165,28 @@ SaKekPayload kek_to_wire(const KekPolicy& kek) {
                                                        ? kek_algorithm::des3
                                                        : kek_algorithm::aes));
     if (kek.cipher == KekCipher::aes_cbc)
-        a.push_back(Attribute::tv(kek_attr::key_length,
-                                  static_cast<uint16_t>(kek.key_bits ? kek.key_bits
-                                                                     : kek.key.size() * 8)));
-    a.push_back(Attribute::tlv_u32(kek_attr::key_lifetime,
-                                   static_cast<uint32_t>(kek.lifetime.count())));
+        a.push_back(
+            Attribute::tv(kek_attr::key_length,
+                          static_cast<uint16_t>(kek.key_bits ? kek.key_bits : kek.key.size() * 8)));
+    a.push_back(
+        Attribute::tlv_u32(kek_attr::key_lifetime, static_cast<uint32_t>(kek.lifetime.count())));
     uint16_t h = sig_hash::sha256;
     switch (kek.signature_hash) {
-    case SignatureHash::md5: h = sig_hash::md5; break;
-    case SignatureHash::sha1: h = sig_hash::sha1; break;
-    case SignatureHash::sha256: h = sig_hash::sha256; break;
-    case SignatureHash::sha384: h = sig_hash::sha384; break;
-    case SignatureHash::sha512: h = sig_hash::sha512; break;
+    case SignatureHash::md5:
+        h = sig_hash::md5;
+        break;
+    case SignatureHash::sha1:
+        h = sig_hash::sha1;
+        break;
+    case SignatureHash::sha256:
+        h = sig_hash::sha256;
+        break;
+    case SignatureHash::sha384:
+        h = sig_hash::sha384;
+        break;
+    case SignatureHash::sha512:
+        h = sig_hash::sha512;
+        break;
     }
     a.push_back(Attribute::tv(kek_attr::sig_hash_algorithm, h));
     a.push_back(Attribute::tv(kek_attr::sig_algorithm, sig_algorithm::rsa));
@@ -184,8 +208,8 @@ KeyPacket kek_key_packet(const KekPolicy& kek, const KekSpi& label_spi) {
     material.append(kek.key.reveal());
     p.attributes.push_back({kd_kek_attr::algorithm_key, AttributeForm::tlv, std::move(material)});
     if (!kek.public_key_der.empty())
-        p.attributes.push_back({kd_kek_attr::sig_algorithm_key, AttributeForm::tlv,
-                                SecretBytes(kek.public_key_der)});
+        p.attributes.push_back(
+            {kd_kek_attr::sig_algorithm_key, AttributeForm::tlv, SecretBytes(kek.public_key_der)});
     return p;
 }
 
@@ -211,11 +235,14 @@ Converted<TekPolicy> tek_from_wire(const SaTekPayload& sa, const KeyPacket* kd_t
 
     std::optional<uint64_t> key_length = number_of(sa.attributes, tek_attr::key_length);
     switch (sa.transform_id) {
-    case esp_transform::des3: tek.cipher = TekCipher::des3_cbc; tek.cipher_key_bits = 192; break;
+    case esp_transform::des3:
+        tek.cipher = TekCipher::des3_cbc;
+        tek.cipher_key_bits = 192;
+        break;
     case esp_transform::aes_cbc:
     case esp_transform::aes_gcm_16:
-        tek.cipher = sa.transform_id == esp_transform::aes_cbc ? TekCipher::aes_cbc
-                                                                : TekCipher::aes_gcm_16;
+        tek.cipher =
+            sa.transform_id == esp_transform::aes_cbc ? TekCipher::aes_cbc : TekCipher::aes_gcm_16;
         if (!key_length || (*key_length != 128 && *key_length != 192 && *key_length != 256))
             return {std::nullopt,
                     what + "AES TEK with KEY_LENGTH " +
@@ -224,7 +251,9 @@ Converted<TekPolicy> tek_from_wire(const SaTekPayload& sa, const KeyPacket* kd_t
                         "guessed key size"};
         tek.cipher_key_bits = static_cast<uint16_t>(*key_length);
         break;
-    case esp_transform::null_encryption: tek.cipher = TekCipher::null_encryption; break;
+    case esp_transform::null_encryption:
+        tek.cipher = TekCipher::null_encryption;
+        break;
     default:
         return {std::nullopt,
                 what + "ESP transform " + std::to_string(sa.transform_id) + " is not supported"};
@@ -233,11 +262,21 @@ Converted<TekPolicy> tek_from_wire(const SaTekPayload& sa, const KeyPacket* kd_t
     tek.integrity = TekIntegrity::none;
     if (auto auth = number_of(sa.attributes, tek_attr::authentication_algorithm)) {
         switch (*auth) {
-        case auth_algorithm::hmac_md5: tek.integrity = TekIntegrity::hmac_md5; break;
-        case auth_algorithm::hmac_sha1: tek.integrity = TekIntegrity::hmac_sha1; break;
-        case auth_algorithm::hmac_sha2_256: tek.integrity = TekIntegrity::hmac_sha256; break;
-        case auth_algorithm::hmac_sha2_384: tek.integrity = TekIntegrity::hmac_sha384; break;
-        case auth_algorithm::hmac_sha2_512: tek.integrity = TekIntegrity::hmac_sha512; break;
+        case auth_algorithm::hmac_md5:
+            tek.integrity = TekIntegrity::hmac_md5;
+            break;
+        case auth_algorithm::hmac_sha1:
+            tek.integrity = TekIntegrity::hmac_sha1;
+            break;
+        case auth_algorithm::hmac_sha2_256:
+            tek.integrity = TekIntegrity::hmac_sha256;
+            break;
+        case auth_algorithm::hmac_sha2_384:
+            tek.integrity = TekIntegrity::hmac_sha384;
+            break;
+        case auth_algorithm::hmac_sha2_512:
+            tek.integrity = TekIntegrity::hmac_sha512;
+            break;
         default:
             return {std::nullopt, what + "authentication algorithm " + std::to_string(*auth) +
                                       " is not supported"};
@@ -270,7 +309,8 @@ Converted<TekPolicy> tek_from_wire(const SaTekPayload& sa, const KeyPacket* kd_t
     }
     if (auto dir = number_of(sa.attributes, tek_attr::sa_direction)) {
         if (*dir < 1 || *dir > 3)
-            return {std::nullopt, what + "SA_DIRECTION " + std::to_string(*dir) + " is not defined"};
+            return {std::nullopt,
+                    what + "SA_DIRECTION " + std::to_string(*dir) + " is not defined"};
         tek.direction = static_cast<SaDirection>(*dir);
     }
     // Linux's GCM IV generators do not embed RFC 6054 sender IDs: receiving only.
@@ -282,8 +322,7 @@ Converted<TekPolicy> tek_from_wire(const SaTekPayload& sa, const KeyPacket* kd_t
     size_t cipher_size = tek.cipher_key_bits / 8 + (tek.cipher == TekCipher::aes_gcm_16 ? 4 : 0);
     if (tek.cipher != TekCipher::null_encryption) {
         const KeyAttribute* k = find_key_attribute(kd_tek->attributes, kd_tek_attr::algorithm_key);
-        if (!k)
-            return {std::nullopt, what + "key packet without TEK_ALGORITHM_KEY"};
+        if (!k) return {std::nullopt, what + "key packet without TEK_ALGORITHM_KEY"};
         if (k->value.size() != cipher_size)
             return {std::nullopt, what + "TEK_ALGORITHM_KEY of " + std::to_string(k->value.size()) +
                                       " octets, the cipher needs " + std::to_string(cipher_size)};
@@ -291,8 +330,7 @@ Converted<TekPolicy> tek_from_wire(const SaTekPayload& sa, const KeyPacket* kd_t
     }
     if (size_t isize = integrity_key_size(tek.integrity); isize > 0) {
         const KeyAttribute* k = find_key_attribute(kd_tek->attributes, kd_tek_attr::integrity_key);
-        if (!k)
-            return {std::nullopt, what + "key packet without TEK_INTEGRITY_KEY"};
+        if (!k) return {std::nullopt, what + "key packet without TEK_INTEGRITY_KEY"};
         if (k->value.size() != isize)
             return {std::nullopt, what + "TEK_INTEGRITY_KEY of " + std::to_string(k->value.size()) +
                                       " octets, the HMAC needs " + std::to_string(isize)};
@@ -309,11 +347,21 @@ SaTekPayload tek_to_wire(const TekPolicy& tek, const ServerQuirks& quirks) {
     sa.destination = endpoint_to_wire(tek.selector.destination, quirks.sa_tek_ipv4_byte_reversed);
     sa.spi = tek.spi;
     switch (tek.cipher) {
-    case TekCipher::des3_cbc: sa.transform_id = esp_transform::des3; break;
-    case TekCipher::aes_cbc: sa.transform_id = esp_transform::aes_cbc; break;
-    case TekCipher::aes_gcm_16: sa.transform_id = esp_transform::aes_gcm_16; break;
-    case TekCipher::null_encryption: sa.transform_id = esp_transform::null_encryption; break;
-    case TekCipher::none: sa.transform_id = 0; break;
+    case TekCipher::des3_cbc:
+        sa.transform_id = esp_transform::des3;
+        break;
+    case TekCipher::aes_cbc:
+        sa.transform_id = esp_transform::aes_cbc;
+        break;
+    case TekCipher::aes_gcm_16:
+        sa.transform_id = esp_transform::aes_gcm_16;
+        break;
+    case TekCipher::null_encryption:
+        sa.transform_id = esp_transform::null_encryption;
+        break;
+    case TekCipher::none:
+        sa.transform_id = 0;
+        break;
     }
     auto& a = sa.attributes;
     a.push_back(Attribute::tv(tek_attr::sa_life_type, life_type::seconds));
@@ -323,18 +371,29 @@ SaTekPayload tek_to_wire(const TekPolicy& tek, const ServerQuirks& quirks) {
                               tek.tunnel_mode ? encapsulation::tunnel : encapsulation::transport));
     uint16_t auth = 0;
     switch (tek.integrity) {
-    case TekIntegrity::none: break;
-    case TekIntegrity::hmac_md5: auth = auth_algorithm::hmac_md5; break;
-    case TekIntegrity::hmac_sha1: auth = auth_algorithm::hmac_sha1; break;
-    case TekIntegrity::hmac_sha256: auth = auth_algorithm::hmac_sha2_256; break;
-    case TekIntegrity::hmac_sha384: auth = auth_algorithm::hmac_sha2_384; break;
-    case TekIntegrity::hmac_sha512: auth = auth_algorithm::hmac_sha2_512; break;
+    case TekIntegrity::none:
+        break;
+    case TekIntegrity::hmac_md5:
+        auth = auth_algorithm::hmac_md5;
+        break;
+    case TekIntegrity::hmac_sha1:
+        auth = auth_algorithm::hmac_sha1;
+        break;
+    case TekIntegrity::hmac_sha256:
+        auth = auth_algorithm::hmac_sha2_256;
+        break;
+    case TekIntegrity::hmac_sha384:
+        auth = auth_algorithm::hmac_sha2_384;
+        break;
+    case TekIntegrity::hmac_sha512:
+        auth = auth_algorithm::hmac_sha2_512;
+        break;
     }
     if (auth) a.push_back(Attribute::tv(tek_attr::authentication_algorithm, auth));
     if (tek.cipher == TekCipher::aes_cbc || tek.cipher == TekCipher::aes_gcm_16)
         a.push_back(Attribute::tv(tek_attr::key_length, tek.cipher_key_bits));
-    a.push_back(Attribute::tv(tek_attr::address_preservation,
-                              static_cast<uint16_t>(tek.preservation)));
+    a.push_back(
+        Attribute::tv(tek_attr::address_preservation, static_cast<uint16_t>(tek.preservation)));
     a.push_back(Attribute::tv(tek_attr::sa_direction, static_cast<uint16_t>(tek.direction)));
     return sa;
 }
@@ -365,11 +424,12 @@ GroupAssociatedPolicy gap_from_wire(const GapPayload& gap) {
 GapPayload gap_to_wire(const GroupAssociatedPolicy& gap) {
     GapPayload out;
     if (gap.activation_delay)
-        out.attributes.push_back(Attribute::tv(gap_attr::activation_time_delay,
-                                               static_cast<uint16_t>(gap.activation_delay->count())));
-    if (gap.deactivation_delay)
         out.attributes.push_back(Attribute::tv(
-            gap_attr::deactivation_time_delay, static_cast<uint16_t>(gap.deactivation_delay->count())));
+            gap_attr::activation_time_delay, static_cast<uint16_t>(gap.activation_delay->count())));
+    if (gap.deactivation_delay)
+        out.attributes.push_back(
+            Attribute::tv(gap_attr::deactivation_time_delay,
+                          static_cast<uint16_t>(gap.deactivation_delay->count())));
     return out;
 }
 

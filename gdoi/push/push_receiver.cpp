@@ -29,15 +29,17 @@ uint32_t be32(std::span<const uint8_t> b, size_t at) {
 } // namespace
 
 PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
-                       uint32_t last_sequence, TimePoint now, std::span<const TekPolicy> current_teks,
-                       const PushReceiverConfig& config) {
+                       uint32_t last_sequence, TimePoint now,
+                       std::span<const TekPolicy> current_teks, const PushReceiverConfig& config) {
     // 1. ISAKMP header (RFC 2408 section 3.1).
     if (datagram.size() < kHeaderSize)
-        return reject(PushReason::bad_header, "push of " + std::to_string(datagram.size()) +
-                                                  " octets is shorter than the 28-octet ISAKMP header");
+        return reject(PushReason::bad_header,
+                      "push of " + std::to_string(datagram.size()) +
+                          " octets is shorter than the 28-octet ISAKMP header");
     if ((datagram[17] >> 4) != (kIsakmpVersion >> 4))
         return reject(PushReason::bad_header, "ISAKMP major version " +
-                                                  std::to_string(datagram[17] >> 4) + " (1 expected)");
+                                                  std::to_string(datagram[17] >> 4) +
+                                                  " (1 expected)");
     if (uint32_t length = be32(datagram, 24); length != datagram.size())
         return reject(PushReason::bad_header, "ISAKMP length field says " + std::to_string(length) +
                                                   " octets, the datagram has " +
@@ -69,7 +71,8 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
                           "encrypted body of " + std::to_string(body) + " octets is not whole " +
                               std::to_string(block) + "-octet " +
                               std::string(crypto::cipher_name(cipher)) + " blocks");
-        auto decrypted = crypto::cbc_decrypt(cipher, kek.key, kek.iv, datagram.subspan(kHeaderSize));
+        auto decrypted =
+            crypto::cbc_decrypt(cipher, kek.key, kek.iv, datagram.subspan(kHeaderSize));
         plain.insert(plain.end(), decrypted.begin(), decrypted.end());
     } catch (const std::exception& e) {
         return reject(PushReason::decrypt_failed,
@@ -91,8 +94,9 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
         message = decode_message(plain, DecodeContext{config.quirks, TrailingData::padding});
     } catch (const DecodeError& e) {
         verdict.reason = PushReason::malformed;
-        verdict.message = "decrypted push does not parse (wrong KEK key, or a damaged message): " +
-                          e.context() + " at offset " + std::to_string(e.offset()) + ": " + e.detail();
+        verdict.message =
+            "decrypted push does not parse (wrong KEK key, or a damaged message): " + e.context() +
+            " at offset " + std::to_string(e.offset()) + ": " + e.detail();
         return verdict;
     }
     verdict.observations = message.observations;
@@ -124,7 +128,8 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
         if (!form) {
             verdict.reason = PushReason::bad_signature;
             verdict.message = "push signature does not verify with the key server's public key "
-                              "of KEK " + hex(kek.spi);
+                              "of KEK " +
+                              hex(kek.spi);
             return verdict;
         }
     } catch (const std::exception& e) {
@@ -148,7 +153,8 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
     auto update = interpret_push(message, kek, current_teks, config.quirks, now);
     if (auto* error = std::get_if<std::string>(&update)) {
         verdict.reason = PushReason::invalid_policy;
-        verdict.message = "authentic push SEQ " + std::to_string(seq) + " cannot be applied: " + *error;
+        verdict.message =
+            "authentic push SEQ " + std::to_string(seq) + " cannot be applied: " + *error;
         return verdict;
     }
     verdict.reason = PushReason::accepted;

@@ -21,11 +21,11 @@ namespace gdoi::push {
 
 struct PushVerdict {
     PushReason reason = PushReason::malformed;
-    std::string message; // operator sentence: what, where, why
-    std::optional<PushUpdate> update;           // when accepted
-    std::optional<std::vector<uint8_t>> ack;    // when accepted and the KEK asks for an ack
-    std::vector<uint8_t> plaintext;             // decrypted message (E flag as received), when
-                                                // decryption succeeded; for debugging/tests
+    std::string message;                     // operator sentence: what, where, why
+    std::optional<PushUpdate> update;        // when accepted
+    std::optional<std::vector<uint8_t>> ack; // when accepted and the KEK asks for an ack
+    std::vector<uint8_t> plaintext;          // decrypted message (E flag as received), when
+                                             // decryption succeeded; for debugging/tests
     std::vector<wire::Observation> observations;
 
     bool accepted() const { return reason == PushReason::accepted; }
@@ -56,7 +56,7 @@ private:
 
 // The checks alone (what receive() runs; the counters are not touched).
 PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
-                       uint32_t last_sequence, TimePoint now, std::span<const TekPolicy> current_teks,
-                       const PushReceiverConfig& config);
+                       uint32_t last_sequence, TimePoint now,
+                       std::span<const TekPolicy> current_teks, const PushReceiverConfig& config);
 
 } // namespace gdoi::push

@@ -1,0 +1,85 @@
+#include "gdoi/push/push_builder.hpp"
+
+#include "gdoi/crypto/cbc_cipher.hpp"
+#include "gdoi/push/push_crypto.hpp"
+#include "gdoi/push/push_policy_codec.hpp"
+#include "gdoi/wire/message.hpp"
+
+#include <stdexcept>
+
+namespace gdoi::push {
+
+using namespace gdoi::wire;
+
+std::vector<uint8_t> build_push(const PushSpec& spec) {
+    if (!spec.signer) throw std::invalid_argument("build_push: no signing key");
+    Message m;
+    m.header.set_cookies(spec.kek.spi);
+    m.header.exchange_type = exchange::groupkey_push;
+    m.header.flags = flags::encryption;
+    m.header.message_id = 0;
+    m.payloads.push_back(SeqPayload{spec.sequence});
+
+    if (!spec.deletes.tek_spis.empty() || spec.deletes.all_teks) {
+        DeletePayload d;
+        d.doi = doi::gdoi;
+        d.protocol_id = tek_protocol::esp;
+        d.spi_size = kTekSpiSize;
+        if (spec.deletes.all_teks) d.spis.push_back(std::vector<uint8_t>(kTekSpiSize, 0));
+        for (uint32_t spi : spec.deletes.tek_spis)
+            d.spis.push_back(
+                {uint8_t(spi >> 24), uint8_t(spi >> 16), uint8_t(spi >> 8), uint8_t(spi)});
+        m.payloads.push_back(std::move(d));
+    }
+    if (!spec.deletes.kek_spis.empty() || spec.deletes.all_keks) {
+        DeletePayload d;
+        d.doi = doi::gdoi;
+        d.protocol_id = kProtoIsakmp;
+        d.spi_size = kKekSpiSize;
+        if (spec.deletes.all_keks) d.spis.push_back(std::vector<uint8_t>(kKekSpiSize, 0));
+        for (const auto& spi : spec.deletes.kek_spis)
+            d.spis.emplace_back(spi.begin(), spi.end());
+        m.payloads.push_back(std::move(d));
+    }
+
+    if (spec.sa_kek || spec.gap || !spec.teks.empty()) {
+        GdoiSaPayload sa;
+        KdPayload kd;
+        if (spec.sa_kek) {
+            sa.attributes.push_back(kek_to_wire(*spec.sa_kek));
+            kd.packets.push_back(kek_key_packet(
+                *spec.sa_kek, spec.kd_kek_label_old_spi ? spec.kek.spi : spec.sa_kek->spi));
+        }
+        if (spec.gap) sa.attributes.push_back(gap_to_wire(*spec.gap));
+        for (const auto& tek : spec.teks) {
+            sa.attributes.push_back(tek_to_wire(tek, spec.quirks));
+            kd.packets.push_back(tek_key_packet(tek));
+        }
+        m.payloads.push_back(std::move(sa));
+        if (!kd.packets.empty()) m.payloads.push_back(std::move(kd));
+    }
+
+    // SIG with a placeholder of the final size, so the header length (signed) is final.
+    size_t sig_size = (spec.signer->modulus_bits() + 7) / 8;
+    m.payloads.push_back(SigPayload{std::vector<uint8_t>(sig_size, 0)});
+    std::vector<uint8_t> plain = encode_message(m, EncodeContext{spec.quirks});
+    size_t sig_offset = plain.size() - kGenericPayloadHeaderSize - sig_size;
+    auto signed_data = push_signed_data(plain, sig_offset, plain.size());
+    auto signature = spec.signer->sign(signature_hash_algorithm(spec.kek.signature_hash),
+                                       {kSignaturePrefix, signed_data}, spec.signature_form);
+    if (signature.size() != sig_size) throw std::logic_error("build_push: signature size changed");
+    std::copy(signature.begin(), signature.end(),
+              plain.begin() + static_cast<long>(sig_offset + 4));
+
+    // Encrypt everything after the header with the KEK (CBC, the KEK's static IV), zero padded.
+    crypto::CbcCipher cipher = kek_cbc_cipher(spec.kek);
+    auto body = crypto::isakmp_pad(std::span(plain).subspan(kHeaderSize),
+                                   crypto::cipher_block_size(cipher));
+    auto encrypted = crypto::cbc_encrypt(cipher, spec.kek.key, spec.kek.iv, body);
+    std::vector<uint8_t> out(plain.begin(), plain.begin() + kHeaderSize);
+    out.insert(out.end(), encrypted.begin(), encrypted.end());
+    rewrite_header_length(out, static_cast<uint32_t>(out.size())); // wire length with padding
+    return out;
+}
+
+} // namespace gdoi::push

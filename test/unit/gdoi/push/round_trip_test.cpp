@@ -1,0 +1,286 @@
+// build_push (test key server) -> PushReceiver (member) for every KEK cipher, signature hash and
+// signature form, with deletes, KEK rollover, GAP-only updates, refused TEKs and RFC 8263 acks
+// checked by verify_ack (the key server side).
+#include "gdoi/crypto/prf.hpp"
+#include "gdoi/push/push_ack.hpp"
+#include "gdoi/push/push_builder.hpp"
+#include "gdoi/push/push_crypto.hpp"
+#include "gdoi/push/push_receiver.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace gdoi;
+using namespace gdoi::push;
+using crypto::SignatureForm;
+
+namespace {
+
+const crypto::RsaPrivateKey& ks_key() {
+    static const crypto::RsaPrivateKey key = crypto::RsaPrivateKey::generate(2048);
+    return key;
+}
+
+KekSpi spi_of(uint8_t fill) {
+    KekSpi s{};
+    for (size_t i = 0; i < s.size(); ++i)
+        s[i] = uint8_t(fill + i);
+    return s;
+}
+
+KekPolicy make_kek(KekCipher cipher, uint16_t bits, SignatureHash hash, uint8_t fill) {
+    KekPolicy k;
+    k.spi = spi_of(fill);
+    k.cipher = cipher;
+    k.key_bits = cipher == KekCipher::des3_cbc ? 192 : bits;
+    k.key = crypto::random_secret(k.key_bits / 8);
+    k.iv = crypto::random_bytes(cipher == KekCipher::des3_cbc ? 8 : 16);
+    k.signature_hash = hash;
+    k.public_key_der = ks_key().public_key_der();
+    k.signature_key_bits = 2048;
+    k.lifetime = std::chrono::seconds(86400);
+    k.source = SelectorEndpoint::from_prefix(*IpPrefix::parse("192.0.2.1/32"), 848);
+    k.destination = SelectorEndpoint::from_prefix(*IpPrefix::parse("239.10.1.1/32"), 848);
+    return k;
+}
+
+TekPolicy make_tek(uint32_t spi, TekCipher cipher = TekCipher::aes_cbc, uint16_t bits = 256) {
+    TekPolicy t;
+    t.spi = spi;
+    t.selector.source = SelectorEndpoint::from_prefix(*IpPrefix::parse("10.1.0.0/16"));
+    t.selector.destination = SelectorEndpoint::from_prefix(*IpPrefix::parse("10.1.0.0/16"));
+    t.cipher = cipher;
+    t.cipher_key_bits = cipher == TekCipher::des3_cbc ? 192 : bits;
+    t.cipher_key =
+        crypto::random_secret(t.cipher_key_bits / 8 + (cipher == TekCipher::aes_gcm_16 ? 4 : 0));
+    t.integrity = cipher == TekCipher::aes_gcm_16 ? TekIntegrity::none : TekIntegrity::hmac_sha256;
+    t.integrity_key = cipher == TekCipher::aes_gcm_16 ? SecretBytes() : crypto::random_secret(32);
+    t.lifetime = std::chrono::seconds(3600);
+    return t;
+}
+
+PushSpec base_spec(const KekPolicy& kek, uint32_t seq) {
+    PushSpec s;
+    s.kek = kek;
+    s.signer = &ks_key();
+    s.sequence = seq;
+    return s;
+}
+
+const IpAddress kMember = IpAddress::v4(192, 0, 2, 10);
+
+PushReceiver member() {
+    return PushReceiver(PushReceiverConfig{ServerQuirks{}, kMember});
+}
+
+} // namespace
+
+TEST_CASE("round trip: TEK push for every KEK cipher, signature hash and form",
+          "[push][round-trip]") {
+    struct Case {
+        KekCipher cipher;
+        uint16_t bits;
+        SignatureHash hash;
+        SignatureForm form;
+    };
+    std::vector<Case> cases;
+    for (auto [c, b] : {std::pair{KekCipher::des3_cbc, uint16_t(192)},
+                        std::pair{KekCipher::aes_cbc, uint16_t(128)},
+                        std::pair{KekCipher::aes_cbc, uint16_t(256)}})
+        for (auto h : {SignatureHash::sha1, SignatureHash::sha256})
+            for (auto f : {SignatureForm::bare_digest, SignatureForm::digest_info})
+                cases.push_back({c, b, h, f});
+
+    for (const auto& c : cases) {
+        CAPTURE(int(c.cipher), c.bits, int(c.hash), int(c.form));
+        KekPolicy kek = make_kek(c.cipher, c.bits, c.hash, 0x10);
+        TekPolicy old_tek = make_tek(0x1000);
+        TekPolicy new_tek = make_tek(0x2000);
+        PushSpec spec = base_spec(kek, 7);
+        spec.signature_form = c.form;
+        spec.sa_kek = kek;
+        spec.gap = GroupAssociatedPolicy{std::chrono::seconds(60), std::chrono::seconds(90), {}};
+        spec.teks = {old_tek, new_tek};
+        auto datagram = build_push(spec);
+
+        auto rx = member();
+        auto v = rx.receive(datagram, kek, 6, TimePoint{}, std::vector{old_tek});
+        INFO(v.message);
+        REQUIRE(v.accepted());
+        const auto& u = *v.update;
+        CHECK(u.sequence == 7u);
+        CHECK_FALSE(u.kek_rollover);
+        REQUIRE(u.teks.size() == 2);
+        CHECK(u.new_tek_spis == std::vector<uint32_t>{0x2000});
+        CHECK(u.teks[1].cipher_key == new_tek.cipher_key);
+        CHECK(u.teks[1].integrity_key == new_tek.integrity_key);
+        CHECK(u.teks[1].selector == new_tek.selector);
+        REQUIRE(u.gap);
+        CHECK(u.gap->activation_delay == std::chrono::seconds(60));
+        CHECK_FALSE(u.ejection_suspected);
+
+        // Same push, SEQ not above the last: replay. Another KEK key: refused, never accepted.
+        CHECK(rx.receive(datagram, kek, 7, TimePoint{}).reason == PushReason::replayed_seq);
+        KekPolicy wrong = kek;
+        wrong.key = crypto::random_secret(kek.key.size());
+        auto w = rx.receive(datagram, wrong, 6, TimePoint{});
+        CHECK((w.reason == PushReason::malformed || w.reason == PushReason::bad_signature));
+        // Another key server key: bad signature.
+        KekPolicy other_ks = kek;
+        static const auto other = crypto::RsaPrivateKey::generate(1024).public_key_der();
+        other_ks.public_key_der = other;
+        CHECK(rx.receive(datagram, other_ks, 6, TimePoint{}).reason == PushReason::bad_signature);
+    }
+}
+
+TEST_CASE("round trip: KEK rollover, parity-only change, GAP-only, deletes", "[push][round-trip]") {
+    KekPolicy kek = make_kek(KekCipher::des3_cbc, 192, SignatureHash::sha256, 0x20);
+    auto rx = member();
+
+    SECTION("rollover labelled with the old SPI; the next push only under the new KEK") {
+        KekPolicy next = make_kek(KekCipher::aes_cbc, 256, SignatureHash::sha256, 0x40);
+        PushSpec spec = base_spec(kek, 2);
+        spec.sa_kek = next;
+        spec.kd_kek_label_old_spi = true;
+        auto v = rx.receive(build_push(spec), kek, 1, TimePoint{});
+        INFO(v.message);
+        REQUIRE(v.accepted());
+        REQUIRE(v.update->kek);
+        CHECK(v.update->kek_rollover);
+        CHECK(v.update->kek->spi == next.spi);
+        CHECK(v.update->kek->key == next.key);
+        CHECK(v.update->kek->iv == next.iv);
+
+        PushSpec after = base_spec(next, 3);
+        after.teks = {make_tek(0x3000)};
+        auto datagram = build_push(after);
+        CHECK(rx.receive(datagram, kek, 2, TimePoint{}).reason == PushReason::unknown_kek_spi);
+        CHECK(rx.receive(datagram, *v.update->kek, 2, TimePoint{}).accepted());
+    }
+    SECTION("3DES key differing only in parity bits is the same KEK") {
+        KekPolicy parity = kek;
+        auto bytes = parity.key.reveal_mutable();
+        for (auto& b : bytes)
+            b ^= 0x01;
+        PushSpec spec = base_spec(kek, 2);
+        spec.sa_kek = parity;
+        auto v = rx.receive(build_push(spec), kek, 1, TimePoint{});
+        REQUIRE(v.accepted());
+        CHECK_FALSE(v.update->kek_rollover);
+    }
+    SECTION("GAP-only update") {
+        PushSpec spec = base_spec(kek, 2);
+        spec.gap = GroupAssociatedPolicy{std::nullopt, std::chrono::seconds(0), {}};
+        auto v = rx.receive(build_push(spec), kek, 1, TimePoint{});
+        REQUIRE(v.accepted());
+        CHECK(v.update->teks.empty());
+        REQUIRE(v.update->gap);
+        CHECK_FALSE(v.update->gap->activation_delay);                        // absent
+        CHECK(v.update->gap->deactivation_delay == std::chrono::seconds(0)); // present, 0
+    }
+    SECTION("deletes: TEK SPIs, SPI 0, KEK SPIs") {
+        PushSpec spec = base_spec(kek, 2);
+        spec.deletes.tek_spis = {0x1000, 0x1001};
+        spec.deletes.all_teks = true;
+        spec.deletes.kek_spis = {kek.spi};
+        auto v = rx.receive(build_push(spec), kek, 1, TimePoint{}, std::vector{make_tek(0x1000)});
+        INFO(v.message);
+        REQUIRE(v.accepted());
+        const auto& d = v.update->deletes;
+        CHECK(d.tek_spis == std::vector<uint32_t>{0x1000, 0x1001});
+        CHECK(d.all_teks);
+        CHECK(d.kek_spis == std::vector<KekSpi>{kek.spi});
+        CHECK(v.update->ejection_suspected);
+    }
+}
+
+TEST_CASE("round trip: unusable TEKs are refused, never passed on", "[push][round-trip]") {
+    KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha256, 0x30);
+    auto rx = member();
+    TekPolicy good = make_tek(0x10);
+    TekPolicy no_key = make_tek(0x11);
+    no_key.cipher_key = SecretBytes();
+    TekPolicy zero_length = make_tek(0x12);
+    zero_length.cipher_key_bits = 0; // KEY_LENGTH 0: a known server bug
+    TekPolicy short_key = make_tek(0x13);
+    short_key.cipher_key = crypto::random_secret(16); // says 256 bits
+    TekPolicy gcm = make_tek(0x14, TekCipher::aes_gcm_16, 128);
+    TekPolicy unpaired = make_tek(0x15);
+    unpaired.selector.destination = SelectorEndpoint::from_prefix(*IpPrefix::parse("10.2.0.0/16"));
+
+    PushSpec spec = base_spec(kek, 2);
+    spec.teks = {good, no_key, zero_length, short_key, gcm, unpaired};
+    auto v = rx.receive(build_push(spec), kek, 1, TimePoint{});
+    INFO(v.message);
+    REQUIRE(v.accepted());
+    const auto& u = *v.update;
+    REQUIRE(u.teks.size() == 2);
+    CHECK(u.teks[0].spi == 0x10u);
+    CHECK(u.teks[1].spi == 0x14u);
+    CHECK(u.teks[1].receive_only);
+    CHECK(u.teks[1].cipher_key == gcm.cipher_key);
+    REQUIRE(u.rejected_teks.size() == 4);
+    CHECK(u.rejected_teks[0].reason.find("TEK_ALGORITHM_KEY") != std::string::npos);
+    CHECK(u.rejected_teks[1].reason.find("KEY_LENGTH 0") != std::string::npos);
+    CHECK(u.rejected_teks[2].reason.find("octets") != std::string::npos);
+    CHECK(u.rejected_teks[3].reason.find("pairs") != std::string::npos);
+    CHECK(rx.counters().rejected_teks == 4);
+}
+
+TEST_CASE("round trip: acks requested with 9 and 129 are built and verified", "[push][ack]") {
+    for (auto request : {AckRequest::rfc8263, AckRequest::cisco_legacy}) {
+        CAPTURE(int(request));
+        KekPolicy kek = make_kek(KekCipher::aes_cbc, 256, SignatureHash::sha256, 0x50);
+        kek.ack_request = request;
+        PushSpec spec = base_spec(kek, 9);
+        spec.sa_kek = kek;
+        spec.teks = {make_tek(0x77)};
+        auto rx = member();
+        KekPolicy member_kek = kek;
+        member_kek.ack_request = AckRequest::none; // the push's own SA KEK asks
+        auto v = rx.receive(build_push(spec), member_kek, 8, TimePoint{});
+        INFO(v.message);
+        REQUIRE(v.accepted());
+        CHECK(v.update->ack_request == request);
+        REQUIRE(v.ack);
+        CHECK((*v.ack)[18] == AckProfile::exchange_type);
+        CHECK(((*v.ack)[19] & 0x01) == 0); // in the clear
+
+        auto ok = verify_ack(*v.ack, kek);
+        INFO(ok.reason);
+        CHECK(ok.valid);
+        CHECK(ok.sequence == 9u);
+        CHECK(ok.member == kMember);
+
+        KekPolicy wrong = kek;
+        wrong.key = crypto::random_secret(32);
+        auto bad = verify_ack(*v.ack, wrong);
+        CHECK_FALSE(bad.valid);
+        CHECK(bad.reason.find("HASH") != std::string::npos);
+        for (size_t at = 0; at < v.ack->size(); at += 3) {
+            auto damaged = *v.ack;
+            damaged[at] ^= 0x01;
+            CAPTURE(at);
+            CHECK_FALSE(verify_ack(damaged, kek).valid);
+        }
+        CHECK(rx.counters().acks_built == 1);
+    }
+    // No request, no ack.
+    KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha1, 0x60);
+    PushSpec spec = base_spec(kek, 1);
+    spec.sa_kek = kek;
+    auto v = member().receive(build_push(spec), kek, 0, TimePoint{});
+    REQUIRE(v.accepted());
+    CHECK_FALSE(v.ack);
+}
+
+TEST_CASE("ack key derivation follows the profile", "[push][ack]") {
+    KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha256, 0x70);
+    auto key = derive_ack_key(kek);
+    const uint8_t bits[2] = {0x01, 0x00};
+    std::string label = "GROUPKEY-PUSH ACK";
+    auto expected = crypto::hmac(
+        crypto::HashAlgorithm::sha256, kek.key.reveal(),
+        {std::span(reinterpret_cast<const uint8_t*>(label.data()), label.size()), kek.spi, bits});
+    CHECK(key == expected);
+    CHECK(key.size() == 32);
+}

@@ -76,7 +76,10 @@ std::vector<uint8_t> build_push(const PushSpec& spec) {
     auto body = crypto::isakmp_pad(std::span(plain).subspan(kHeaderSize),
                                    crypto::cipher_block_size(cipher));
     auto encrypted = crypto::cbc_encrypt(cipher, spec.kek.key, spec.kek.iv, body);
-    std::vector<uint8_t> out(plain.begin(), plain.begin() + kHeaderSize);
+    // Reserve first: GCC 12's -Warray-bounds misreads an insert into a fresh 28-octet vector.
+    std::vector<uint8_t> out;
+    out.reserve(kHeaderSize + encrypted.size());
+    out.insert(out.end(), plain.begin(), plain.begin() + kHeaderSize);
     out.insert(out.end(), encrypted.begin(), encrypted.end());
     rewrite_header_length(out, static_cast<uint32_t>(out.size())); // wire length with padding
     return out;

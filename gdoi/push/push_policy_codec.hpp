@@ -1,8 +1,7 @@
 // SA KEK / SA TEK / GAP / KD key packets <-> gdoi::KekPolicy / TekPolicy / GroupAssociatedPolicy,
-// as a push carries them. Decoding validates: a TEK without its keys, with a key of the wrong
-// size, or with an algorithm we cannot install is refused with a reason, never passed on.
-// (The codec engineer's gdoi/wire/policy_codec.hpp had not landed when this was written; once
-// it has, these should delegate to it.)
+// as a push carries them, on top of gdoi/wire/policy_codec.hpp. Decoding validates: a TEK
+// without its keys, with a key of the wrong size, or with an algorithm we cannot install is
+// refused with a reason (a value, not an exception), never passed on.
 #pragma once
 
 #include "gdoi/group_policy.hpp"

@@ -220,7 +220,7 @@ TEST_CASE("round trip: unusable TEKs are refused, never passed on", "[push][roun
     CHECK(u.teks[1].cipher_key == gcm.cipher_key);
     REQUIRE(u.rejected_teks.size() == 4);
     CHECK(u.rejected_teks[0].reason.find("TEK_ALGORITHM_KEY") != std::string::npos);
-    CHECK(u.rejected_teks[1].reason.find("KEY_LENGTH 0") != std::string::npos);
+    CHECK(u.rejected_teks[1].reason.find("key length 0") != std::string::npos);
     CHECK(u.rejected_teks[2].reason.find("octets") != std::string::npos);
     CHECK(u.rejected_teks[3].reason.find("pairs") != std::string::npos);
     CHECK(rx.counters().rejected_teks == 4);
@@ -283,4 +283,46 @@ TEST_CASE("ack key derivation follows the profile", "[push][ack]") {
         {std::span(reinterpret_cast<const uint8_t*>(label.data()), label.size()), kek.spi, bits});
     CHECK(key == expected);
     CHECK(key.size() == 32);
+}
+
+TEST_CASE("round trip: an authentic push that cannot be applied is invalid_policy",
+          "[push][round-trip]") {
+    KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha256, 0x80);
+    // A rollover to an AES KEK with a 64-bit key: later pushes could not be protected by it.
+    KekPolicy broken = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha256, 0x90);
+    broken.key_bits = 64;
+    broken.key = crypto::random_secret(8);
+    PushSpec spec = base_spec(kek, 3);
+    spec.sa_kek = broken;
+    spec.teks = {make_tek(0x42)};
+    auto rx = member();
+    auto v = rx.receive(build_push(spec), kek, 2, TimePoint{});
+    CHECK(v.reason == PushReason::invalid_policy);
+    CHECK(v.message.find("KEK_KEY_LENGTH 64") != std::string::npos);
+    CHECK_FALSE(v.update); // nothing of it is passed on, not even the valid TEK
+    CHECK_FALSE(v.ack);
+    CHECK(rx.counters()[PushReason::invalid_policy] == 1);
+    CHECK(rx.counters()[PushReason::accepted] == 0);
+    CHECK(push_reason_name(v.reason) == "invalid_policy");
+}
+
+TEST_CASE("round trip: an ejection push (old TEK only, short DTD) is recognised",
+          "[push][round-trip]") {
+    KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha256, 0xa0);
+    TekPolicy held = make_tek(0x55);
+    PushSpec spec = base_spec(kek, 4);
+    spec.sa_kek = kek;
+    spec.gap = GroupAssociatedPolicy{std::nullopt, std::chrono::seconds(10), {}};
+    spec.teks = {held}; // 3600 s left, DTD 10 s, nothing new
+    auto v = member().receive(build_push(spec), kek, 3, TimePoint{}, std::vector{held});
+    REQUIRE(v.accepted());
+    CHECK(v.update->ejection_suspected);
+    CHECK(v.update->ejection_reason.find("DTD 10 s") != std::string::npos);
+
+    // The same shape with a new TEK is an ordinary rekey.
+    spec.sequence = 5;
+    spec.teks = {held, make_tek(0x56)};
+    auto r = member().receive(build_push(spec), kek, 4, TimePoint{}, std::vector{held});
+    REQUIRE(r.accepted());
+    CHECK_FALSE(r.update->ejection_suspected);
 }

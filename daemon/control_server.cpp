@@ -125,20 +125,16 @@ std::unique_ptr<ControlServer> ControlServer::create(sd_event* event, Options op
         error = errno_text("cannot bind the control socket " + path);
         return nullptr;
     }
-    if (!server->set_control_gid(server->options_.control_gid, error)) {
-        unlink(path.c_str());
-        return nullptr;
-    }
+    server->socket_file_created_ = true;
+    if (!server->set_control_gid(server->options_.control_gid, error)) return nullptr;
     if (listen(server->listener_.get(), 16) != 0) {
         error = errno_text("cannot listen on " + path);
-        unlink(path.c_str());
         return nullptr;
     }
     sd_event_source* source = nullptr;
     const int r = sd_event_add_io(event, &source, server->listener_.get(), EPOLLIN, on_accept, server.get());
     if (r < 0) {
         error = "cannot watch the control socket: " + std::string(std::strerror(-r));
-        unlink(path.c_str());
         return nullptr;
     }
     server->listener_source_.reset(source);
@@ -149,7 +145,8 @@ ControlServer::~ControlServer() {
     clients_.clear();
     listener_source_.reset();
     listener_.reset();
-    unlink(options_.path.c_str());
+    // Only our own file: a failed create() must not remove the socket of a live gdoid.
+    if (socket_file_created_) unlink(options_.path.c_str());
 }
 
 bool ControlServer::set_control_gid(std::optional<gid_t> gid, std::string& error) {

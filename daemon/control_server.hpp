@@ -71,6 +71,7 @@ private:
     Options options_;
     Handler handler_;
     UniqueFd listener_;
+    bool socket_file_created_ = false;
     SdEventSourcePtr listener_source_;
     std::list<std::unique_ptr<Client>> clients_;
     RateLimiter warnings_;

@@ -1,0 +1,90 @@
+#include <catch2/catch.hpp>
+
+#include "ctl/client.hpp"
+#include "ctl/exit_codes.hpp"
+#include "ctl/status_render.hpp"
+
+using namespace gdoid;
+using namespace gdoid::ctl;
+
+namespace {
+
+control::DaemonStatus sample() {
+    control::DaemonStatus status;
+    status.version = "0.1.0";
+    status.pid = 4242;
+    status.uptime_seconds = 90061;
+    status.config_path = "/etc/gdoid/gdoid.conf";
+    control::GroupStatus wan;
+    wan.name = "wan";
+    wan.id = 1234;
+    wan.state = "registered";
+    wan.servers = {"192.0.2.1:848", "192.0.2.2:848"};
+    wan.server_in_use = "192.0.2.2:848";
+    wan.registrations = 2;
+    wan.registration_failures = 1;
+    control::GroupStatus lab;
+    lab.name = "lab";
+    lab.id = 7;
+    lab.state = "idle";
+    lab.servers = {"[2001:db8::1]:848"};
+    status.groups = {wan, lab};
+    return status;
+}
+
+} // namespace
+
+TEST_CASE("status renders every group from the reply model", "[ctl]") {
+    const auto text = render_status(sample(), false);
+    CHECK(text == "gdoid 0.1.0 (pid 4242), up 1d 1h 1m 1s\n"
+                  "  configuration: /etc/gdoid/gdoid.conf\n"
+                  "\n"
+                  "group wan (id 1234): registered\n"
+                  "  key servers: 192.0.2.1:848, 192.0.2.2:848 (in use)\n"
+                  "  server in use: 192.0.2.2:848\n"
+                  "  last error: none\n"
+                  "  registrations: 2 (1 failed), pushes: 0 accepted, 0 rejected\n"
+                  "\n"
+                  "group lab (id 7): idle\n"
+                  "  key servers: [2001:db8::1]:848\n"
+                  "  server in use: none\n"
+                  "  last error: none\n"
+                  "  registrations: 0 (0 failed), pushes: 0 accepted, 0 rejected\n");
+    CHECK(text.find('\033') == std::string::npos);
+}
+
+TEST_CASE("colour only when asked, and a refused reload is visible", "[ctl]") {
+    auto status = sample();
+    status.config_error = "gdoid.conf:3:1: unknown key `x`";
+    const auto plain = render_status(status, false);
+    CHECK(plain.find("  last reload refused: gdoid.conf:3:1: unknown key `x` (the previous configuration is in force)\n") !=
+          std::string::npos);
+    const auto coloured = render_status(status, true);
+    CHECK(coloured.find("\033[1;32mregistered\033[0m") != std::string::npos);
+    CHECK(coloured.find("\033[1;33midle\033[0m") != std::string::npos);
+}
+
+TEST_CASE("uptime reads like a duration", "[ctl]") {
+    CHECK(format_uptime(0) == "0s");
+    CHECK(format_uptime(59) == "59s");
+    CHECK(format_uptime(3600) == "1h");
+    CHECK(format_uptime(86400 + 5) == "1d 5s");
+}
+
+TEST_CASE("error replies map to the documented exit codes", "[ctl]") {
+    auto reply = [](const char* code) { return control::make_error_reply(code, "m"); };
+    CHECK(exit_code_for_error(reply("permission-denied")) == exit_code::permission_denied);
+    CHECK(exit_code_for_error(reply("malformed-json")) == exit_code::protocol_error);
+    CHECK(exit_code_for_error(reply("unknown-command")) == exit_code::protocol_error);
+    CHECK(exit_code_for_error(reply("unsupported-version")) == exit_code::protocol_error);
+    CHECK(exit_code_for_error(reply("request-too-large")) == exit_code::protocol_error);
+    CHECK(exit_code_for_error(reply("config-invalid")) == exit_code::command_failed);
+    CHECK(describe_error(reply("permission-denied")) == "permission-denied: m");
+}
+
+TEST_CASE("the client tells a missing daemon from a refused connection", "[ctl]") {
+    auto result = send_request("/nonexistent/gdoid/control", control::make_request("status"));
+    REQUIRE(result.error);
+    CHECK(result.error->exit_code == exit_code::not_running);
+    CHECK(result.error->message == "cannot reach gdoid at /nonexistent/gdoid/control: no such socket (is gdoid running?)");
+}

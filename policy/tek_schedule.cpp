@@ -139,11 +139,12 @@ std::vector<TekSchedule> GroupTimeline::schedule() const {
                 previous.deactivate_outbound_at =
                     std::min(previous.expires_at, s.activate_outbound_at);
                 // RFC 6407 section 5.3.1: the DTD "defines how long after receiving new SAs
-                // it should wait before deleting old SAs" -- but never before we switched.
+                // it should wait before deleting old SAs". A DTD that ends before senders
+                // switch would drop their last old-key packets: keep the old SA to its end.
                 if (k.deactivation_delay) {
-                    const TimePoint dtd_end = std::max(after(k.received_at, *k.deactivation_delay),
-                                                       s.activate_outbound_at);
-                    previous.remove_at = std::min(previous.expires_at, dtd_end);
+                    const TimePoint dtd_end = after(k.received_at, *k.deactivation_delay);
+                    if (dtd_end > s.activate_outbound_at)
+                        previous.remove_at = std::min(previous.expires_at, dtd_end);
                 }
             }
             chain.push_back(s);

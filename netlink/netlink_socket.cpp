@@ -164,6 +164,9 @@ std::optional<KernelFailure> NetlinkSocket::request(std::span<uint8_t> message,
     auto* header = reinterpret_cast<nlmsghdr*>(message.data());
     header->nlmsg_flags |= NLM_F_ACK;
     header->nlmsg_seq = next_sequence_++;
+    // The kernel stamps its notifications with the requester's nlmsg_pid: with ours in it,
+    // event listeners can tell our own changes from everyone else's.
+    header->nlmsg_pid = port_id();
     send(message, 1);
     for (;;) {
         int n = int(receive());
@@ -242,6 +245,7 @@ NetlinkSocket::batch(const std::vector<std::span<uint8_t>>& messages, size_t bat
             auto* header = reinterpret_cast<nlmsghdr*>(message.data());
             header->nlmsg_flags |= NLM_F_ACK;
             header->nlmsg_seq = next_sequence_++;
+            header->nlmsg_pid = port_id();
             pending.emplace(header->nlmsg_seq, next);
             chunk.insert(chunk.end(), message.begin(), message.end());
             chunk.resize(chunk.size() + (aligned - message.size()), 0);

@@ -1,10 +1,13 @@
 // XFRM states against a real kernel, each case in a fresh network namespace (needs root).
 // [esp] cases need a kernel with ESP: they run in the VM (test/vm/030-netlink-states.sh).
 // The [no-esp] case runs on hosts: what an operator sees when the kernel has no ESP.
+#include <poll.h>
+
 #include <catch2/catch.hpp>
 #include <cstdio>
 
 #include "netlink/netlink_kernel_ipsec.hpp"
+#include "netlink/xfrm_event_socket.hpp"
 #include "netlink/xfrm_translate.hpp"
 #include "netns.hpp"
 
@@ -263,4 +266,29 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "offload on a device without it falls ba
     missing.aead = s.aead;
     missing.offload_device = "nosuchdev0";
     CHECK_THROWS_WITH(kernel.add_state(missing), Catch::Contains("offload device \"nosuchdev0\" does not exist"));
+}
+
+TEST_CASE_METHOD(FreshNetworkNamespace, "soft and hard expiries of our states are reported",
+                 "[netlink][kernel][esp][events]") {
+    NetlinkKernelIpsec kernel;
+    XfrmEventSocket events;
+    XfrmState s = outbound_state(0x50000001);
+    s.aead = XfrmAlgorithm{"rfc4106(gcm(aes))", key_of(20, 1), 128};
+    s.soft_lifetime_seconds = 1;
+    s.hard_lifetime_seconds = 2;
+    kernel.add_state(s);
+    std::vector<KernelEvent> got;
+    for (int i = 0; i < 100 && got.size() < 2; ++i) {
+        pollfd p{events.fd(), POLLIN, 0};
+        if (poll(&p, 1, 100) > 0)
+            for (auto& e : events.read_events()) got.push_back(e);
+    }
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].type == KernelEventType::state_expired);
+    CHECK_FALSE(got[0].hard);
+    CHECK(got[1].type == KernelEventType::state_expired);
+    CHECK(got[1].hard);
+    REQUIRE(got[1].state.has_value());
+    CHECK(*got[1].state == s.id);
+    CHECK(kernel.dump_states().empty()); // a hard expiry removes the state
 }

@@ -1,21 +1,20 @@
 #include "bpf/datapath.hpp"
 
-#include <cerrno>
-#include <cstdarg>
-#include <cstdio>
-#include <cstring>
-#include <mutex>
+#include "bpf/datapath.skel.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 #include <linux/capability.h>
+#include <mutex>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-#include "bpf/datapath.skel.h"
 
 namespace bpf {
 namespace {
@@ -29,7 +28,8 @@ int capture_print(libbpf_print_level level, const char* format, va_list args) {
     if (level == LIBBPF_DEBUG || log_capture == nullptr) return 0;
     char line[1024];
     int n = std::vsnprintf(line, sizeof(line), format, args);
-    if (n > 0) log_capture->append(line, std::min<size_t>(static_cast<size_t>(n), sizeof(line) - 1));
+    if (n > 0)
+        log_capture->append(line, std::min<size_t>(static_cast<size_t>(n), sizeof(line) - 1));
     return 0;
 }
 
@@ -66,16 +66,17 @@ std::string verifier_excerpt(const std::string& log) {
         throw DatapathError(DatapathErrorKind::permission,
                             "the kernel refused to load the BPF datapath: " + errno_text(rc) +
                                 " (needs CAP_BPF or CAP_SYS_ADMIN; a lockdown or LSM policy "
-                                "may forbid BPF)\n" + log_tail(log, 6));
+                                "may forbid BPF)\n" +
+                                log_tail(log, 6));
     if (log.find("BEGIN PROG LOAD LOG") != std::string::npos)
         throw DatapathError(DatapathErrorKind::verifier_rejected,
-                            "the " + kernel + " verifier rejected the datapath (" +
-                                errno_text(rc) + "; minimum kernel 5.10). Verifier log tail:\n" +
+                            "the " + kernel + " verifier rejected the datapath (" + errno_text(rc) +
+                                "; minimum kernel 5.10). Verifier log tail:\n" +
                                 verifier_excerpt(log));
-    throw DatapathError(DatapathErrorKind::bpf_unavailable,
-                        kernel + " cannot create the datapath's maps or programs: " +
-                            errno_text(rc) + " (minimum kernel 5.10 with BPF and BTF). libbpf:\n" +
-                            log_tail(log, 6));
+    throw DatapathError(
+        DatapathErrorKind::bpf_unavailable,
+        kernel + " cannot create the datapath's maps or programs: " + errno_text(rc) +
+            " (minimum kernel 5.10 with BPF and BTF). libbpf:\n" + log_tail(log, 6));
 }
 
 bpf_map* map_of(gdoid_datapath* skeleton, const gdoi::IpPrefix& prefix, bool remote) {
@@ -99,8 +100,8 @@ bool erase(bpf_map* map, const void* key, size_t key_size, const std::string& wh
     if (rc == -ENOENT) return false;
     if (rc < 0)
         throw DatapathError(DatapathErrorKind::map_update_failed,
-                            "cannot remove " + what + " from BPF map " + bpf_map__name(map) +
-                                ": " + errno_text(rc));
+                            "cannot remove " + what + " from BPF map " + bpf_map__name(map) + ": " +
+                                errno_text(rc));
     return true;
 }
 
@@ -108,9 +109,9 @@ void check_anchors(const Anchors& anchors, gdoi::IpFamily family, const char* la
     const char* family_name = family == gdoi::IpFamily::v4 ? "IPv4" : "IPv6";
     for (const auto* address : {&anchors.local, &anchors.remote, &anchors.inbound}) {
         if (address->family != family)
-            throw DatapathError(DatapathErrorKind::invalid_config,
-                                std::string(label) + " anchor " + address->to_string() +
-                                    " is not " + family_name);
+            throw DatapathError(DatapathErrorKind::invalid_config, std::string(label) + " anchor " +
+                                                                       address->to_string() +
+                                                                       " is not " + family_name);
         if (address->is_unspecified() || address->is_multicast())
             throw DatapathError(DatapathErrorKind::invalid_config,
                                 std::string(label) + " anchor " + address->to_string() +
@@ -146,7 +147,9 @@ Datapath& Datapath::operator=(Datapath&& other) noexcept {
     }
     return *this;
 }
-Datapath::~Datapath() { detach(); }
+Datapath::~Datapath() {
+    detach();
+}
 
 Datapath Datapath::load() {
     // Say exactly what is missing before the kernel answers with a bare EPERM.
@@ -176,9 +179,8 @@ Datapath Datapath::load() {
 
     if (getrandom(&datapath.hash_seed_, sizeof(datapath.hash_seed_), 0) !=
         sizeof(datapath.hash_seed_))
-        datapath.hash_seed_ = static_cast<uint32_t>(std::chrono::steady_clock::now()
-                                                        .time_since_epoch()
-                                                        .count());
+        datapath.hash_seed_ =
+            static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     return datapath;
 }
 
@@ -232,7 +234,8 @@ void Datapath::attach(const std::string& wan, const std::vector<std::string>& la
     };
     // Resolve every name first, so a typo fails before anything is attached.
     device_for(wan);
-    for (const std::string& lan : lans) device_for(lan);
+    for (const std::string& lan : lans)
+        device_for(lan);
     // Egress restore first: while it is missing, flagged packets would leak toward A_R.
     TcDevice& wan_device = devices.front();
     wan_device.attach({TcDirection::egress, options.handle, options.priority},
@@ -247,7 +250,8 @@ void Datapath::attach(const std::string& wan, const std::vector<std::string>& la
 
 void Datapath::detach() noexcept {
     // LAN ingress first (no new flags), WAN last.
-    for (auto it = devices_.rbegin(); it != devices_.rend(); ++it) it->detach_all();
+    for (auto it = devices_.rbegin(); it != devices_.rend(); ++it)
+        it->detach_all();
     devices_.clear();
 }
 
@@ -315,7 +319,8 @@ DatapathCounters Datapath::counters() const {
         if (bpf_map__lookup_elem(skeleton_->maps.gdoid_counters, &index, sizeof(index),
                                  per_cpu.data(), per_cpu.size() * sizeof(uint64_t), 0) < 0)
             continue;
-        for (uint64_t value : per_cpu) sums[index] += value;
+        for (uint64_t value : per_cpu)
+            sums[index] += value;
     }
     DatapathCounters out;
     out.lan_marked = sums[GDOID_CTR_LAN_MARKED];
@@ -358,6 +363,8 @@ ProgramStats Datapath::program_stats(Program program) const {
     return stats;
 }
 
-int Datapath::slots_map_fd() const { return bpf_map__fd(skeleton_->maps.gdoid_slots); }
+int Datapath::slots_map_fd() const {
+    return bpf_map__fd(skeleton_->maps.gdoid_slots);
+}
 
 } // namespace bpf

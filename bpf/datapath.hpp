@@ -3,17 +3,17 @@
 // offers the typed map operations the daemon calls. Every failure is a DatapathError.
 #pragma once
 
+#include "bpf/datapath_error.hpp"
+#include "bpf/map_keys.hpp"
+#include "bpf/tc_hook.hpp"
+#include "gdoi/ip_address.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "bpf/datapath_error.hpp"
-#include "bpf/map_keys.hpp"
-#include "bpf/tc_hook.hpp"
-#include "gdoi/ip_address.hpp"
 
 struct gdoid_datapath; // the bpftool skeleton (datapath.skel.h), private to datapath.cpp
 

@@ -1,10 +1,10 @@
 #include "bpf/map_keys.hpp"
 
+#include "bpf/datapath_error.hpp"
+
 #include <bit>
 #include <cstdio>
 #include <cstring>
-
-#include "bpf/datapath_error.hpp"
 
 namespace bpf {
 namespace {

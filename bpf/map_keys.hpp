@@ -2,10 +2,10 @@
 // (datapath_abi.h): the reserved mark bits, LPM trie keys. No kernel access.
 #pragma once
 
-#include <cstdint>
-
 #include "bpf/datapath_abi.h"
 #include "gdoi/ip_address.hpp"
+
+#include <cstdint>
 
 namespace bpf {
 

@@ -5,21 +5,20 @@
 #include <memory>
 
 // glibc's <net/if.h> before any <linux/...> header: both define struct ifreq.
+#include "bpf/datapath_error.hpp"
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
-
-#include <bpf/libbpf.h>
-#include <libmnl/libmnl.h>
-#include <linux/pkt_sched.h>
-#include <linux/rtnetlink.h>
 #include <sys/socket.h>
-#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-#include "bpf/datapath_error.hpp"
 
 namespace bpf {
 namespace {
@@ -168,10 +167,10 @@ void TcDevice::attach(const TcFilterSlot& slot, int prog_fd) {
     int rc = bpf_tc_attach(&hook, &opts);
     if (rc < 0)
         throw DatapathError(DatapathErrorKind::attach_failed,
-                            std::string("cannot attach the BPF filter to ") + hook_name(slot.direction) +
-                                " of '" + name_ + "' (handle " + std::to_string(slot.handle) +
-                                ", priority " + std::to_string(slot.priority) +
-                                "): " + errno_text(rc));
+                            std::string("cannot attach the BPF filter to ") +
+                                hook_name(slot.direction) + " of '" + name_ + "' (handle " +
+                                std::to_string(slot.handle) + ", priority " +
+                                std::to_string(slot.priority) + "): " + errno_text(rc));
     attached_.push_back({slot, opts.prog_id});
 }
 
@@ -196,8 +195,8 @@ void TcDevice::detach_all() noexcept {
         try {
             if (count_tc_filters(ifindex_, TcDirection::ingress) == 0 &&
                 count_tc_filters(ifindex_, TcDirection::egress) == 0) {
-                bpf_tc_hook hook =
-                    make_hook(ifindex_, static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
+                bpf_tc_hook hook = make_hook(
+                    ifindex_, static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
                 bpf_tc_hook_destroy(&hook);
             }
         } catch (const DatapathError&) {
@@ -235,8 +234,8 @@ size_t count_tc_filters(int ifindex, TcDirection direction) {
         if (received < 0)
             throw DatapathError(DatapathErrorKind::attach_failed,
                                 "cannot read the tc filter dump: " + errno_text(errno));
-        int rc = mnl_cb_run(buffer.data(), static_cast<size_t>(received), seq, port,
-                            count_message, &count);
+        int rc = mnl_cb_run(buffer.data(), static_cast<size_t>(received), seq, port, count_message,
+                            &count);
         if (rc == MNL_CB_STOP) break;
         if (rc < 0) {
             // No clsact qdisc (EINVAL/ENOENT): no filters on that hook.

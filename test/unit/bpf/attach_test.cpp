@@ -1,23 +1,21 @@
 // Attaching to real devices: a veth pair in a private network namespace. Our filters appear
 // on the right hooks, act on real packets, and stop removes exactly ours (and only a qdisc we
 // created, only when empty); anyone else's filters survive.
+#include "datapath_fixture.hpp"
+
+#include <arpa/inet.h>
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <string>
-
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <net/if.h>
-#include <sched.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <catch2/catch.hpp>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-
-#include "datapath_fixture.hpp"
+#include <net/if.h>
+#include <sched.h>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace bpftest;
 
@@ -34,7 +32,8 @@ Shell sh(const std::string& command) {
     REQUIRE(pipe != nullptr);
     char buffer[4096];
     size_t n;
-    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
+    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+        result.output.append(buffer, n);
     result.status = pclose(pipe);
     return result;
 }
@@ -76,7 +75,8 @@ private:
 // A foreign classifier that lets everything through, at a priority after ours. matchall is
 // what an operator would use; kernels built without it (this CI host) get u32.
 void add_foreign_filter(const std::string& device, const std::string& hook) {
-    if (sh("tc filter add dev " + device + " " + hook + " prio 49152 matchall action pass").status == 0)
+    if (sh("tc filter add dev " + device + " " + hook + " prio 49152 matchall action pass")
+            .status == 0)
         return;
     must("tc filter add dev " + device + " " + hook +
          " protocol all prio 49152 u32 match u32 0 0 flowid 1:1");
@@ -142,7 +142,8 @@ TEST_CASE("attach puts our filters on the hooks; stop removes them and our qdisc
     CHECK(contains(filters("gdw0", "ingress"), "handle 0x67640001"));
     CHECK(contains(filters("gdw0", "ingress"), "direct-action"));
     CHECK(filters("gdl0", "egress").empty());
-    CHECK(bpf::count_tc_filters(static_cast<int>(if_nametoindex("gdw0")), bpf::TcDirection::egress) == 1);
+    CHECK(bpf::count_tc_filters(static_cast<int>(if_nametoindex("gdw0")),
+                                bpf::TcDirection::egress) == 1);
 
     f.datapath.detach();
     CHECK(filters("gdw0", "ingress").empty());

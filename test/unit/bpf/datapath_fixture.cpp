@@ -1,10 +1,9 @@
 #include "datapath_fixture.hpp"
 
-#include <cstring>
-#include <ctime>
-
 #include <bpf/bpf.h>
 #include <catch2/catch.hpp>
+#include <cstring>
+#include <ctime>
 
 namespace bpftest {
 
@@ -12,8 +11,8 @@ bpf::DatapathConfig test_config() {
     bpf::DatapathConfig config;
     config.bypass_mark = kBypassMark;
     config.v4 = bpf::Anchors{ip("192.0.2.1"), ip("100.127.0.2"), ip("100.127.0.1")};
-    config.v6 = bpf::Anchors{ip("2001:db8:ffff::1"), ip("2001:db8:ffff::2"),
-                             ip("2001:db8:ffff::100")};
+    config.v6 =
+        bpf::Anchors{ip("2001:db8:ffff::1"), ip("2001:db8:ffff::2"), ip("2001:db8:ffff::100")};
     return config;
 }
 

@@ -2,10 +2,10 @@
 // topology of datapath-notes.md (gmA), BPF_PROG_TEST_RUN, and direct slot access.
 #pragma once
 
-#include <cstdint>
-
 #include "bpf/datapath.hpp"
 #include "packet_builder.hpp"
+
+#include <cstdint>
 
 namespace bpftest {
 

@@ -1,7 +1,7 @@
 // LAN ingress: packets toward protected remote prefixes get a slot and the flag in skb->mark.
-#include <catch2/catch.hpp>
-
 #include "datapath_fixture.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace bpftest;
 using bpf::Program;
@@ -19,7 +19,8 @@ uint32_t slot_of(const bpf::MarkLayout& layout, uint32_t mark) {
 TEST_CASE("LAN ingress marks a packet toward a protected remote prefix and stores its pair",
           "[bpf][lan]") {
     Fixture f;
-    Bytes frame = ipv4_frame(ip("10.1.0.10"), ip("10.2.0.10"), kUdp, {.protocol = kProtoUdp, .ttl = 64});
+    Bytes frame =
+        ipv4_frame(ip("10.1.0.10"), ip("10.2.0.10"), kUdp, {.protocol = kProtoUdp, .ttl = 64});
     auto result = run(f.datapath.program_fd(Program::lan_ingress), frame, 0x5);
     CHECK(result.retval == kActOk);
     CHECK(result.frame == frame); // the packet itself is not changed
@@ -102,8 +103,7 @@ TEST_CASE("LAN ingress probes past a live slot of another pair instead of overwr
     }
 }
 
-TEST_CASE("LAN ingress leaves the packet unflagged when every probed slot is live",
-          "[bpf][lan]") {
+TEST_CASE("LAN ingress leaves the packet unflagged when every probed slot is live", "[bpf][lan]") {
     Fixture f;
     int fd = f.datapath.program_fd(Program::lan_ingress);
     Bytes frame = ipv4_frame(ip("10.1.0.10"), ip("10.2.0.10"), kUdp);

@@ -1,16 +1,14 @@
 // The loader's contract: validation with specific messages, canonical map keys, full maps,
 // missing privileges, and what the verifier says about our programs.
-#include <cstring>
-#include <string>
+#include "datapath_fixture.hpp"
 
+#include <catch2/catch.hpp>
+#include <cstring>
 #include <linux/capability.h>
+#include <string>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <catch2/catch.hpp>
-
-#include "datapath_fixture.hpp"
 
 using namespace bpftest;
 using bpf::DatapathErrorKind;
@@ -105,9 +103,9 @@ TEST_CASE("a different mark layout is used as configured", "[bpf][loader]") {
                       ipv4_frame(ip("10.1.0.10"), ip("10.2.0.10"), filler(20, 1)), 0x80000001);
     CHECK((result.mark & 0x100) != 0);
     CHECK((result.mark & ~0x1f0u & ~0x100u) == 0x80000001);
-    auto egress = run(f.datapath.program_fd(bpf::Program::wan_egress),
-                      ipv4_frame(ip("192.0.2.1"), ip("100.127.0.2"), esp_payload(kSpi, 1, 16)),
-                      result.mark);
+    auto egress =
+        run(f.datapath.program_fd(bpf::Program::wan_egress),
+            ipv4_frame(ip("192.0.2.1"), ip("100.127.0.2"), esp_payload(kSpi, 1, 16)), result.mark);
     CHECK(egress.retval == kActOk);
     CHECK(egress.mark == 0x80000001);
     CHECK(read_ipv4(egress.frame).destination == ip("10.2.0.10"));
@@ -155,7 +153,8 @@ TEST_CASE("loading without CAP_BPF and CAP_SYS_ADMIN says what is missing", "[bp
     std::string message;
     char buffer[512];
     ssize_t n;
-    while ((n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0) message.append(buffer, n);
+    while ((n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0)
+        message.append(buffer, n);
     ::close(pipe_fds[0]);
     int status = 0;
     REQUIRE(waitpid(child, &status, 0) == child);
@@ -173,8 +172,8 @@ TEST_CASE("log_tail keeps the lines that say why", "[bpf][loader]") {
 
 TEST_CASE("the kernel accepted all three programs", "[bpf][loader]") {
     Fixture f;
-    for (auto program : {bpf::Program::lan_ingress, bpf::Program::wan_egress,
-                         bpf::Program::wan_ingress}) {
+    for (auto program :
+         {bpf::Program::lan_ingress, bpf::Program::wan_egress, bpf::Program::wan_ingress}) {
         auto stats = f.datapath.program_stats(program);
         INFO(stats.name << ": verified " << stats.verified_insns << ", xlated "
                         << stats.xlated_insns << ", jited " << stats.jited_bytes << " bytes");

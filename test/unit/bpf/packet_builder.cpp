@@ -33,7 +33,8 @@ gdoi::IpAddress address_at(const Bytes& frame, size_t at, gdoi::IpFamily family)
     gdoi::IpAddress address;
     address.family = family;
     size_t width = family == gdoi::IpFamily::v4 ? 4 : 16;
-    for (size_t i = 0; i < width; ++i) address.bytes[i] = frame.at(at + i);
+    for (size_t i = 0; i < width; ++i)
+        address.bytes[i] = frame.at(at + i);
     return address;
 }
 
@@ -53,7 +54,8 @@ gdoi::IpPrefix prefix(const char* text) {
 
 Bytes filler(size_t length, uint8_t seed) {
     Bytes out(length);
-    for (size_t i = 0; i < length; ++i) out[i] = static_cast<uint8_t>(seed + i * 7);
+    for (size_t i = 0; i < length; ++i)
+        out[i] = static_cast<uint8_t>(seed + i * 7);
     return out;
 }
 
@@ -68,9 +70,11 @@ Bytes esp_payload(uint32_t spi, uint32_t sequence, size_t body_length) {
 
 uint16_t internet_checksum(std::span<const uint8_t> bytes) {
     uint32_t sum = 0;
-    for (size_t i = 0; i + 1 < bytes.size(); i += 2) sum += static_cast<uint32_t>(bytes[i] << 8 | bytes[i + 1]);
+    for (size_t i = 0; i + 1 < bytes.size(); i += 2)
+        sum += static_cast<uint32_t>(bytes[i] << 8 | bytes[i + 1]);
     if (bytes.size() % 2) sum += static_cast<uint32_t>(bytes.back() << 8);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<uint16_t>(~sum);
 }
 
@@ -127,8 +131,7 @@ Ipv4View read_ipv4(const Bytes& frame) {
     view.source = address_at(frame, at + 12, gdoi::IpFamily::v4);
     view.destination = address_at(frame, at + 16, gdoi::IpFamily::v4);
     size_t header_length = (frame.at(at) & 0x0f) * 4u;
-    view.checksum_ok =
-        internet_checksum(std::span(frame).subspan(at, header_length)) == 0;
+    view.checksum_ok = internet_checksum(std::span(frame).subspan(at, header_length)) == 0;
     return view;
 }
 

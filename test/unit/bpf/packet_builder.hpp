@@ -2,12 +2,12 @@
 // (header fields, RFC 1071 checksum) that does not share code with the programs under test.
 #pragma once
 
+#include "gdoi/ip_address.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
-
-#include "gdoi/ip_address.hpp"
 
 namespace bpftest {
 
@@ -43,7 +43,8 @@ struct Ipv6Fragment {
 struct Ipv6Options {
     uint8_t next_header = kProtoEsp;
     uint8_t hop_limit = 64;
-    std::optional<Ipv6Fragment> fragment = std::nullopt; // inserts a fragment header before the payload
+    std::optional<Ipv6Fragment> fragment =
+        std::nullopt; // inserts a fragment header before the payload
 };
 Bytes ipv6_frame(const gdoi::IpAddress& source, const gdoi::IpAddress& destination,
                  std::span<const uint8_t> payload, const Ipv6Options& options = {});

@@ -1,7 +1,7 @@
 // WAN egress: ESP from the local anchor to the dummy remote anchor gets its addresses back.
-#include <catch2/catch.hpp>
-
 #include "datapath_fixture.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace bpftest;
 using bpf::Program;
@@ -11,10 +11,10 @@ namespace {
 // What LAN ingress gives a packet 10.1.0.10 -> 10.2.0.10 (TTL 64): its mark.
 uint32_t mark_from_lan(Fixture& f, const char* source, const char* destination,
                        uint32_t other_bits = 0) {
-    Bytes frame = source[0] == 'f' ? ipv6_frame(ip(source), ip(destination), filler(40, 2),
-                                                {.next_header = kProtoUdp})
-                                   : ipv4_frame(ip(source), ip(destination), filler(40, 2),
-                                                {.protocol = kProtoUdp});
+    Bytes frame =
+        source[0] == 'f'
+            ? ipv6_frame(ip(source), ip(destination), filler(40, 2), {.next_header = kProtoUdp})
+            : ipv4_frame(ip(source), ip(destination), filler(40, 2), {.protocol = kProtoUdp});
     auto result = run(f.datapath.program_fd(Program::lan_ingress), frame, other_bits);
     REQUIRE((result.mark & f.layout.flag_mark) != 0);
     return result.mark;
@@ -89,9 +89,9 @@ TEST_CASE("WAN egress drops and counts what it cannot restore", "[bpf][egress]")
         CHECK(f.datapath.counters().out_unrestored_dropped == 1);
     }
     SECTION("flag set, slot stale") {
-        write_slot(f.datapath, 77,
-                   Slot{4, 60, monotonic_ns() - 30'000'000'000ull, ip("10.1.0.10"),
-                        ip("10.2.0.10")});
+        write_slot(
+            f.datapath, 77,
+            Slot{4, 60, monotonic_ns() - 30'000'000'000ull, ip("10.1.0.10"), ip("10.2.0.10")});
         auto result = run(fd, outbound_esp(), f.layout.mark_for_slot(77));
         CHECK(result.retval == kActShot);
         CHECK(f.datapath.counters().out_unrestored_dropped == 1);
@@ -121,7 +121,8 @@ TEST_CASE("WAN egress leaves other traffic alone", "[bpf][egress]") {
     CHECK(result.retval == kActOk);
     CHECK(result.frame == to_peer);
     CHECK(result.mark == mark);
-    Bytes clear = ipv4_frame(ip("10.1.0.10"), ip("10.2.0.10"), filler(40, 3), {.protocol = kProtoUdp});
+    Bytes clear =
+        ipv4_frame(ip("10.1.0.10"), ip("10.2.0.10"), filler(40, 3), {.protocol = kProtoUdp});
     CHECK(run(fd, clear, mark).frame == clear);
     CHECK(f.datapath.counters().out_restored == 0);
 }

@@ -1,7 +1,7 @@
 // WAN ingress: group ESP toward our protected prefixes goes to the inbound anchor.
-#include <catch2/catch.hpp>
-
 #include "datapath_fixture.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace bpftest;
 using bpf::Program;
@@ -63,18 +63,18 @@ TEST_CASE("WAN ingress rewrites fragments: the first by SPI, later ones without 
     Fixture f;
     int fd = f.datapath.program_fd(Program::wan_ingress);
     auto first = run(fd, ipv4_frame(ip("10.2.0.10"), ip("10.1.0.10"), esp_payload(kSpi, 5, 1472),
-                                     {.flags_fragment = 0x2000}));
+                                    {.flags_fragment = 0x2000}));
     CHECK(read_ipv4(first.frame).destination == ip("100.127.0.1"));
     // Non-first fragment: random bytes where an SPI would be.
     auto later = run(fd, ipv4_frame(ip("10.2.0.10"), ip("10.1.0.10"), filler(200, 0xee),
-                                     {.flags_fragment = 185}));
+                                    {.flags_fragment = 185}));
     Ipv4View out = read_ipv4(later.frame);
     CHECK(out.destination == ip("100.127.0.1"));
     CHECK(out.checksum_ok);
     CHECK(out.flags_fragment == 185);
     // ...but only toward our own prefixes.
-    Bytes elsewhere = ipv4_frame(ip("10.2.0.10"), ip("10.3.0.10"), filler(200, 0xee),
-                                 {.flags_fragment = 185});
+    Bytes elsewhere =
+        ipv4_frame(ip("10.2.0.10"), ip("10.3.0.10"), filler(200, 0xee), {.flags_fragment = 185});
     CHECK(run(fd, elsewhere).frame == elsewhere);
     auto counters = f.datapath.counters();
     CHECK(counters.in_rewritten == 2);
@@ -89,10 +89,10 @@ TEST_CASE("WAN ingress handles IPv6 ESP and IPv6 fragments", "[bpf][ingress][ipv
     CHECK(read_ipv6(whole.frame).source == ip("fd00:2::10"));
 
     auto first = run(fd, ipv6_frame(ip("fd00:2::10"), ip("fd00:1::10"), esp_payload(kSpi, 1, 64),
-                                     {.fragment = Ipv6Fragment{.offset_units = 0, .more = true}}));
+                                    {.fragment = Ipv6Fragment{.offset_units = 0, .more = true}}));
     CHECK(read_ipv6(first.frame).destination == ip("2001:db8:ffff::100"));
     auto later = run(fd, ipv6_frame(ip("fd00:2::10"), ip("fd00:1::10"), filler(64, 1),
-                                     {.fragment = Ipv6Fragment{.offset_units = 100}}));
+                                    {.fragment = Ipv6Fragment{.offset_units = 100}}));
     CHECK(read_ipv6(later.frame).destination == ip("2001:db8:ffff::100"));
 
     Bytes unknown = ipv6_frame(ip("fd00:2::10"), ip("fd00:1::10"), esp_payload(0x30000003, 1, 64));

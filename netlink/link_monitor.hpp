@@ -1,0 +1,62 @@
+// Interface events over rtnetlink (libnl-route-3): a watched interface going up or down, an
+// address added or removed on it, and interface index lookups by name. Non-blocking; poll fd()
+// from the event loop and call read_events() when it is readable.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gdoi/ip_address.hpp"
+
+struct nl_sock;
+struct nl_msg;
+
+namespace netlink {
+
+enum class LinkEventType { link_up, link_down, address_added, address_removed, resync_needed };
+
+struct LinkEvent {
+    LinkEventType type;
+    std::string interface;              // name
+    int ifindex = 0;
+    std::optional<gdoi::IpPrefix> address; // address events: the local address and prefix
+};
+
+// The index of a named interface, or nullopt when it does not exist (one rtnetlink request).
+std::optional<int> ifindex_by_name(const std::string& name);
+
+class LinkMonitor {
+public:
+    // Watches the named interfaces (all when the list is empty). Their current up/down state is
+    // read once now, so later events report changes only.
+    explicit LinkMonitor(std::set<std::string> interfaces = {});
+    ~LinkMonitor();
+    LinkMonitor(const LinkMonitor&) = delete;
+    LinkMonitor& operator=(const LinkMonitor&) = delete;
+
+    int fd() const;
+    // Everything queued now; never blocks. Lost notifications (ENOBUFS) become resync_needed.
+    std::vector<LinkEvent> read_events();
+    // Current up state as last seen (nullopt for an interface never seen).
+    std::optional<bool> is_up(const std::string& name) const;
+
+private:
+    struct SocketFree {
+        void operator()(nl_sock* s) const;
+    };
+    static int on_message(nl_msg* message, void* self);
+    void handle(nl_msg* message);
+    bool watched(const std::string& name) const;
+
+    std::set<std::string> interfaces_;
+    std::unique_ptr<nl_sock, SocketFree> socket_;
+    std::map<int, std::string> names_; // ifindex -> name, as last seen
+    std::map<std::string, bool> up_;
+    std::vector<LinkEvent> pending_;
+};
+
+} // namespace netlink

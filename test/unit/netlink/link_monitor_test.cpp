@@ -1,0 +1,72 @@
+// Interface events over rtnetlink against the host kernel, each case in a fresh namespace.
+#include <poll.h>
+
+#include <catch2/catch.hpp>
+
+#include "netlink/link_monitor.hpp"
+#include "netns.hpp"
+
+using namespace netlink;
+using netlink_test::FreshNetworkNamespace;
+using netlink_test::run;
+
+namespace {
+
+std::vector<LinkEvent> wait_events(LinkMonitor& monitor, size_t want, int timeout_ms = 2000) {
+    std::vector<LinkEvent> got;
+    for (int waited = 0; got.size() < want && waited < timeout_ms; waited += 50) {
+        pollfd p{monitor.fd(), POLLIN, 0};
+        if (poll(&p, 1, 50) > 0)
+            for (auto& e : monitor.read_events()) got.push_back(e);
+    }
+    return got;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(FreshNetworkNamespace, "interface indexes are looked up by name", "[netlink][kernel][link]") {
+    CHECK(ifindex_by_name("lo") == 1);
+    CHECK_FALSE(ifindex_by_name("nosuchdev0").has_value());
+    REQUIRE(run("ip link add wan0 type veth peer name lan0").status == 0);
+    auto wan = ifindex_by_name("wan0");
+    REQUIRE(wan.has_value());
+    CHECK(*wan > 1);
+    CHECK(run("ip -o link show wan0").output.starts_with(std::to_string(*wan) + ": wan0@"));
+}
+
+TEST_CASE_METHOD(FreshNetworkNamespace, "watched interfaces report up, down and address changes",
+                 "[netlink][kernel][link]") {
+    REQUIRE(run("ip link add wan0 type veth peer name lan0").status == 0);
+    LinkMonitor monitor({"wan0"});
+    CHECK(monitor.is_up("wan0") == false);
+
+    // Both ends up: wan0 gets carrier.
+    REQUIRE(run("ip link set lan0 up && ip link set wan0 up").status == 0);
+    auto got = wait_events(monitor, 1);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].type == LinkEventType::link_up);
+    CHECK(got[0].interface == "wan0");
+    CHECK(got[0].ifindex == *ifindex_by_name("wan0"));
+
+    REQUIRE(run("ip addr add 192.0.2.10/24 dev wan0 && ip addr add 192.0.2.99/24 dev lan0").status == 0);
+    got = wait_events(monitor, 1);
+    REQUIRE(got.size() >= 1);
+    CHECK(got[0].type == LinkEventType::address_added);
+    REQUIRE(got[0].address.has_value());
+    CHECK(got[0].address->to_string() == "192.0.2.10/24");
+    for (const auto& e : got) CHECK(e.interface == "wan0"); // lan0 is not watched
+
+    REQUIRE(run("ip addr del 192.0.2.10/24 dev wan0").status == 0);
+    got = wait_events(monitor, 1);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].type == LinkEventType::address_removed);
+    CHECK(got[0].address->to_string() == "192.0.2.10/24");
+
+    // Carrier lost when the peer goes down.
+    REQUIRE(run("ip link set lan0 down").status == 0);
+    got = wait_events(monitor, 1);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].type == LinkEventType::link_down);
+    CHECK(monitor.is_up("wan0") == false);
+    CHECK(wait_events(monitor, 1, 200).empty()); // nothing more
+}

@@ -1,0 +1,197 @@
+# Shared helpers for the system scenarios (test/system/NNN-*.sh). Source it first:
+#     . "$(dirname "$0")/lib.sh"
+#     st_init            # root check, private temp dir $ST_DIR, cleanup trap
+#
+# Executables come from meson through the environment (test/system/meson.build):
+#     $GDOID, $GDOICTL            gdoid and gdoictl from the build tree
+#     $GDOID_SOURCE_ROOT          the source tree (examples/, test/)
+#     later: $GDOI_TEST_KS        the test key server (test/ks)
+#
+# Functions (all fail the scenario with a message on error; cleanup runs on every exit):
+#   st_init                       set -euo pipefail, require root, create $ST_DIR, install the trap
+#   st_cleanup_push CMD...        run CMD at exit (last pushed runs first)
+#   st_netns_create NAME          create network namespace NAME (lo up), deleted at exit;
+#                                 names are suffixed with the PID: use the value of $ST_NETNS
+#   st_psk_file PATH [KEY]        write a root-owned 0600 pre-shared-key file (default $ST_PSK)
+#   st_example_config OUT         examples/gdoid.conf with the socket under $ST_DIR, its PSK file
+#                                 and credential created, control-group "nogroup"
+#   st_start_gdoid CONFIG [ARGS]  start gdoid (in $ST_NETNS if set) logging to $ST_DIR/gdoid.log;
+#                                 sets $ST_GDOID_PID; waits until the control socket answers
+#   st_stop_gdoid [SIGNAL]        send SIGNAL (TERM), wait, set $ST_GDOID_STATUS to the exit status
+#   st_wait_for_socket PATH [S]   wait up to S seconds (20) for a listening socket at PATH
+#   st_wait_for_log REGEX [S]     wait up to S seconds (20) for a line in $ST_DIR/gdoid.log
+#   st_notify_listen              start a sd_notify receiver; exports NOTIFY_SOCKET, messages
+#                                 land one per line in $ST_DIR/notify.log
+#   st_json EXPR                  read JSON on stdin, print the Python expression EXPR over `j`
+#   st_json_check WHAT PYTHON     read JSON on stdin into `j` and run PYTHON (assert statements)
+#                                 in one interpreter (python3 starts slowly on a loaded machine)
+#   st_run OUT_VAR STATUS_VAR CMD...   run CMD, capture stdout+stderr and the exit status
+#   st_assert_eq EXPECTED ACTUAL WHAT
+#   st_assert_contains TEXT NEEDLE WHAT / st_assert_not_contains TEXT NEEDLE WHAT
+#   st_fail MESSAGE               print and exit 1
+#   st_pass MESSAGE               print a progress line
+#
+# Conventions: every scenario is independent, creates everything it needs under $ST_DIR or in
+# namespaces it creates, and removes all of it (processes, namespaces, files) also on failure.
+
+ST_PSK="system-test-psk-$(date +%s)-$$-long-enough"
+
+st_fail() {
+    echo "FAIL: $*" >&2
+    if [ -n "${ST_DIR:-}" ] && [ -f "$ST_DIR/gdoid.log" ]; then
+        echo "---- gdoid.log ----" >&2
+        tail -n 40 "$ST_DIR/gdoid.log" >&2
+    fi
+    exit 1
+}
+
+st_pass() { echo "ok: $*"; }
+
+ST_CLEANUP=()
+st_cleanup_push() { ST_CLEANUP+=("$*"); }
+
+st_run_cleanup() {
+    local status=$?
+    set +e
+    local i
+    for ((i = ${#ST_CLEANUP[@]} - 1; i >= 0; i--)); do
+        eval "${ST_CLEANUP[$i]}" >/dev/null 2>&1
+    done
+    exit $status
+}
+
+st_init() {
+    set -euo pipefail
+    if [ "$(id -u)" != 0 ]; then
+        echo "this scenario needs root (network namespaces, root-owned key files)" >&2
+        exit 77 # meson: skipped
+    fi
+    : "${GDOID:?GDOID must name the gdoid executable}"
+    : "${GDOICTL:?GDOICTL must name the gdoictl executable}"
+    : "${GDOID_SOURCE_ROOT:?GDOID_SOURCE_ROOT must name the source tree}"
+    ST_DIR=$(mktemp -d /tmp/gdoid-system.XXXXXX)
+    # Unprivileged test users must reach the socket inside; secrets stay 0600 files.
+    chmod 0755 "$ST_DIR"
+    trap st_run_cleanup EXIT
+    trap 'exit 130' INT TERM
+    st_cleanup_push "rm -rf '$ST_DIR'"
+}
+
+st_netns_create() {
+    ST_NETNS="$1-$$"
+    ip netns add "$ST_NETNS" || st_fail "cannot create network namespace $ST_NETNS"
+    st_cleanup_push "ip netns delete '$ST_NETNS'"
+    ip -n "$ST_NETNS" link set lo up
+}
+
+st_psk_file() {
+    local path=$1 key=${2:-$ST_PSK}
+    (umask 077 && printf '%s\n' "$key" >"$path")
+    chown root:root "$path"
+    chmod 0600 "$path"
+}
+
+st_example_config() {
+    local out=$1
+    mkdir -p "$ST_DIR/credentials"
+    chmod 0700 "$ST_DIR/credentials"
+    st_psk_file "$ST_DIR/wan.key"
+    st_psk_file "$ST_DIR/credentials/branch-psk" "$ST_PSK-branch"
+    export CREDENTIALS_DIRECTORY="$ST_DIR/credentials"
+    ST_SOCKET="$ST_DIR/run/control"
+    sed -e "s|^control-socket = .*|control-socket = \"$ST_SOCKET\"|" \
+        -e "s|^control-group = .*|control-group = \"nogroup\"|" \
+        -e "s|{ file = \"/etc/gdoid/psk/wan.key\" }|{ file = \"$ST_DIR/wan.key\" }|" \
+        "$GDOID_SOURCE_ROOT/examples/gdoid.conf" >"$out"
+    grep -q "$ST_DIR/wan.key" "$out" || st_fail "examples/gdoid.conf no longer has the PSK line this helper rewrites"
+}
+
+st_wait_for_socket() {
+    local path=$1 seconds=${2:-20} i
+    for ((i = 0; i < seconds * 20; i++)); do
+        if [ -S "$path" ] && "$GDOICTL" --socket "$path" status >/dev/null 2>&1; then return 0; fi
+        if [ -n "${ST_GDOID_PID:-}" ] && ! kill -0 "$ST_GDOID_PID" 2>/dev/null; then
+            st_fail "gdoid exited before its control socket $path answered"
+        fi
+        sleep 0.05
+    done
+    st_fail "no control socket answering at $path after ${seconds}s"
+}
+
+st_start_gdoid() {
+    local config=$1
+    shift
+    local prefix=()
+    [ -n "${ST_NETNS:-}" ] && prefix=(ip netns exec "$ST_NETNS")
+    "${prefix[@]}" "$GDOID" --foreground --config "$config" "$@" >>"$ST_DIR/gdoid.log" 2>&1 &
+    ST_GDOID_PID=$!
+    st_cleanup_push "kill -KILL $ST_GDOID_PID"
+    st_wait_for_socket "${ST_SOCKET:?st_example_config sets ST_SOCKET}"
+}
+
+st_stop_gdoid() {
+    local signal=${1:-TERM}
+    kill -"$signal" "$ST_GDOID_PID"
+    ST_GDOID_STATUS=0
+    wait "$ST_GDOID_PID" || ST_GDOID_STATUS=$?
+}
+
+st_wait_for_log() {
+    local regex=$1 seconds=${2:-20} i
+    for ((i = 0; i < seconds * 20; i++)); do
+        grep -Eq -- "$regex" "$ST_DIR/gdoid.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    st_fail "no log line matching /$regex/ after ${seconds}s"
+}
+
+st_notify_listen() {
+    export NOTIFY_SOCKET="$ST_DIR/notify.sock"
+    python3 -u - "$NOTIFY_SOCKET" >"$ST_DIR/notify.log" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    data = s.recv(4096).decode()
+    print(data.replace("\n", " "), flush=True)
+PY
+    st_cleanup_push "kill $!"
+    local i
+    for ((i = 0; i < 400; i++)); do [ -S "$NOTIFY_SOCKET" ] && return 0; sleep 0.05; done
+    st_fail "the sd_notify receiver did not start"
+}
+
+st_json() {
+    python3 -c 'import json, sys
+j = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"
+}
+
+st_json_check() {
+    local what=$1
+    python3 -c 'import json, sys
+j = json.load(sys.stdin)
+exec(sys.argv[1])' "$2" || st_fail "$what"
+}
+
+st_run() {
+    local __out=$1 __status=$2
+    shift 2
+    local __text __code=0
+    __text=$("$@" 2>&1) || __code=$?
+    printf -v "$__out" '%s' "$__text"
+    printf -v "$__status" '%s' "$__code"
+}
+
+st_assert_eq() {
+    [ "$1" == "$2" ] || st_fail "$3: expected '$1', got '$2'"
+}
+
+st_assert_contains() {
+    case "$1" in *"$2"*) ;; *) st_fail "$3: '$2' not found in: $1" ;; esac
+}
+
+st_assert_not_contains() {
+    case "$1" in *"$2"*) st_fail "$3: '$2' must not appear in: $1" ;; *) ;; esac
+}

@@ -46,15 +46,24 @@ void wipe_keys(XfrmState& state) {
 
 const char* FakeKernelIpsec::kind_name(Call::Kind kind) {
     switch (kind) {
-    case Call::Kind::add_state: return "add_state";
-    case Call::Kind::update_state: return "update_state";
-    case Call::Kind::delete_state: return "delete_state";
-    case Call::Kind::dump_states: return "dump_states";
-    case Call::Kind::add_policy: return "add_policy";
-    case Call::Kind::update_policy: return "update_policy";
-    case Call::Kind::delete_policy: return "delete_policy";
-    case Call::Kind::dump_policies: return "dump_policies";
-    case Call::Kind::bypass_socket: return "bypass_socket";
+    case Call::Kind::add_state:
+        return "add_state";
+    case Call::Kind::update_state:
+        return "update_state";
+    case Call::Kind::delete_state:
+        return "delete_state";
+    case Call::Kind::dump_states:
+        return "dump_states";
+    case Call::Kind::add_policy:
+        return "add_policy";
+    case Call::Kind::update_policy:
+        return "update_policy";
+    case Call::Kind::delete_policy:
+        return "delete_policy";
+    case Call::Kind::dump_policies:
+        return "dump_policies";
+    case Call::Kind::bypass_socket:
+        return "bypass_socket";
     }
     return "?";
 }
@@ -123,7 +132,8 @@ void FakeKernelIpsec::delete_state(const XfrmStateId& id) {
 std::vector<XfrmState> FakeKernelIpsec::dump_states() {
     begin({Call::Kind::dump_states, std::nullopt, std::nullopt, {}, 0});
     auto copy = states_;
-    for (auto& s : copy) wipe_keys(s);
+    for (auto& s : copy)
+        wipe_keys(s);
     return copy;
 }
 
@@ -181,20 +191,21 @@ void FakeKernelIpsec::bypass_socket(int fd, IpFamily family) {
     finish();
 }
 
-void FakeKernelIpsec::fail_when(std::function<bool(const Call&)> match, int error_number, bool once) {
+void FakeKernelIpsec::fail_when(std::function<bool(const Call&)> match, int error_number,
+                                bool once) {
     failures_.push_back({std::move(match), error_number, once});
 }
 
 void FakeKernelIpsec::fail_nth(Call::Kind kind, size_t n, int error_number) {
     auto seen = std::make_shared<size_t>(0);
-    fail_when(
-        [kind, n, seen](const Call& call) { return call.kind == kind && (*seen)++ == n; },
-        error_number);
+    fail_when([kind, n, seen](const Call& call) { return call.kind == kind && (*seen)++ == n; },
+              error_number);
 }
 
 std::vector<std::string> FakeKernelIpsec::call_texts() const {
     std::vector<std::string> texts;
-    for (const auto& c : calls_) texts.push_back(c.text);
+    for (const auto& c : calls_)
+        texts.push_back(c.text);
     return texts;
 }
 

@@ -4,12 +4,12 @@
 // answers), an ordered log of every call, injected failures, and room for foreign objects.
 #pragma once
 
+#include "netlink/kernel_ipsec.hpp"
+
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "netlink/kernel_ipsec.hpp"
 
 namespace netlink {
 
@@ -30,8 +30,8 @@ public:
         Kind kind = Kind::add_state;
         std::optional<XfrmStateId> state;
         std::optional<XfrmPolicyId> policy;
-        std::string text;    // "add_state dst 100.127.0.1 spi 0x10000001", for assertions
-        int error = 0;       // errno the call failed with, 0 = succeeded
+        std::string text; // "add_state dst 100.127.0.1 spi 0x10000001", for assertions
+        int error = 0;    // errno the call failed with, 0 = succeeded
     };
 
     void add_state(const XfrmState& state) override;

@@ -9,14 +9,30 @@ namespace {
 void apply_one(const Operation& op, netlink::KernelIpsec& kernel, DatapathMapWriter& maps) {
     using K = Operation::Kind;
     switch (op.kind) {
-    case K::add_state: kernel.add_state(op.state); return;
-    case K::update_state: kernel.update_state(op.state); return;
-    case K::delete_state: kernel.delete_state(op.state.id); return;
-    case K::add_policy: kernel.add_policy(op.policy); return;
-    case K::update_policy: kernel.update_policy(op.policy); return;
-    case K::delete_policy: kernel.delete_policy(op.policy.id); return;
-    case K::add_map_entry: maps.add(op.entry); return;
-    case K::remove_map_entry: maps.remove(op.entry); return;
+    case K::add_state:
+        kernel.add_state(op.state);
+        return;
+    case K::update_state:
+        kernel.update_state(op.state);
+        return;
+    case K::delete_state:
+        kernel.delete_state(op.state.id);
+        return;
+    case K::add_policy:
+        kernel.add_policy(op.policy);
+        return;
+    case K::update_policy:
+        kernel.update_policy(op.policy);
+        return;
+    case K::delete_policy:
+        kernel.delete_policy(op.policy.id);
+        return;
+    case K::add_map_entry:
+        maps.add(op.entry);
+        return;
+    case K::remove_map_entry:
+        maps.remove(op.entry);
+        return;
     }
 }
 

@@ -3,12 +3,12 @@
 // worked before in place; the next plan() starts from what is then installed.
 #pragma once
 
+#include "netlink/kernel_ipsec.hpp"
+#include "policy/plan.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "netlink/kernel_ipsec.hpp"
-#include "policy/plan.hpp"
 
 namespace policy {
 

@@ -3,13 +3,13 @@
 // rewrite applies to, and the (source, destination) prefix pairs LAN ingress records slots for.
 #pragma once
 
+#include "gdoi/ip_address.hpp"
+
 #include <compare>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <utility>
-
-#include "gdoi/ip_address.hpp"
 
 namespace policy {
 
@@ -24,9 +24,9 @@ struct DatapathEntries {
 struct MapEntry {
     enum class Kind : uint8_t { inbound_spi, protected_destination, outbound_flow };
     Kind kind = Kind::inbound_spi;
-    uint32_t spi = 0;            // inbound_spi
-    gdoi::IpPrefix prefix;       // protected_destination; source of an outbound_flow
-    gdoi::IpPrefix destination;  // outbound_flow
+    uint32_t spi = 0;           // inbound_spi
+    gdoi::IpPrefix prefix;      // protected_destination; source of an outbound_flow
+    gdoi::IpPrefix destination; // outbound_flow
     auto operator<=>(const MapEntry&) const = default;
 
     std::string to_string() const;

@@ -1,10 +1,10 @@
 #include "policy/desired_objects.hpp"
 
-#include <algorithm>
-#include <set>
-
 #include "policy/object_band.hpp"
 #include "policy/tek_states.hpp"
+
+#include <algorithm>
+#include <set>
 
 namespace policy {
 
@@ -45,8 +45,8 @@ class Builder {
 public:
     Builder(const LocalSettings& settings, DesiredObjects& out) : settings_(settings), out_(out) {}
 
-    void policy(XfrmSelector selector, XfrmPolicyDirection direction, int ifindex,
-                uint32_t offset, XfrmPolicyAction action, std::vector<XfrmTemplate> templates,
+    void policy(XfrmSelector selector, XfrmPolicyDirection direction, int ifindex, uint32_t offset,
+                XfrmPolicyAction action, std::vector<XfrmTemplate> templates,
                 const std::string& role, std::optional<netlink::XfrmMark> mark = std::nullopt) {
         XfrmPolicy p;
         selector.ifindex = ifindex;
@@ -109,7 +109,8 @@ std::vector<XfrmSelector> paired_selectors(const gdoi::TrafficSelector& selector
     const bool listed = std::any_of(slots.begin(), slots.end(),
                                     [&](const TekSlot& s) { return s.selector == mirror; });
     if (mirror != selector && !listed)
-        for (auto& s : kernel_selectors(mirror)) result.push_back(s);
+        for (auto& s : kernel_selectors(mirror))
+            result.push_back(s);
     return result;
 }
 
@@ -117,8 +118,8 @@ void add_bypasses(Builder& b, const GroupTimeline& timeline, const LocalSettings
     // Packets the operator's firewall marked are never encrypted nor required to be.
     if (settings.bypass_mark && settings.bypass_mark->mask != 0) {
         for (auto family : configured_families(settings)) {
-            for (auto dir : {XfrmPolicyDirection::out, XfrmPolicyDirection::fwd,
-                             XfrmPolicyDirection::in})
+            for (auto dir :
+                 {XfrmPolicyDirection::out, XfrmPolicyDirection::fwd, XfrmPolicyDirection::in})
                 b.policy(any_selector(family), dir, 0, band::bypass_mark_offset,
                          XfrmPolicyAction::allow, {}, "bypass mark", settings.bypass_mark);
         }
@@ -139,11 +140,13 @@ void add_bypasses(Builder& b, const GroupTimeline& timeline, const LocalSettings
     std::vector<std::pair<gdoi::TrafficSelector, std::string>> classes;
     for (size_t i = 0; i < timeline.deny().size(); ++i)
         classes.push_back({timeline.deny()[i], "deny entry " + std::to_string(i + 1)});
-    for (const auto& c : settings.bypass_classes) classes.push_back({c.selector, "bypass " + c.name});
+    for (const auto& c : settings.bypass_classes)
+        classes.push_back({c.selector, "bypass " + c.name});
     for (size_t i = 0; i < classes.size() && i < band::max_deny_entries; ++i) {
         auto selectors = kernel_selectors(classes[i].first);
         if (classes[i].first.mirrored() != classes[i].first)
-            for (auto& s : kernel_selectors(classes[i].first.mirrored())) selectors.push_back(s);
+            for (auto& s : kernel_selectors(classes[i].first.mirrored()))
+                selectors.push_back(s);
         for (const auto& s : selectors) {
             if (b.encrypts())
                 b.policy(s, XfrmPolicyDirection::out, 0, band::deny_offset + uint32_t(i),
@@ -195,7 +198,8 @@ void add_fail_closed(Builder& b, const GroupTimeline& timeline, const LocalSetti
     }
     if (covered.empty())
         for (const auto& slot : timeline.slots())
-            for (auto& s : paired_selectors(slot.selector, timeline.slots())) covered.push_back(s);
+            for (auto& s : paired_selectors(slot.selector, timeline.slots()))
+                covered.push_back(s);
     for (const auto& s : covered) {
         if (b.encrypts())
             b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, band::block_offset,
@@ -246,25 +250,30 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
         out.has_valid_sa = true;
         const auto family = slot.selector.source.range.first.family;
         const Anchors& anchors = *anchors_for(settings, family);
-        const uint32_t offset = band::tek_offset + std::min(slot.acl_position, band::max_tek_positions - 1);
+        const uint32_t offset =
+            band::tek_offset + std::min(slot.acl_position, band::max_tek_positions - 1);
         const std::string entry = "ACL entry " + std::to_string(slot.acl_position + 1);
         const auto selectors = paired_selectors(slot.selector, slots);
 
         // Inbound first: one anchor state per TEK, and the datapath entries that steer group
         // ESP to it.
         for (const auto* tek : inbound) {
-            b.state(inbound_state(*tek, anchors, reqid), entry + " TEK " + hex(tek->spi) + " inbound anchor");
+            b.state(inbound_state(*tek, anchors, reqid),
+                    entry + " TEK " + hex(tek->spi) + " inbound anchor");
             out.datapath.inbound_spis.insert(tek->spi);
             if (settings.lan_prefixes.empty())
-                for (const auto& s : selectors) out.datapath.protected_destinations.insert(s.destination);
+                for (const auto& s : selectors)
+                    out.datapath.protected_destinations.insert(s.destination);
         }
         if (!inbound.empty())
             for (const auto& prefix : settings.lan_prefixes)
-                if (prefix.address.family == family) out.datapath.protected_destinations.insert(prefix);
+                if (prefix.address.family == family)
+                    out.datapath.protected_destinations.insert(prefix);
         if (outbound) {
             b.state(outbound_state(*outbound, anchors, reqid, settings),
                     entry + " TEK " + hex(outbound->spi) + " outbound");
-            for (const auto& s : selectors) out.datapath.outbound_flows.insert({s.source, s.destination});
+            for (const auto& s : selectors)
+                out.datapath.outbound_flows.insert({s.source, s.destination});
         }
 
         const uint8_t ip_protocol = inbound.empty() ? (outbound ? tek_ip_protocol(*outbound) : 50)
@@ -300,7 +309,8 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
             const auto action = inbound.empty() ? XfrmPolicyAction::block : XfrmPolicyAction::allow;
             std::vector<XfrmTemplate> templates;
             if (!inbound.empty()) templates.push_back(receive);
-            const std::string role = entry + (inbound.empty() ? " send-only: no clear text" : " decrypt");
+            const std::string role =
+                entry + (inbound.empty() ? " send-only: no clear text" : " decrypt");
             // One fwd policy per LAN device: scoping keeps our own outgoing clear text from
             // being checked against it (datapath-notes.md pitfall 2).
             for (const auto& lan : settings.lans)

@@ -3,13 +3,13 @@
 // Pure: everything it needs is passed in, nothing is read from the system.
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include "netlink/xfrm_objects.hpp"
 #include "policy/datapath_entries.hpp"
 #include "policy/local_settings.hpp"
 #include "policy/tek_schedule.hpp"
+
+#include <string>
+#include <vector>
 
 namespace policy {
 

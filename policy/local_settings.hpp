@@ -3,15 +3,15 @@
 // configuration and from the kernel's link/address state; plain values, no I/O.
 #pragma once
 
+#include "gdoi/group_policy.hpp"
+#include "gdoi/ip_address.hpp"
+#include "netlink/xfrm_objects.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "gdoi/group_policy.hpp"
-#include "gdoi/ip_address.hpp"
-#include "netlink/xfrm_objects.hpp"
 
 namespace policy {
 

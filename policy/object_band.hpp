@@ -11,9 +11,9 @@
 //   0xf000 fail-closed block
 #pragma once
 
-#include <cstdint>
-
 #include "netlink/xfrm_objects.hpp"
+
+#include <cstdint>
 
 namespace policy::band {
 
@@ -31,14 +31,18 @@ inline constexpr uint32_t max_deny_entries = fail_open_offset - deny_offset;
 inline constexpr uint32_t max_tek_positions = block_offset - tek_offset;
 inline constexpr uint32_t max_reqid_slots = 0xffff; // reqid offsets 1..0xffff
 
-constexpr uint32_t group_base(uint32_t group_slot) { return first + ((group_slot & 0xff) << 16); }
+constexpr uint32_t group_base(uint32_t group_slot) {
+    return first + ((group_slot & 0xff) << 16);
+}
 constexpr uint32_t priority(uint32_t group_slot, uint32_t offset) {
     return group_base(group_slot) + (offset & 0xffff);
 }
 constexpr uint32_t reqid(uint32_t group_slot, uint32_t reqid_slot) {
     return group_base(group_slot) + (reqid_slot & 0xffff);
 }
-constexpr bool in_band(uint32_t value) { return value >= first && value <= last; }
+constexpr bool in_band(uint32_t value) {
+    return value >= first && value <= last;
+}
 constexpr bool in_group(uint32_t value, uint32_t group_slot) {
     return in_band(value) && ((value - first) >> 16) == (group_slot & 0xff);
 }

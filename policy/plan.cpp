@@ -1,10 +1,10 @@
 #include "policy/plan.hpp"
 
-#include <algorithm>
-#include <map>
-
 #include "policy/object_band.hpp"
 #include "policy/render.hpp"
+
+#include <algorithm>
+#include <map>
 
 namespace policy {
 
@@ -20,7 +20,9 @@ bool same_algorithm(const std::optional<netlink::XfrmAlgorithm>& a,
 }
 
 // Inbound states have a wildcard source (any member may send under the SPI).
-bool is_inbound(const XfrmState& state) { return state.source.is_unspecified(); }
+bool is_inbound(const XfrmState& state) {
+    return state.source.is_unspecified();
+}
 
 Operation state_op(Operation::Kind kind, const XfrmState& state) {
     Operation op;
@@ -47,13 +49,16 @@ std::vector<MapEntry> entries(const DatapathEntries& d, MapEntry::Kind kind) {
     std::vector<MapEntry> result;
     switch (kind) {
     case MapEntry::Kind::inbound_spi:
-        for (uint32_t spi : d.inbound_spis) result.push_back({kind, spi, {}, {}});
+        for (uint32_t spi : d.inbound_spis)
+            result.push_back({kind, spi, {}, {}});
         break;
     case MapEntry::Kind::protected_destination:
-        for (const auto& p : d.protected_destinations) result.push_back({kind, 0, p, {}});
+        for (const auto& p : d.protected_destinations)
+            result.push_back({kind, 0, p, {}});
         break;
     case MapEntry::Kind::outbound_flow:
-        for (const auto& [s, d2] : d.outbound_flows) result.push_back({kind, 0, s, d2});
+        for (const auto& [s, d2] : d.outbound_flows)
+            result.push_back({kind, 0, s, d2});
         break;
     }
     return result;
@@ -176,14 +181,22 @@ Plan plan(const GroupTimeline& timeline, const LocalSettings& settings, const Gr
 
 std::string Operation::to_string() const {
     switch (kind) {
-    case Kind::add_state: return "add state " + describe(state.id);
-    case Kind::update_state: return "update state " + describe(state.id);
-    case Kind::delete_state: return "delete state " + describe(state.id);
-    case Kind::add_policy: return "add policy " + describe(policy);
-    case Kind::update_policy: return "update policy " + describe(policy);
-    case Kind::delete_policy: return "delete policy " + describe(policy.id);
-    case Kind::add_map_entry: return "add map entry " + entry.to_string();
-    case Kind::remove_map_entry: return "remove map entry " + entry.to_string();
+    case Kind::add_state:
+        return "add state " + describe(state.id);
+    case Kind::update_state:
+        return "update state " + describe(state.id);
+    case Kind::delete_state:
+        return "delete state " + describe(state.id);
+    case Kind::add_policy:
+        return "add policy " + describe(policy);
+    case Kind::update_policy:
+        return "update policy " + describe(policy);
+    case Kind::delete_policy:
+        return "delete policy " + describe(policy.id);
+    case Kind::add_map_entry:
+        return "add map entry " + entry.to_string();
+    case Kind::remove_map_entry:
+        return "remove map entry " + entry.to_string();
     }
     return "?";
 }

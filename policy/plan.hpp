@@ -4,13 +4,13 @@
 // switches, policy removals, and only then datapath removals and old states.
 #pragma once
 
-#include <optional>
-#include <string>
-#include <vector>
-
 #include "netlink/xfrm_objects.hpp"
 #include "policy/datapath_entries.hpp"
 #include "policy/desired_objects.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace policy {
 

@@ -14,19 +14,27 @@ std::string hex(uint32_t value) {
 
 std::string protocol_name(uint8_t protocol) {
     switch (protocol) {
-    case 1: return "icmp";
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 50: return "esp";
-    case 51: return "ah";
-    case 58: return "ipv6-icmp";
-    default: return std::to_string(protocol);
+    case 1:
+        return "icmp";
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 50:
+        return "esp";
+    case 51:
+        return "ah";
+    case 58:
+        return "ipv6-icmp";
+    default:
+        return std::to_string(protocol);
     }
 }
 
 std::string device_name(int ifindex, const LocalSettings* settings) {
     if (settings != nullptr) {
-        if (settings->wan.ifindex == ifindex && !settings->wan.name.empty()) return settings->wan.name;
+        if (settings->wan.ifindex == ifindex && !settings->wan.name.empty())
+            return settings->wan.name;
         for (const auto& lan : settings->lans)
             if (lan.ifindex == ifindex && !lan.name.empty()) return lan.name;
     }
@@ -42,7 +50,8 @@ std::string mark_text(const netlink::XfrmMark& mark) {
 std::string algorithm_text(const char* label, const netlink::XfrmAlgorithm& algorithm) {
     std::string text = std::string(" ") + label + " " + algorithm.name + " (" +
                        std::to_string(algorithm.key.size() * 8) + "-bit key";
-    if (algorithm.icv_or_trunc_bits != 0) text += ", " + std::to_string(algorithm.icv_or_trunc_bits);
+    if (algorithm.icv_or_trunc_bits != 0)
+        text += ", " + std::to_string(algorithm.icv_or_trunc_bits);
     return text + ")";
 }
 
@@ -71,9 +80,14 @@ std::string describe(const netlink::XfrmState& state) {
                        (state.mode == netlink::XfrmMode::tunnel ? "tunnel" : "transport");
     text += "\n    ";
     switch (state.direction) {
-    case netlink::XfrmStateDirection::in: text += "dir in "; break;
-    case netlink::XfrmStateDirection::out: text += "dir out "; break;
-    case netlink::XfrmStateDirection::unspecified: break;
+    case netlink::XfrmStateDirection::in:
+        text += "dir in ";
+        break;
+    case netlink::XfrmStateDirection::out:
+        text += "dir out ";
+        break;
+    case netlink::XfrmStateDirection::unspecified:
+        break;
     }
     text += "replay-window " + std::to_string(state.replay_window);
     if (state.no_pmtu_discovery) text += " flag nopmtudisc";
@@ -97,24 +111,32 @@ std::string describe(const netlink::XfrmPolicyId& id, const LocalSettings* setti
     if (s.ifindex != 0) text += " dev " + device_name(s.ifindex, settings);
     text += " dir ";
     switch (id.direction) {
-    case netlink::XfrmPolicyDirection::in: text += "in"; break;
-    case netlink::XfrmPolicyDirection::out: text += "out"; break;
-    case netlink::XfrmPolicyDirection::fwd: text += "fwd"; break;
+    case netlink::XfrmPolicyDirection::in:
+        text += "in";
+        break;
+    case netlink::XfrmPolicyDirection::out:
+        text += "out";
+        break;
+    case netlink::XfrmPolicyDirection::fwd:
+        text += "fwd";
+        break;
     }
     if (id.mark) text += " mark " + mark_text(*id.mark);
     return text;
 }
 
 std::string describe(const netlink::XfrmPolicy& policy, const LocalSettings* settings) {
-    std::string text = describe(policy.id, settings) + " priority " + std::to_string(policy.priority) +
+    std::string text = describe(policy.id, settings) + " priority " +
+                       std::to_string(policy.priority) +
                        (policy.action == netlink::XfrmPolicyAction::allow ? " allow" : " block");
-    for (const auto& t : policy.templates) text += "\n    " + template_text(t);
+    for (const auto& t : policy.templates)
+        text += "\n    " + template_text(t);
     return text;
 }
 
 std::string render_desired(const DesiredObjects& desired, const LocalSettings& settings) {
-    std::string text = "group " + settings.group_name + " (id " + std::to_string(settings.group_id) +
-                       "): ";
+    std::string text =
+        "group " + settings.group_name + " (id " + std::to_string(settings.group_id) + "): ";
     text += desired.has_valid_sa ? "keys valid" : "NO VALID KEYS, fail-closed";
     text += "\n";
     text += "states (" + std::to_string(desired.states.size()) + "):\n";
@@ -122,16 +144,19 @@ std::string render_desired(const DesiredObjects& desired, const LocalSettings& s
         text += "  # " + desired.state_roles[i] + "\n  " + describe(desired.states[i]) + "\n";
     text += "policies (" + std::to_string(desired.policies.size()) + "):\n";
     for (size_t i = 0; i < desired.policies.size(); ++i)
-        text += "  # " + desired.policy_roles[i] + "\n  " + describe(desired.policies[i], &settings) + "\n";
+        text += "  # " + desired.policy_roles[i] + "\n  " +
+                describe(desired.policies[i], &settings) + "\n";
     text += "datapath:\n";
-    for (uint32_t spi : desired.datapath.inbound_spis) text += "  inbound spi " + hex(spi) + "\n";
+    for (uint32_t spi : desired.datapath.inbound_spis)
+        text += "  inbound spi " + hex(spi) + "\n";
     for (const auto& p : desired.datapath.protected_destinations)
         text += "  protected " + p.to_string() + "\n";
     for (const auto& [s, d] : desired.datapath.outbound_flows)
         text += "  flow " + s.to_string() + " -> " + d.to_string() + "\n";
     if (!desired.problems.empty()) {
         text += "problems:\n";
-        for (const auto& p : desired.problems) text += "  " + p + "\n";
+        for (const auto& p : desired.problems)
+            text += "  " + p + "\n";
     }
     return text;
 }
@@ -140,9 +165,12 @@ std::string render_desired(const DesiredObjects& desired, const LocalSettings& s
 
 std::string policy::MapEntry::to_string() const {
     switch (kind) {
-    case Kind::inbound_spi: return "inbound spi " + hex(spi);
-    case Kind::protected_destination: return "protected " + prefix.to_string();
-    case Kind::outbound_flow: return "flow " + prefix.to_string() + " -> " + destination.to_string();
+    case Kind::inbound_spi:
+        return "inbound spi " + hex(spi);
+    case Kind::protected_destination:
+        return "protected " + prefix.to_string();
+    case Kind::outbound_flow:
+        return "flow " + prefix.to_string() + " -> " + destination.to_string();
     }
     return "?";
 }

@@ -3,11 +3,11 @@
 // Keys are never printed, only their length.
 #pragma once
 
-#include <string>
-
 #include "netlink/xfrm_objects.hpp"
 #include "policy/desired_objects.hpp"
 #include "policy/local_settings.hpp"
+
+#include <string>
 
 namespace policy {
 

@@ -1,9 +1,9 @@
 #include "policy/tek_schedule.hpp"
 
+#include "policy/object_band.hpp"
+
 #include <algorithm>
 #include <map>
-
-#include "policy/object_band.hpp"
 
 namespace policy {
 
@@ -73,7 +73,8 @@ void GroupTimeline::observe(const gdoi::GroupPolicy& policy, TimePoint received_
     };
     std::stable_sort(slots_.begin(), slots_.end(),
                      [&](const TekSlot& a, const TekSlot& b) { return position(a) < position(b); });
-    for (size_t i = 0; i < slots_.size(); ++i) slots_[i].acl_position = uint32_t(i);
+    for (size_t i = 0; i < slots_.size(); ++i)
+        slots_[i].acl_position = uint32_t(i);
 
     deny_ = policy.deny;
 }
@@ -82,7 +83,9 @@ void GroupTimeline::forget_tek(uint32_t spi) {
     std::erase_if(teks_, [&](const KnownTek& k) { return k.tek.spi == spi; });
 }
 
-void GroupTimeline::forget_all_teks() { teks_.clear(); }
+void GroupTimeline::forget_all_teks() {
+    teks_.clear();
+}
 
 void GroupTimeline::adopt_reqid_slot(uint32_t spi, uint32_t reqid_slot) {
     const KnownTek* known = find(spi);
@@ -127,7 +130,8 @@ std::vector<TekSchedule> GroupTimeline::schedule() const {
                 // `lead` before the old key expires (Juniper: 30 s), so no gap opens.
                 const TimePoint switch_by = before(chain.back().expires_at, lead_);
                 TimePoint t = switch_by;
-                if (k.activation_delay) t = std::min(after(k.received_at, *k.activation_delay), switch_by);
+                if (k.activation_delay)
+                    t = std::min(after(k.received_at, *k.activation_delay), switch_by);
                 if (t == never) t = k.received_at; // an old key without end and no ATD
                 s.activate_outbound_at = std::max(t, k.received_at);
             }

@@ -4,12 +4,12 @@
 // local activation lead. Pure: the caller passes every time in.
 #pragma once
 
+#include "gdoi/group_policy.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <vector>
-
-#include "gdoi/group_policy.hpp"
 
 namespace policy {
 
@@ -21,8 +21,8 @@ inline constexpr TimePoint never = TimePoint::max();
 // rekey share it, and with it the reqid (the fwd/in templates accept either while both live).
 struct TekSlot {
     gdoi::TrafficSelector selector;
-    uint32_t reqid_slot = 0;    // 1..band::max_reqid_slots, stable for the slot's life
-    uint32_t acl_position = 0;  // 0 = first; the order of the latest policy
+    uint32_t reqid_slot = 0;   // 1..band::max_reqid_slots, stable for the slot's life
+    uint32_t acl_position = 0; // 0 = first; the order of the latest policy
 };
 
 struct TekSchedule {
@@ -32,8 +32,8 @@ struct TekSchedule {
     TimePoint install_at;             // inbound state (and its datapath SPI entry) from here
     TimePoint activate_outbound_at;   // outbound state and the `out` policies switch to it
     TimePoint deactivate_outbound_at; // the next TEK of the slot took over, or expiry
-    TimePoint remove_at;              // inbound state removed (after the DTD, at the latest at expiry)
-    TimePoint expires_at;             // never: the server gave no lifetime
+    TimePoint remove_at;  // inbound state removed (after the DTD, at the latest at expiry)
+    TimePoint expires_at; // never: the server gave no lifetime
 
     bool inbound_at(TimePoint now) const { return install_at <= now && now < remove_at; }
     bool outbound_at(TimePoint now) const {
@@ -48,7 +48,7 @@ public:
         TimePoint received_at;
         std::optional<std::chrono::seconds> activation_delay;   // ATD of the policy it came in
         std::optional<std::chrono::seconds> deactivation_delay; // DTD of the policy it came in
-        uint64_t arrival = 0; // observation order, breaks ties
+        uint64_t arrival = 0;                                   // observation order, breaks ties
     };
 
     explicit GroupTimeline(std::chrono::seconds activate_before_expiry = std::chrono::seconds(30))

@@ -17,12 +17,17 @@ struct CipherInfo {
 
 std::optional<CipherInfo> cipher_info(gdoi::TekCipher cipher) {
     switch (cipher) {
-    case gdoi::TekCipher::des3_cbc: return CipherInfo{"cbc(des3_ede)", false, {24}};
-    case gdoi::TekCipher::aes_cbc: return CipherInfo{"cbc(aes)", false, {16, 24, 32}};
+    case gdoi::TekCipher::des3_cbc:
+        return CipherInfo{"cbc(des3_ede)", false, {24}};
+    case gdoi::TekCipher::aes_cbc:
+        return CipherInfo{"cbc(aes)", false, {16, 24, 32}};
     // RFC 4106 section 8.1: the keying material is the key followed by a 4-octet salt.
-    case gdoi::TekCipher::aes_gcm_16: return CipherInfo{"rfc4106(gcm(aes))", true, {20, 28, 36}};
-    case gdoi::TekCipher::null_encryption: return CipherInfo{"ecb(cipher_null)", false, {0}};
-    case gdoi::TekCipher::none: return std::nullopt;
+    case gdoi::TekCipher::aes_gcm_16:
+        return CipherInfo{"rfc4106(gcm(aes))", true, {20, 28, 36}};
+    case gdoi::TekCipher::null_encryption:
+        return CipherInfo{"ecb(cipher_null)", false, {0}};
+    case gdoi::TekCipher::none:
+        return std::nullopt;
     }
     return std::nullopt;
 }
@@ -35,12 +40,18 @@ struct IntegrityInfo {
 
 std::optional<IntegrityInfo> integrity_info(gdoi::TekIntegrity integrity) {
     switch (integrity) {
-    case gdoi::TekIntegrity::hmac_md5: return IntegrityInfo{"hmac(md5)", 16, 96};
-    case gdoi::TekIntegrity::hmac_sha1: return IntegrityInfo{"hmac(sha1)", 20, 96};
-    case gdoi::TekIntegrity::hmac_sha256: return IntegrityInfo{"hmac(sha256)", 32, 128};
-    case gdoi::TekIntegrity::hmac_sha384: return IntegrityInfo{"hmac(sha384)", 48, 192};
-    case gdoi::TekIntegrity::hmac_sha512: return IntegrityInfo{"hmac(sha512)", 64, 256};
-    case gdoi::TekIntegrity::none: return std::nullopt;
+    case gdoi::TekIntegrity::hmac_md5:
+        return IntegrityInfo{"hmac(md5)", 16, 96};
+    case gdoi::TekIntegrity::hmac_sha1:
+        return IntegrityInfo{"hmac(sha1)", 20, 96};
+    case gdoi::TekIntegrity::hmac_sha256:
+        return IntegrityInfo{"hmac(sha256)", 32, 128};
+    case gdoi::TekIntegrity::hmac_sha384:
+        return IntegrityInfo{"hmac(sha384)", 48, 192};
+    case gdoi::TekIntegrity::hmac_sha512:
+        return IntegrityInfo{"hmac(sha512)", 64, 256};
+    case gdoi::TekIntegrity::none:
+        return std::nullopt;
     }
     return std::nullopt;
 }
@@ -61,8 +72,8 @@ void set_algorithms(const gdoi::TekPolicy& tek, netlink::XfrmState& state) {
         state.encryption = netlink::XfrmAlgorithm{cipher.kernel_name, tek.cipher_key, 0};
     }
     if (const auto integrity = integrity_info(tek.integrity))
-        state.authentication =
-            netlink::XfrmAlgorithm{integrity->kernel_name, tek.integrity_key, integrity->truncation_bits};
+        state.authentication = netlink::XfrmAlgorithm{integrity->kernel_name, tek.integrity_key,
+                                                      integrity->truncation_bits};
 }
 
 netlink::XfrmState common_state(const gdoi::TekPolicy& tek, uint32_t reqid) {
@@ -84,7 +95,9 @@ netlink::XfrmState common_state(const gdoi::TekPolicy& tek, uint32_t reqid) {
 
 } // namespace
 
-gdoi::IpFamily tek_family(const gdoi::TekPolicy& tek) { return tek.selector.source.range.first.family; }
+gdoi::IpFamily tek_family(const gdoi::TekPolicy& tek) {
+    return tek.selector.source.range.first.family;
+}
 
 uint8_t tek_ip_protocol(const gdoi::TekPolicy& tek) {
     return tek.protocol == gdoi::TekProtocol::esp ? 50 : 51;
@@ -96,7 +109,9 @@ gdoi::IpAddress unspecified(gdoi::IpFamily family) {
     return address;
 }
 
-gdoi::IpPrefix any_prefix(gdoi::IpFamily family) { return {unspecified(family), 0}; }
+gdoi::IpPrefix any_prefix(gdoi::IpFamily family) {
+    return {unspecified(family), 0};
+}
 
 netlink::XfrmSelector any_selector(gdoi::IpFamily family) {
     netlink::XfrmSelector selector;
@@ -129,19 +144,22 @@ std::string tek_problem(const gdoi::TekPolicy& tek) {
     const auto cipher = cipher_info(tek.cipher);
     if (!cipher) return what + "ESP without an encryption algorithm";
     bool length_ok = false;
-    for (size_t octets : cipher->key_octets) length_ok |= tek.cipher_key.size() == octets;
+    for (size_t octets : cipher->key_octets)
+        length_ok |= tek.cipher_key.size() == octets;
     if (!length_ok)
         return what + "encryption key is " + std::to_string(tek.cipher_key.size()) +
                " octets, wrong for " + cipher->kernel_name +
                " (a key server that sends no key must not get a made-up one installed)";
     if (cipher->aead && integrity)
-        return what + "AES-GCM carries its own integrity; a separate integrity algorithm is invalid";
+        return what +
+               "AES-GCM carries its own integrity; a separate integrity algorithm is invalid";
     if (!cipher->aead && !integrity && tek.cipher == gdoi::TekCipher::null_encryption)
         return what + "ESP with neither encryption nor integrity protects nothing";
     return {};
 }
 
-netlink::XfrmState inbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors, uint32_t reqid) {
+netlink::XfrmState inbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors,
+                                 uint32_t reqid) {
     netlink::XfrmState state = common_state(tek, reqid);
     // Found by exact (destination, SPI): the WAN ingress program rewrites group ESP to the
     // anchor; the source is a wildcard because every member sends under this SPI.

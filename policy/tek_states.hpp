@@ -3,12 +3,12 @@
 // Group-SA rules: replay window 0, no ESN, sequence numbers may wrap, no volume/time limits.
 #pragma once
 
-#include <cstdint>
-#include <string>
-
 #include "gdoi/group_policy.hpp"
 #include "netlink/xfrm_objects.hpp"
 #include "policy/local_settings.hpp"
+
+#include <cstdint>
+#include <string>
 
 namespace policy {
 
@@ -19,7 +19,8 @@ gdoi::IpFamily tek_family(const gdoi::TekPolicy& tek);
 uint8_t tek_ip_protocol(const gdoi::TekPolicy& tek); // 50 ESP, 51 AH
 
 // Both assume tek_problem(tek) is empty.
-netlink::XfrmState inbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors, uint32_t reqid);
+netlink::XfrmState inbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors,
+                                 uint32_t reqid);
 netlink::XfrmState outbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors,
                                   uint32_t reqid, const LocalSettings& settings);
 

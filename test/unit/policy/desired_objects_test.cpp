@@ -1,5 +1,4 @@
 #include "policy/desired_objects.hpp"
-
 #include "policy/object_band.hpp"
 #include "policy_fixtures.hpp"
 
@@ -77,7 +76,8 @@ TEST_CASE("one symmetric TEK: two states, out on the WAN, fwd per LAN, in for th
     CHECK(ins[0].id.selector.destination == pfx("10.1.0.1/32"));
     CHECK(ins[0].id.selector.ifindex == 0);
 
-    for (const auto& p : d.policies) CHECK(band::owns(p, 0));
+    for (const auto& p : d.policies)
+        CHECK(band::owns(p, 0));
     CHECK(d.datapath.inbound_spis == std::set<uint32_t>{0x10000001});
     CHECK(d.datapath.protected_destinations == std::set<gdoi::IpPrefix>{pfx("10.0.0.0/8")});
     CHECK(d.datapath.outbound_flows.size() == 1);
@@ -114,8 +114,8 @@ TEST_CASE("an asymmetric TEK covers both directions of the pair", "[desired]") {
         CHECK(o[1].id.selector.destination_port == 0);
     }
     SECTION("a mirror the key server lists itself is not duplicated") {
-        const auto d2 = translate({tek(0x1000, "10.1.0.0/16", "10.2.0.0/16"),
-                                   tek(0x1001, "10.2.0.0/16", "10.1.0.0/16")});
+        const auto d2 = translate(
+            {tek(0x1000, "10.1.0.0/16", "10.2.0.0/16"), tek(0x1001, "10.2.0.0/16", "10.1.0.0/16")});
         const auto o = with(d2, XfrmPolicyDirection::out);
         REQUIRE(o.size() == 2);
         CHECK(o[0].templates[0].spi == 0x1000);
@@ -124,8 +124,8 @@ TEST_CASE("an asymmetric TEK covers both directions of the pair", "[desired]") {
 }
 
 TEST_CASE("several TEKs keep the key server's ACL order in their priorities", "[desired]") {
-    const auto d = translate({tek(0x1000, "10.1.0.0/16", "10.9.0.0/16"),
-                              tek(0x2000, "10.0.0.0/8", "10.0.0.0/8")});
+    const auto d = translate(
+        {tek(0x1000, "10.1.0.0/16", "10.9.0.0/16"), tek(0x2000, "10.0.0.0/8", "10.0.0.0/8")});
     REQUIRE(d.states.size() == 4);
     const auto* first = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2);
     REQUIRE(first);
@@ -146,11 +146,13 @@ TEST_CASE("IPv6 selectors use the IPv6 anchors", "[desired]") {
     CHECK(in->source.family == gdoi::IpFamily::v6);
     CHECK(in->source.is_unspecified());
     CHECK(in->selector.source == pfx("::/0"));
-    const auto* o = lookup(d.policies, XfrmPolicyDirection::out, "2001:db8:1::5", "2001:db8:2::5", 2);
+    const auto* o =
+        lookup(d.policies, XfrmPolicyDirection::out, "2001:db8:1::5", "2001:db8:2::5", 2);
     REQUIRE(o);
     CHECK(o->templates[0].source == addr("2001:db8:ffff::1"));
     CHECK(o->templates[0].destination == addr("2001:db8:fffe::2"));
-    const auto* f = lookup(d.policies, XfrmPolicyDirection::fwd, "2001:db8:1::5", "2001:db8:2::5", 3);
+    const auto* f =
+        lookup(d.policies, XfrmPolicyDirection::fwd, "2001:db8:1::5", "2001:db8:2::5", 3);
     REQUIRE(f);
     CHECK(f->templates[0].source == addr("::"));
     CHECK(f->templates[0].source.family == gdoi::IpFamily::v6);
@@ -173,8 +175,10 @@ TEST_CASE("address ranges are split into prefixes", "[desired]") {
     REQUIRE(outs.size() == 8); // 4 prefixes, both directions
     std::set<std::string> sources;
     for (const auto& p : outs)
-        if (p.id.selector.destination == pfx("10.2.0.0/16")) sources.insert(p.id.selector.source.to_string());
-    CHECK(sources == std::set<std::string>{"10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"});
+        if (p.id.selector.destination == pfx("10.2.0.0/16"))
+            sources.insert(p.id.selector.source.to_string());
+    CHECK(sources ==
+          std::set<std::string>{"10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"});
     CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.0.0.7", "10.2.0.1", 2) == nullptr);
 }
 
@@ -210,8 +214,10 @@ TEST_CASE("deny entries, bypass classes and the bypass mark take precedence", "[
     const XfrmPolicy* dns = nullptr;
     const XfrmPolicy* deny = nullptr;
     for (const auto& p : d.policies) {
-        if (p.id.selector.destination_port == 53 && p.id.direction == XfrmPolicyDirection::out) dns = &p;
-        if (p.id.selector.destination == pfx("10.7.0.0/16") && p.id.direction == XfrmPolicyDirection::out)
+        if (p.id.selector.destination_port == 53 && p.id.direction == XfrmPolicyDirection::out)
+            dns = &p;
+        if (p.id.selector.destination == pfx("10.7.0.0/16") &&
+            p.id.direction == XfrmPolicyDirection::out)
             deny = &p;
     }
     REQUIRE(dns);
@@ -265,8 +271,12 @@ TEST_CASE("df-bit reaches the outbound state", "[desired]") {
 TEST_CASE("receive-only TEKs get no outbound state; their traffic is blocked, not sent in clear",
           "[desired]") {
     auto t = tek(0x1000);
-    SECTION("SA direction receiver-only") { t.direction = gdoi::SaDirection::receiver_only; }
-    SECTION("marked receive-only by validation") { t.receive_only = true; }
+    SECTION("SA direction receiver-only") {
+        t.direction = gdoi::SaDirection::receiver_only;
+    }
+    SECTION("marked receive-only by validation") {
+        t.receive_only = true;
+    }
     SECTION("AES-GCM (no RFC 6054 sender IDs)") {
         t.cipher = gdoi::TekCipher::aes_gcm_16;
         t.cipher_key = key(20, 1);
@@ -351,7 +361,8 @@ TEST_CASE("fail-closed without keys, fail-open only while servers are unreachabl
             const auto expired = desired_objects(timeline, s, {}, at(60s));
             CHECK_FALSE(expired.has_valid_sa);
             CHECK(expired.states.empty());
-            const auto* o = lookup(expired.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2);
+            const auto* o =
+                lookup(expired.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2);
             REQUIRE(o);
             CHECK(o->action == XfrmPolicyAction::block);
             CHECK(lookup(expired.policies, XfrmPolicyDirection::out, "10.1.0.5", "192.0.2.7", 2) ==

@@ -1,6 +1,5 @@
-#include "policy/plan.hpp"
-
 #include "policy/object_band.hpp"
+#include "policy/plan.hpp"
 #include "policy/render.hpp"
 #include "policy_fixtures.hpp"
 
@@ -47,7 +46,8 @@ struct InvariantChecker {
             CHECK(h.kernel.find_state({addr("100.127.0.1"), spi, 50, {}}));
         }
         for (const auto& s : schedule) {
-            if (s.activate_outbound_at <= now && now <= s.deactivate_outbound_at && now < s.expires_at) {
+            if (s.activate_outbound_at <= now && now <= s.deactivate_outbound_at &&
+                now < s.expires_at) {
                 INFO("TEK in use by senders " << s.spi);
                 CHECK(h.kernel.find_state({addr("100.127.0.1"), s.spi, 50, {}}));
             }
@@ -76,15 +76,17 @@ std::vector<std::string> mutating_calls(const netlink::FakeKernelIpsec& kernel) 
 
 } // namespace
 
-TEST_CASE("first registration: inbound state before its SPI entry, states before policies", "[plan]") {
+TEST_CASE("first registration: inbound state before its SPI entry, states before policies",
+          "[plan]") {
     Harness h;
     h.timeline.observe(group_policy({tek(0x10000001)}), t0());
     const auto p = h.plan_at(t0());
-    const std::vector<K> kinds_expected = {K::add_state,     K::add_map_entry, K::add_map_entry,
-                                           K::add_state,     K::add_map_entry, K::add_policy,
-                                           K::add_policy,    K::add_policy,    K::add_policy};
+    const std::vector<K> kinds_expected = {K::add_state,  K::add_map_entry, K::add_map_entry,
+                                           K::add_state,  K::add_map_entry, K::add_policy,
+                                           K::add_policy, K::add_policy,    K::add_policy};
     std::vector<K> kinds;
-    for (const auto& op : p.operations) kinds.push_back(op.kind);
+    for (const auto& op : p.operations)
+        kinds.push_back(op.kind);
     CHECK(kinds == kinds_expected);
     CHECK(p.operations[0].state.id.destination == addr("100.127.0.1"));
     CHECK(p.operations[1].entry.kind == MapEntry::Kind::protected_destination);
@@ -136,7 +138,8 @@ TEST_CASE("rekey timeline: new inbound, ATD, switch outbound, DTD, old removed",
               "delete_state dst 100.127.0.2 proto 50 spi 0xa0000001",
           });
     CHECK(lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2)
-              ->templates[0].spi == 0xB0000002);
+              ->templates[0]
+              .spi == 0xB0000002);
 
     h.kernel.clear_calls();
     h.maps.log.clear();
@@ -154,8 +157,12 @@ TEST_CASE("rekey timeline: new inbound, ATD, switch outbound, DTD, old removed",
 
 TEST_CASE("replacing every TEK of a group never leaves a moment without a valid state", "[plan]") {
     Harness h;
-    InvariantChecker inv{h, t0(), {{"10.1.0.5", "10.2.0.5"}, {"10.2.0.5", "10.1.0.5"},
-                                   {"172.16.1.1", "172.17.1.1"}, {"172.17.1.1", "172.16.1.1"}}};
+    InvariantChecker inv{h,
+                         t0(),
+                         {{"10.1.0.5", "10.2.0.5"},
+                          {"10.2.0.5", "10.1.0.5"},
+                          {"172.16.1.1", "172.17.1.1"},
+                          {"172.17.1.1", "172.16.1.1"}}};
     // Two ACL entries, rekeyed three times; pushes 90 s before expiry, no ATD, DTD 45 s.
     uint32_t spi = 0x1000;
     auto push = [&](TimePoint when, std::chrono::seconds life) {
@@ -210,8 +217,9 @@ TEST_CASE("fail-closed and fail-open transitions are make-before-break too", "[p
     // Not registered yet: everything from the LAN is blocked.
     REQUIRE(h.step(t0()).ok());
     inv.attach();
-    CHECK(lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.1.5", "10.2.0.5", 2)->action ==
-          XfrmPolicyAction::block);
+    CHECK(
+        lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.1.5", "10.2.0.5", 2)->action ==
+        XfrmPolicyAction::block);
 
     // Registered: TEK policies go in before the blocks come out.
     h.kernel.clear_calls();
@@ -226,7 +234,8 @@ TEST_CASE("fail-closed and fail-open transitions are make-before-break too", "[p
     };
     CHECK(first("add_policy") < first("delete_policy"));
     CHECK(first("delete_policy") < calls.size());
-    for (const auto& p : h.kernel.policies()) CHECK(p.action == XfrmPolicyAction::allow);
+    for (const auto& p : h.kernel.policies())
+        CHECK(p.action == XfrmPolicyAction::allow);
 
     // The key expires while no server answers: blocks and fail-open rules go in first, then the
     // TEK policies and states go.
@@ -238,7 +247,8 @@ TEST_CASE("fail-closed and fail-open transitions are make-before-break too", "[p
     CHECK(first("add_policy") < first("delete_policy"));
     CHECK(first("delete_policy") < first("delete_state"));
     CHECK(h.kernel.states().empty());
-    const auto* mgmt = lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2);
+    const auto* mgmt =
+        lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2);
     REQUIRE(mgmt);
     CHECK(mgmt->action == XfrmPolicyAction::allow);
     CHECK(mgmt->templates.empty());
@@ -246,14 +256,16 @@ TEST_CASE("fail-closed and fail-open transitions are make-before-break too", "[p
     // A server answers again (no keys yet): fail-open ends, fail-closed stays.
     h.status.servers_unreachable = false;
     REQUIRE(h.step(at(80s)).ok());
-    CHECK(lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2)->action ==
-          XfrmPolicyAction::block);
+    CHECK(
+        lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2)->action ==
+        XfrmPolicyAction::block);
     // And registers: back to encryption.
     h.timeline.observe(group_policy({tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 600s)}), at(90s));
     inv.now = at(90s);
     REQUIRE(h.step(at(90s)).ok());
     CHECK(lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2)
-              ->templates[0].spi == 0x2000);
+              ->templates[0]
+              .spi == 0x2000);
 }
 
 TEST_CASE("after a restart, gdoid adopts its objects without churn and ignores foreign ones",
@@ -282,8 +294,8 @@ TEST_CASE("after a restart, gdoid adopts its objects without churn and ignores f
     netlink::XfrmPolicy squatter = operator_bypass;
     squatter.id.selector.destination = pfx("10.2.6.0/24");
     squatter.priority = band::priority(0, band::tek_offset);
-    squatter.templates.push_back({addr("192.0.2.1"), addr("198.51.100.7"), 0, 50,
-                                  netlink::XfrmMode::tunnel, 7, false});
+    squatter.templates.push_back(
+        {addr("192.0.2.1"), addr("198.51.100.7"), 0, 50, netlink::XfrmMode::tunnel, 7, false});
     before.kernel.insert_foreign(squatter);
     netlink::XfrmState other_group = strongswan;
     other_group.id.destination = addr("100.127.0.9");
@@ -323,7 +335,8 @@ TEST_CASE("after a restart, gdoid adopts its objects without churn and ignores f
         CHECK(after.kernel.find_policy(operator_bypass.id));
         CHECK(after.kernel.find_policy(squatter.id));
         // Of ours, only the fail-closed blocks (last known ACL) and the bypasses remain.
-        for (const auto& s : after.kernel.states()) CHECK_FALSE(band::owns(s, 0));
+        for (const auto& s : after.kernel.states())
+            CHECK_FALSE(band::owns(s, 0));
         CHECK(after.maps.entries.inbound_spis.empty());
     }
     SECTION("a TEK the server no longer lists is removed; the adopted reqid avoids churn") {
@@ -342,7 +355,7 @@ TEST_CASE("after a restart, gdoid adopts its objects without churn and ignores f
             CHECK(op.kind != K::add_policy);
         }
         CHECK(count_kind(ops, K::delete_state) == 2); // TEK 0x1000, both directions
-        CHECK(count_kind(ops, K::update_policy) > 0);  // 0x2000's entry moved up in the ACL
+        CHECK(count_kind(ops, K::update_policy) > 0); // 0x2000's entry moved up in the ACL
     }
 }
 

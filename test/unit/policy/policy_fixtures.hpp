@@ -2,16 +2,15 @@
 // fake for the datapath maps and a harness that plans and applies against the fake kernel.
 #pragma once
 
-#include <catch2/catch.hpp>
-
-#include <algorithm>
-#include <functional>
-#include <stdexcept>
-
 #include "netlink/fake_kernel_ipsec.hpp"
 #include "policy/apply_plan.hpp"
 #include "policy/desired_objects.hpp"
 #include "policy/plan.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <functional>
+#include <stdexcept>
 
 namespace fixtures {
 
@@ -83,8 +82,12 @@ inline policy::LocalSettings settings() {
     return s;
 }
 
-inline TimePoint t0() { return TimePoint{} + 100000s; }
-inline TimePoint at(std::chrono::seconds offset) { return t0() + offset; }
+inline TimePoint t0() {
+    return TimePoint{} + 100000s;
+}
+inline TimePoint at(std::chrono::seconds offset) {
+    return t0() + offset;
+}
 
 // The datapath maps of one group, in memory; can fail a chosen call.
 class FakeMaps : public policy::DatapathMapWriter {
@@ -93,7 +96,9 @@ public:
         check(entry, "add");
         auto& d = entries;
         switch (entry.kind) {
-        case policy::MapEntry::Kind::inbound_spi: d.inbound_spis.insert(entry.spi); break;
+        case policy::MapEntry::Kind::inbound_spi:
+            d.inbound_spis.insert(entry.spi);
+            break;
         case policy::MapEntry::Kind::protected_destination:
             d.protected_destinations.insert(entry.prefix);
             break;
@@ -108,7 +113,9 @@ public:
         check(entry, "remove");
         auto& d = entries;
         switch (entry.kind) {
-        case policy::MapEntry::Kind::inbound_spi: d.inbound_spis.erase(entry.spi); break;
+        case policy::MapEntry::Kind::inbound_spi:
+            d.inbound_spis.erase(entry.spi);
+            break;
         case policy::MapEntry::Kind::protected_destination:
             d.protected_destinations.erase(entry.prefix);
             break;
@@ -159,7 +166,8 @@ struct Harness {
 
 inline std::vector<std::string> texts(const std::vector<policy::Operation>& ops) {
     std::vector<std::string> result;
-    for (const auto& op : ops) result.push_back(op.to_string());
+    for (const auto& op : ops)
+        result.push_back(op.to_string());
     return result;
 }
 
@@ -171,9 +179,8 @@ inline size_t count_kind(const std::vector<policy::Operation>& ops, policy::Oper
 // The policy the kernel would pick for a packet in one direction (lowest priority value
 // among matching ones; ifindex 0 matches any device), or nullptr.
 inline const netlink::XfrmPolicy* lookup(const std::vector<netlink::XfrmPolicy>& policies,
-                                         netlink::XfrmPolicyDirection direction,
-                                         const char* source, const char* destination,
-                                         int ifindex, uint32_t mark = 0) {
+                                         netlink::XfrmPolicyDirection direction, const char* source,
+                                         const char* destination, int ifindex, uint32_t mark = 0) {
     const netlink::XfrmPolicy* best = nullptr;
     const auto s = addr(source);
     const auto d = addr(destination);

@@ -1,5 +1,4 @@
 #include "policy/tek_schedule.hpp"
-
 #include "policy_fixtures.hpp"
 
 using namespace fixtures;
@@ -31,7 +30,8 @@ TEST_CASE("a single TEK is used at once in both directions until it expires", "[
     CHECK_FALSE(timeline.next_change_after(at(3600s)));
 }
 
-TEST_CASE("rekey with ATD and DTD: inbound at once, switch after ATD, old gone after DTD", "[schedule]") {
+TEST_CASE("rekey with ATD and DTD: inbound at once, switch after ATD, old gone after DTD",
+          "[schedule]") {
     GroupTimeline timeline;
     timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 300s)}), t0());
     // The push repeats the old TEK with what is left of its life, as real servers do.
@@ -54,7 +54,8 @@ TEST_CASE("rekey with ATD and DTD: inbound at once, switch after ATD, old gone a
     CHECK(timeline.next_change_after(at(290s)) == at(500s));
 }
 
-TEST_CASE("without ATD the switch comes the configured lead before the old key expires", "[schedule]") {
+TEST_CASE("without ATD the switch comes the configured lead before the old key expires",
+          "[schedule]") {
     SECTION("default lead of 30 s") {
         GroupTimeline timeline;
         timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}), t0());
@@ -100,7 +101,8 @@ TEST_CASE("a PULL after a restart brings old and new TEK together: the one expir
     CHECK(old_tek.inbound_at(t0()));
 }
 
-TEST_CASE("slots follow the key server's ACL order and keep their reqid across rekeys", "[schedule]") {
+TEST_CASE("slots follow the key server's ACL order and keep their reqid across rekeys",
+          "[schedule]") {
     GroupTimeline timeline;
     timeline.observe(group_policy({tek(0x1000, "10.1.0.0/16", "10.2.0.0/16"),
                                    tek(0x1001, "10.3.0.0/16", "10.4.0.0/16")}),

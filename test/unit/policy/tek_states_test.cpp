@@ -1,11 +1,11 @@
 #include "policy/tek_states.hpp"
-
 #include "policy_fixtures.hpp"
 
 using namespace fixtures;
 using namespace policy;
 
-TEST_CASE("inbound anchor state: any source, found by anchor and SPI, group-SA rules", "[tek_states]") {
+TEST_CASE("inbound anchor state: any source, found by anchor and SPI, group-SA rules",
+          "[tek_states]") {
     const auto t = tek(0x10000001);
     const auto s = settings();
     REQUIRE(tek_problem(t).empty());
@@ -35,7 +35,8 @@ TEST_CASE("inbound anchor state: any source, found by anchor and SPI, group-SA r
     CHECK(state.selector.source == pfx("0.0.0.0/0"));
 }
 
-TEST_CASE("outbound state: WAN address to dummy anchor, flag mark, sequence may wrap", "[tek_states]") {
+TEST_CASE("outbound state: WAN address to dummy anchor, flag mark, sequence may wrap",
+          "[tek_states]") {
     const auto t = tek(0x10000001);
     auto s = settings();
     const auto state = outbound_state(t, *s.v4, 0x6d000001, s);
@@ -112,13 +113,13 @@ TEST_CASE("TEKs that cannot be installed say why", "[tek_states]") {
     auto t = tek(0x2000);
     SECTION("AES-CBC without a key (a real key server bug) is refused, not zero-filled") {
         t.cipher_key = {};
-        CHECK_THAT(tek_problem(t), Catch::Contains("encryption key is 0 octets") &&
-                                       Catch::Contains("0x00002000"));
+        CHECK_THAT(tek_problem(t),
+                   Catch::Contains("encryption key is 0 octets") && Catch::Contains("0x00002000"));
     }
     SECTION("wrong integrity key length") {
         t.integrity_key = key(20, 1);
-        CHECK_THAT(tek_problem(t), Catch::Contains("integrity key is 20 octets") &&
-                                       Catch::Contains("needs 32"));
+        CHECK_THAT(tek_problem(t),
+                   Catch::Contains("integrity key is 20 octets") && Catch::Contains("needs 32"));
     }
     SECTION("GCM with a separate integrity algorithm") {
         t.cipher = gdoi::TekCipher::aes_gcm_16;

@@ -127,7 +127,7 @@ std::unique_ptr<ControlServer> ControlServer::create(sd_event* event, Options op
     }
     server->socket_file_created_ = true;
     if (!server->set_control_gid(server->options_.control_gid, error)) return nullptr;
-    if (listen(server->listener_.get(), 16) != 0) {
+    if (listen(server->listener_.get(), 64) != 0) {
         error = errno_text("cannot listen on " + path);
         return nullptr;
     }

@@ -73,7 +73,7 @@ st_init() {
     # Unprivileged test users must reach the socket inside; secrets stay 0600 files.
     chmod 0755 "$ST_DIR"
     trap st_run_cleanup EXIT
-    trap 'exit 130' INT TERM
+    trap 'exit 130' INT TERM HUP PIPE
     st_cleanup_push "rm -rf '$ST_DIR'"
 }
 

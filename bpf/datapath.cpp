@@ -13,7 +13,6 @@
 #include <mutex>
 #include <sys/random.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 namespace bpf {
@@ -39,44 +38,6 @@ bool has_capability(int capability) {
     __user_cap_data_struct data[2]{};
     if (syscall(SYS_capget, &header, data) != 0) return false;
     return (data[capability / 32].effective & (1u << (capability % 32))) != 0;
-}
-
-std::string kernel_release() {
-    utsname name{};
-    return uname(&name) == 0 ? name.release : "unknown";
-}
-
-// The verifier's own words between libbpf's markers, or the log's tail.
-std::string verifier_excerpt(const std::string& log) {
-    const std::string begin = "-- BEGIN PROG LOAD LOG --";
-    size_t start = log.find(begin);
-    size_t end = log.find("-- END PROG LOAD LOG --");
-    if (start != std::string::npos && end != std::string::npos && end > start)
-        return log_tail(log.substr(start + begin.size(), end - start - begin.size()), 12);
-    return log_tail(log, 12);
-}
-
-[[noreturn]] void load_failed(int rc, const std::string& log) {
-    const std::string kernel = "kernel " + kernel_release();
-    if (rc == -ENOSYS)
-        throw DatapathError(DatapathErrorKind::bpf_unavailable,
-                            kernel + " has no bpf() system call (CONFIG_BPF_SYSCALL is off): "
-                                     "header preservation cannot run");
-    if (rc == -EPERM)
-        throw DatapathError(DatapathErrorKind::permission,
-                            "the kernel refused to load the BPF datapath: " + errno_text(rc) +
-                                " (needs CAP_BPF or CAP_SYS_ADMIN; a lockdown or LSM policy "
-                                "may forbid BPF)\n" +
-                                log_tail(log, 6));
-    if (log.find("BEGIN PROG LOAD LOG") != std::string::npos)
-        throw DatapathError(DatapathErrorKind::verifier_rejected,
-                            "the " + kernel + " verifier rejected the datapath (" + errno_text(rc) +
-                                "; minimum kernel 5.10). Verifier log tail:\n" +
-                                verifier_excerpt(log));
-    throw DatapathError(
-        DatapathErrorKind::bpf_unavailable,
-        kernel + " cannot create the datapath's maps or programs: " + errno_text(rc) +
-            " (minimum kernel 5.10 with BPF and BTF). libbpf:\n" + log_tail(log, 6));
 }
 
 bpf_map* map_of(gdoid_datapath* skeleton, const gdoi::IpPrefix& prefix, bool remote) {
@@ -175,7 +136,8 @@ Datapath Datapath::load() {
         libbpf_set_print(previous);
         log_capture = nullptr;
     }
-    if (!datapath.skeleton_ || rc < 0) load_failed(rc < 0 ? rc : -EINVAL, log);
+    if (!datapath.skeleton_ || rc < 0)
+        throw load_error(rc < 0 ? rc : -EINVAL, log, kernel_release());
 
     if (getrandom(&datapath.hash_seed_, sizeof(datapath.hash_seed_), 0) !=
         sizeof(datapath.hash_seed_))

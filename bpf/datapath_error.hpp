@@ -31,6 +31,11 @@ private:
 // strerror for a positive or negative errno value, thread safe.
 std::string errno_text(int err);
 
+// What a failed skeleton load means for the operator, from libbpf's return code and its log
+// (which quotes the verifier between "-- BEGIN PROG LOAD LOG --" and "-- END ... --").
+DatapathError load_error(int rc, const std::string& libbpf_log, const std::string& kernel_release);
+std::string kernel_release(); // uname -r
+
 // The last `max_lines` non-empty lines of a verifier/libbpf log, the part that says why.
 std::string log_tail(const std::string& log, size_t max_lines);
 

@@ -2,6 +2,7 @@
 // missing privileges, and what the verifier says about our programs.
 #include "datapath_fixture.hpp"
 
+#include <bpf/bpf.h>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <linux/capability.h>
@@ -182,4 +183,42 @@ TEST_CASE("the kernel accepted all three programs", "[bpf][loader]") {
         CHECK(stats.verified_insns >= stats.xlated_insns / 2);
         CHECK(stats.jited_bytes > 0);
     }
+}
+
+TEST_CASE("a verifier rejection is reported with the verifier's reason", "[bpf][loader]") {
+    // A real rejection from this kernel: a program that returns an uninitialised R0.
+    bpf_insn program[1] = {};
+    program[0].code = BPF_JMP | BPF_EXIT;
+    std::string verifier_log(4096, '\0');
+    bpf_prog_load_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.log_buf = verifier_log.data();
+    opts.log_size = static_cast<uint32_t>(verifier_log.size());
+    opts.log_level = 1;
+    int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "gdoid_bad", "GPL", program, 1, &opts);
+    REQUIRE(fd < 0);
+    int rc = -errno;
+    verifier_log.resize(std::strlen(verifier_log.c_str()));
+    REQUIRE_FALSE(verifier_log.empty());
+    // Wrapped the way libbpf 1.1 prints it.
+    std::string libbpf_log =
+        "libbpf: prog 'gdoid_bad': BPF program load failed: " + bpf::errno_text(rc) +
+        "\nlibbpf: prog 'gdoid_bad': -- BEGIN PROG " + "LOAD LOG --\n" + verifier_log +
+        "-- END PROG LOAD LOG --\n";
+    auto error = bpf::load_error(rc, libbpf_log, "5.4.0-test");
+    INFO(error.what());
+    CHECK(error.kind() == DatapathErrorKind::verifier_rejected);
+    CHECK(std::string(error.what()).find("R0 !read_ok") != std::string::npos);
+    CHECK(std::string(error.what()).find("kernel 5.4.0-test") != std::string::npos);
+
+    auto no_syscall = bpf::load_error(-ENOSYS, "", "5.10.0");
+    CHECK(no_syscall.kind() == DatapathErrorKind::bpf_unavailable);
+    CHECK(std::string(no_syscall.what()).find("CONFIG_BPF_SYSCALL") != std::string::npos);
+    auto lsm = bpf::load_error(-EPERM, "", "6.1.0");
+    CHECK(lsm.kind() == DatapathErrorKind::permission);
+    auto old = bpf::load_error(
+        -EINVAL, "libbpf: map 'gdoid_slots': failed to create: Invalid argument(-22)\n", "4.19.0");
+    CHECK(old.kind() == DatapathErrorKind::bpf_unavailable);
+    CHECK(std::string(old.what()).find("gdoid_slots") != std::string::npos);
+    CHECK(std::string(old.what()).find("minimum kernel 5.10") != std::string::npos);
 }

@@ -217,6 +217,24 @@ void Datapath::detach() noexcept {
     devices_.clear();
 }
 
+void Datapath::release_attachments() noexcept {
+    for (TcDevice& device : devices_)
+        device.release();
+    devices_.clear();
+}
+
+size_t Datapath::remove_stale_filters(const std::string& device, const AttachOptions& options) {
+    size_t removed = 0;
+    const TcFilterSlot slots[] = {
+        {TcDirection::ingress, options.handle, options.priority},
+        {TcDirection::egress, options.handle, options.priority},
+        {TcDirection::ingress, options.handle, options.priority + 1},
+    };
+    for (const TcFilterSlot& slot : slots)
+        if (remove_stale_filter(device, slot)) ++removed;
+    return removed;
+}
+
 void Datapath::add_remote_prefix(const gdoi::IpPrefix& prefix, uint32_t group_id) {
     bpf_map* map = map_of(skeleton_.get(), prefix, true);
     if (prefix.address.family == gdoi::IpFamily::v4) {

@@ -96,6 +96,14 @@ public:
                 const AttachOptions& options = {});
     // Removes our filters (and qdiscs we created that are left empty). Never throws.
     void detach() noexcept;
+    // Leaves the filters attached and running when this object goes away: a restart without a
+    // datapath gap (the programs keep their maps alive; the next instance's attach() replaces
+    // them at the same handle and priorities).
+    void release_attachments() noexcept;
+    // Removes gdoid filters an earlier run left on `device` (e.g. one no longer configured).
+    // Returns how many. Throws DatapathError (no_such_device, unsupported_device).
+    static size_t remove_stale_filters(const std::string& device,
+                                       const AttachOptions& options = {});
 
     // Protected prefixes of the group's remote members (packets toward them get a slot).
     void add_remote_prefix(const gdoi::IpPrefix& prefix, uint32_t group_id = 0);

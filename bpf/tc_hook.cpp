@@ -3,10 +3,12 @@
 #include <array>
 #include <cerrno>
 #include <memory>
+#include <string_view>
 
 // glibc's <net/if.h> before any <linux/...> header: both define struct ifreq.
 #include "bpf/datapath_error.hpp"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
@@ -206,6 +208,22 @@ void TcDevice::detach_all() noexcept {
     }
     created_qdisc_ = false;
     qdisc_checked_ = false;
+}
+
+bool remove_stale_filter(const std::string& device, const TcFilterSlot& slot) {
+    TcDevice resolved(device);
+    bpf_tc_hook hook = make_hook(resolved.ifindex(), attach_point(slot.direction));
+    bpf_tc_opts query = make_opts(slot);
+    if (bpf_tc_query(&hook, &query) < 0) return false;
+    int fd = bpf_prog_get_fd_by_id(query.prog_id);
+    if (fd < 0) return false;
+    bpf_prog_info info{};
+    uint32_t length = sizeof(info);
+    int rc = bpf_obj_get_info_by_fd(fd, &info, &length);
+    ::close(fd);
+    if (rc < 0 || std::string_view(info.name).substr(0, 6) != "gdoid_") return false;
+    bpf_tc_opts opts = make_opts(slot);
+    return bpf_tc_detach(&hook, &opts) == 0;
 }
 
 size_t count_tc_filters(int ifindex, TcDirection direction) {

@@ -35,6 +35,12 @@ public:
     // Removes our filters (only if they still carry the program we attached), then the
     // clsact qdisc if we created it and no filter is left on either hook. Never throws.
     void detach_all() noexcept;
+    // Forgets our filters without removing them: they keep running after this process ends,
+    // until the next instance replaces them (a restart without a datapath gap).
+    void release() noexcept {
+        attached_.clear();
+        created_qdisc_ = false;
+    }
 
     const std::string& name() const { return name_; }
     int ifindex() const { return ifindex_; }
@@ -58,5 +64,10 @@ private:
 // Filters currently on a device's clsact hook (anyone's), counted by a netlink dump.
 // Returns 0 when there is no clsact qdisc. Throws DatapathError(attach_failed) on error.
 size_t count_tc_filters(int ifindex, TcDirection direction);
+
+// Removes the filter at `slot` on `device` if its program is one of gdoid's (name "gdoid_*"):
+// what an earlier run left behind. Returns true if one was removed. Throws DatapathError
+// (no_such_device, unsupported_device).
+bool remove_stale_filter(const std::string& device, const TcFilterSlot& slot);
 
 } // namespace bpf

@@ -243,3 +243,32 @@ TEST_CASE("attached programs act on real packets crossing the veth pair", "[bpf]
     CHECK(counters.in_rewritten == 1);
     CHECK(counters.in_unknown_spi == 1);
 }
+
+TEST_CASE("a restart hands the filters over; stale ones can be removed", "[bpf][attach]") {
+    PrivateNetns netns;
+    must("tc qdisc add dev gdl0 clsact");
+    add_foreign_filter("gdl0", "ingress");
+    {
+        Fixture previous;
+        previous.datapath.attach("gdw0", {"gdl0"});
+        previous.datapath.release_attachments();
+    } // the previous instance is gone; its filters still run
+    CHECK(contains(filters("gdw0", "ingress"), "gdoid_wan_in"));
+    CHECK(contains(filters("gdl0", "ingress"), "gdoid_lan_in"));
+    int wan = static_cast<int>(if_nametoindex("gdw0"));
+    {
+        Fixture next;
+        next.datapath.attach("gdw0", {"gdl0"}); // replaces, does not add
+        CHECK(bpf::count_tc_filters(wan, bpf::TcDirection::ingress) == 1);
+        CHECK(bpf::count_tc_filters(wan, bpf::TcDirection::egress) == 1);
+        next.datapath.release_attachments();
+    }
+    CHECK(bpf::Datapath::remove_stale_filters("gdw0") == 2);
+    CHECK(bpf::Datapath::remove_stale_filters("gdl0") == 1);
+    CHECK(bpf::Datapath::remove_stale_filters("gdl0") == 0);
+    CHECK(filters("gdw0", "ingress").empty());
+    CHECK(filters("gdw0", "egress").empty());
+    std::string lan = filters("gdl0", "ingress");
+    CHECK_FALSE(contains(lan, "gdoid"));
+    CHECK(contains(lan, "pref 49152")); // the foreign filter stays
+}

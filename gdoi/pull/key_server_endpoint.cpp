@@ -1,5 +1,6 @@
 #include "gdoi/pull/key_server_endpoint.hpp"
 
+#include "gdoi/ike/isakmp_io.hpp"
 #include "gdoi/wire/message.hpp"
 
 namespace gdoi::pull {

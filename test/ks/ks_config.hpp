@@ -1,0 +1,41 @@
+// Configuration of the test key server (TOML): where to listen, Phase 1 proposals, the quirks
+// to emulate, and the groups with their members, KEK and TEKs. Keys are generated at start.
+#pragma once
+
+#include "gdoi/group_policy.hpp"
+#include "gdoi/ike/phase1_proposal.hpp"
+#include "gdoi/ip_address.hpp"
+#include "gdoi/pull/group_policy_codec.hpp"
+#include "gdoi/secret_bytes.hpp"
+#include "gdoi/server_quirks.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gdoi_test_ks {
+
+struct KsGroup {
+    gdoi::GroupPolicy policy;                          // with freshly generated keys
+    gdoi::pull::PolicyEncodeOptions options;           // quirks + deliberate faults
+    std::map<gdoi::IpAddress, gdoi::SecretBytes> psks; // per member address
+    std::optional<gdoi::SecretBytes> default_psk;
+    std::optional<std::vector<gdoi::IpAddress>> authorised; // absent = everyone with a PSK
+    std::string signing_key_path;                           // PEM; empty = generated
+};
+
+struct KsConfig {
+    std::vector<gdoi::IpAddress> listen;
+    uint16_t port = 848;
+    std::string control_socket;
+    std::vector<gdoi::ike::Phase1Proposal> proposals;
+    bool notify_authentication_failure = true;
+    gdoi::ServerQuirks quirks;
+    std::vector<KsGroup> groups;
+};
+
+// Reads and checks the whole file; throws std::runtime_error("file:line:col: what").
+KsConfig load_config(const std::string& path);
+
+} // namespace gdoi_test_ks

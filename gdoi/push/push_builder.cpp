@@ -5,6 +5,7 @@
 #include "gdoi/push/push_policy_codec.hpp"
 #include "gdoi/wire/message.hpp"
 
+#include <openssl/crypto.h>
 #include <stdexcept>
 
 namespace gdoi::push {
@@ -81,6 +82,10 @@ std::vector<uint8_t> build_push(const PushSpec& spec) {
     out.reserve(kHeaderSize + encrypted.size());
     out.insert(out.end(), plain.begin(), plain.begin() + kHeaderSize);
     out.insert(out.end(), encrypted.begin(), encrypted.end());
+    // The plaintext copies carry the KD key material.
+    OPENSSL_cleanse(plain.data(), plain.size());
+    OPENSSL_cleanse(body.data(), body.size());
+    OPENSSL_cleanse(signed_data.data(), signed_data.size());
     rewrite_header_length(out, static_cast<uint32_t>(out.size())); // wire length with padding
     return out;
 }

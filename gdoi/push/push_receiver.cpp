@@ -6,6 +6,7 @@
 #include "gdoi/push/push_interpret.hpp"
 #include "gdoi/wire/message.hpp"
 
+#include <openssl/crypto.h>
 #include <stdexcept>
 
 namespace gdoi::push {
@@ -20,6 +21,14 @@ PushVerdict reject(PushReason reason, std::string message) {
     v.message = std::move(message);
     return v;
 }
+
+// The decrypted push holds KD key material: no copy may outlive its use unwiped.
+struct WipeOnExit {
+    std::vector<uint8_t>& bytes;
+    ~WipeOnExit() {
+        if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
+    }
+};
 
 uint32_t be32(std::span<const uint8_t> b, size_t at) {
     return uint32_t(b[at]) << 24 | uint32_t(b[at + 1]) << 16 | uint32_t(b[at + 2]) << 8 |
@@ -60,7 +69,11 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
                       "unknown KEK SPI " + hex(cookies) + " (current KEK is " + hex(kek.spi) + ")");
 
     // 4. Decrypt with the KEK: CBC, static IV from the KEK key packet, reset for every push.
-    std::vector<uint8_t> plain(datagram.begin(), datagram.begin() + kHeaderSize);
+    // Reserve first: GCC 12's -Warray-bounds misreads an insert into a fresh 28-octet vector.
+    std::vector<uint8_t> plain;
+    plain.reserve(datagram.size());
+    plain.insert(plain.end(), datagram.begin(), datagram.begin() + kHeaderSize);
+    WipeOnExit wipe_plain{plain};
     size_t block = 0;
     try {
         crypto::CbcCipher cipher = kek_cbc_cipher(kek);
@@ -73,6 +86,7 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
                               std::string(crypto::cipher_name(cipher)) + " blocks");
         auto decrypted =
             crypto::cbc_decrypt(cipher, kek.key, kek.iv, datagram.subspan(kHeaderSize));
+        WipeOnExit wipe_decrypted{decrypted};
         plain.insert(plain.end(), decrypted.begin(), decrypted.end());
     } catch (const std::exception& e) {
         return reject(PushReason::decrypt_failed,
@@ -81,7 +95,7 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
 
     // 5. The end of the zero-padded chain, found by walking it; then decode with the quirks.
     PushVerdict verdict;
-    verdict.plaintext = plain;
+    verdict.plaintext = SecretBytes(plain);
     Message message;
     PayloadChain chain;
     try {
@@ -123,6 +137,7 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
     try {
         auto ks_key = crypto::RsaPublicKey::from_der(kek.public_key_der);
         auto signed_data = push_signed_data(plain, sig.offset, chain.end);
+        WipeOnExit wipe_signed{signed_data};
         auto form = ks_key.verify(signature_hash_algorithm(kek.signature_hash),
                                   {kSignaturePrefix, signed_data}, sig.get<SigPayload>()->data);
         if (!form) {

@@ -8,6 +8,7 @@
 #include "gdoi/ip_address.hpp"
 #include "gdoi/push/push_reason.hpp"
 #include "gdoi/push/push_update.hpp"
+#include "gdoi/secret_bytes.hpp"
 #include "gdoi/server_quirks.hpp"
 #include "gdoi/wire/context.hpp"
 
@@ -24,7 +25,7 @@ struct PushVerdict {
     std::string message;                     // operator sentence: what, where, why
     std::optional<PushUpdate> update;        // when accepted
     std::optional<std::vector<uint8_t>> ack; // when accepted and the KEK asks for an ack
-    std::vector<uint8_t> plaintext;          // decrypted message (E flag as received), when
+    SecretBytes plaintext;                   // decrypted message (E flag as received), when
                                              // decryption succeeded; for debugging/tests
     std::vector<wire::Observation> observations;
 

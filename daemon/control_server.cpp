@@ -70,7 +70,12 @@ bool make_parent_directory(const std::string& path, std::string& error) {
     const auto slash = path.rfind('/');
     if (slash == std::string::npos || slash == 0) return true;
     const std::string directory = path.substr(0, slash);
-    if (mkdir(directory.c_str(), 0755) == 0 || errno == EEXIST) return true;
+    if (mkdir(directory.c_str(), 0755) == 0) {
+        // Exactly 0755 whatever the umask (the unit sets UMask=0077): clients must traverse it.
+        if (chmod(directory.c_str(), 0755) == 0) return true;
+    } else if (errno == EEXIST) {
+        return true;
+    }
     error = errno_text("cannot create the control socket directory " + directory);
     return false;
 }

@@ -1,5 +1,8 @@
 #include "netlink/link_monitor.hpp"
 
+#include "netlink/kernel_ipsec.hpp"
+
+#include <cstring>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/msg.h>
@@ -7,13 +10,9 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/socket.h>
-#include <sys/socket.h>
-
-#include <cstring>
 #include <string_view>
+#include <sys/socket.h>
 #include <utility>
-
-#include "netlink/kernel_ipsec.hpp"
 
 namespace netlink {
 
@@ -32,7 +31,9 @@ std::unique_ptr<nl_sock, void (*)(nl_sock*)> connect_route_socket() {
     return s;
 }
 
-bool link_is_up(unsigned flags) { return (flags & IFF_UP) && (flags & IFF_RUNNING); }
+bool link_is_up(unsigned flags) {
+    return (flags & IFF_UP) && (flags & IFF_RUNNING);
+}
 
 std::optional<gdoi::IpPrefix> prefix_of(nl_addr* a) {
     if (!a) return std::nullopt;
@@ -56,7 +57,9 @@ std::optional<int> ifindex_by_name(const std::string& name) {
     return rtnl_link_get_ifindex(link.get());
 }
 
-void LinkMonitor::SocketFree::operator()(nl_sock* s) const { nl_socket_free(s); }
+void LinkMonitor::SocketFree::operator()(nl_sock* s) const {
+    nl_socket_free(s);
+}
 
 LinkMonitor::LinkMonitor(std::set<std::string> interfaces) : interfaces_(std::move(interfaces)) {
     // Current state first (one request each), so that the first event is a real change.
@@ -86,7 +89,9 @@ LinkMonitor::LinkMonitor(std::set<std::string> interfaces) : interfaces_(std::mo
 
 LinkMonitor::~LinkMonitor() = default;
 
-int LinkMonitor::fd() const { return nl_socket_get_fd(socket_.get()); }
+int LinkMonitor::fd() const {
+    return nl_socket_get_fd(socket_.get());
+}
 
 bool LinkMonitor::watched(const std::string& name) const {
     return interfaces_.empty() || interfaces_.count(name);

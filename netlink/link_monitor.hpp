@@ -3,14 +3,14 @@
 // from the event loop and call read_events() when it is readable.
 #pragma once
 
+#include "gdoi/ip_address.hpp"
+
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include "gdoi/ip_address.hpp"
 
 struct nl_sock;
 struct nl_msg;
@@ -21,7 +21,7 @@ enum class LinkEventType { link_up, link_down, address_added, address_removed, r
 
 struct LinkEvent {
     LinkEventType type;
-    std::string interface;              // name
+    std::string interface; // name
     int ifindex = 0;
     std::optional<gdoi::IpPrefix> address; // address events: the local address and prefix
 };

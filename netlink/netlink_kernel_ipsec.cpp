@@ -1,16 +1,15 @@
 #include "netlink/netlink_kernel_ipsec.hpp"
 
-#include <net/if.h>
-#include <netinet/in.h>
-#include <openssl/crypto.h>
-#include <sys/socket.h>
+#include "netlink/xfrm_codec.hpp"
+#include "netlink/xfrm_translate.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <map>
-
-#include "netlink/xfrm_codec.hpp"
-#include "netlink/xfrm_translate.hpp"
+#include <net/if.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <sys/socket.h>
 
 namespace netlink {
 
@@ -18,7 +17,9 @@ namespace {
 
 using Kind = XfrmOperation::Kind;
 
-bool is_state_kind(Kind k) { return k == Kind::add_state || k == Kind::update_state || k == Kind::delete_state; }
+bool is_state_kind(Kind k) {
+    return k == Kind::add_state || k == Kind::update_state || k == Kind::delete_state;
+}
 
 // The kernel reports a 0/0 mark as no mark at all; compare identities the same way.
 std::optional<XfrmMark> normalised(const std::optional<XfrmMark>& mark) {
@@ -50,7 +51,8 @@ std::string hint(const XfrmOperation& op, int error_number) {
                "load the esp4/esp6 modules)";
     if (is_state_kind(op.kind) && op.kind != Kind::delete_state && error_number == ENOSYS)
         return "; the kernel lacks the crypto algorithm (load its module, e.g. aes, sha256, gcm)";
-    if (op.kind == Kind::add_state && error_number == EEXIST) return "; a state with this SPI exists";
+    if (op.kind == Kind::add_state && error_number == EEXIST)
+        return "; a state with this SPI exists";
     if (op.kind == Kind::add_policy && error_number == EEXIST)
         return "; a policy with this selector, direction and mark exists";
     return "";
@@ -100,13 +102,15 @@ int offload_ifindex(const XfrmState& state) {
 }
 
 void wipe(std::vector<std::vector<uint8_t>>& messages) {
-    for (auto& m : messages) OPENSSL_cleanse(m.data(), m.size());
+    for (auto& m : messages)
+        OPENSSL_cleanse(m.data(), m.size());
 }
 
 } // namespace
 
 std::string describe(const XfrmOperation& op) {
-    static const char* verbs[] = {"adding", "updating", "deleting", "adding", "updating", "deleting"};
+    static const char* verbs[] = {"adding", "updating", "deleting",
+                                  "adding", "updating", "deleting"};
     const std::string verb = verbs[int(op.kind)];
     if (is_state_kind(op.kind)) return verb + " XFRM state " + describe(state_id_of(op));
     return verb + " XFRM " + describe(policy_id_of(op));
@@ -165,7 +169,8 @@ void NetlinkKernelIpsec::apply_one(const XfrmOperation& op) {
             break;
         case Kind::add_policy:
         case Kind::update_policy:
-            message.emplace(build_add_policy(std::get<XfrmPolicy>(op.object), op.kind == Kind::update_policy));
+            message.emplace(
+                build_add_policy(std::get<XfrmPolicy>(op.object), op.kind == Kind::update_policy));
             break;
         case Kind::delete_policy:
             message.emplace(build_policy_id_request(XFRM_MSG_DELPOLICY, policy_id_of(op)));
@@ -178,12 +183,24 @@ void NetlinkKernelIpsec::apply_one(const XfrmOperation& op) {
         throw KernelError(text_for(op, *failure), failure->error_number);
 }
 
-void NetlinkKernelIpsec::add_state(const XfrmState& s) { apply_one(XfrmOperation::add(s)); }
-void NetlinkKernelIpsec::update_state(const XfrmState& s) { apply_one(XfrmOperation::update(s)); }
-void NetlinkKernelIpsec::delete_state(const XfrmStateId& id) { apply_one(XfrmOperation::remove(id)); }
-void NetlinkKernelIpsec::add_policy(const XfrmPolicy& p) { apply_one(XfrmOperation::add(p)); }
-void NetlinkKernelIpsec::update_policy(const XfrmPolicy& p) { apply_one(XfrmOperation::update(p)); }
-void NetlinkKernelIpsec::delete_policy(const XfrmPolicyId& id) { apply_one(XfrmOperation::remove(id)); }
+void NetlinkKernelIpsec::add_state(const XfrmState& s) {
+    apply_one(XfrmOperation::add(s));
+}
+void NetlinkKernelIpsec::update_state(const XfrmState& s) {
+    apply_one(XfrmOperation::update(s));
+}
+void NetlinkKernelIpsec::delete_state(const XfrmStateId& id) {
+    apply_one(XfrmOperation::remove(id));
+}
+void NetlinkKernelIpsec::add_policy(const XfrmPolicy& p) {
+    apply_one(XfrmOperation::add(p));
+}
+void NetlinkKernelIpsec::update_policy(const XfrmPolicy& p) {
+    apply_one(XfrmOperation::update(p));
+}
+void NetlinkKernelIpsec::delete_policy(const XfrmPolicyId& id) {
+    apply_one(XfrmOperation::remove(id));
+}
 
 std::optional<XfrmState> NetlinkKernelIpsec::get_state(const XfrmStateId& id) {
     MessageBuilder request = build_state_id_request(XFRM_MSG_GETSA, id);
@@ -267,9 +284,11 @@ void NetlinkKernelIpsec::apply(std::span<const XfrmOperation> operations) {
     std::map<XfrmStateId, bool> state_owner;
     std::map<XfrmPolicyId, bool> policy_owner;
     if (need_states)
-        for (const auto& s : dump_states()) state_owner[normalised(s.id)] = is_owned(s);
+        for (const auto& s : dump_states())
+            state_owner[normalised(s.id)] = is_owned(s);
     if (need_policies)
-        for (const auto& p : dump_policies()) policy_owner[normalised(p.id)] = is_owned(p);
+        for (const auto& p : dump_policies())
+            policy_owner[normalised(p.id)] = is_owned(p);
 
     std::vector<MessageBuilder> built;
     std::vector<size_t> index_of;
@@ -322,7 +341,8 @@ void NetlinkKernelIpsec::apply(std::span<const XfrmOperation> operations) {
         }
         index_of.push_back(i);
     }
-    for (auto& b : built) messages.push_back(b.bytes());
+    for (auto& b : built)
+        messages.push_back(b.bytes());
     auto results = socket_.batch(messages);
     for (size_t k = 0; k < results.size(); ++k)
         if (results[k])
@@ -337,9 +357,11 @@ void NetlinkKernelIpsec::apply(std::span<const XfrmOperation> operations) {
 FlushResult NetlinkKernelIpsec::flush_owned() {
     FlushResult result;
     std::vector<XfrmOperation> operations;
-    for (const auto& s : dump_owned_states()) operations.push_back(XfrmOperation::remove(s.id));
+    for (const auto& s : dump_owned_states())
+        operations.push_back(XfrmOperation::remove(s.id));
     result.states = operations.size();
-    for (const auto& p : dump_owned_policies()) operations.push_back(XfrmOperation::remove(p.id));
+    for (const auto& p : dump_owned_policies())
+        operations.push_back(XfrmOperation::remove(p.id));
     result.policies = operations.size() - result.states;
     if (!operations.empty()) apply(operations);
     return result;
@@ -360,11 +382,12 @@ void NetlinkKernelIpsec::bypass_socket(int fd, IpFamily family) {
         policy.dir = direction;
         if (setsockopt(fd, level, option, &policy, sizeof policy) < 0) {
             const int error_number = errno;
-            throw KernelError(format_kernel_error("exempting socket " + std::to_string(fd) +
-                                                      (direction == XFRM_POLICY_IN ? " (in)" : " (out)") +
-                                                      " from IPsec policies",
-                                                  {error_number, {}}),
-                              error_number);
+            throw KernelError(
+                format_kernel_error("exempting socket " + std::to_string(fd) +
+                                        (direction == XFRM_POLICY_IN ? " (in)" : " (out)") +
+                                        " from IPsec policies",
+                                    {error_number, {}}),
+                error_number);
         }
     }
 }

@@ -2,21 +2,28 @@
 // enforcement (netlink/ownership.hpp) and per-socket bypass.
 #pragma once
 
+#include "netlink/kernel_ipsec.hpp"
+#include "netlink/netlink_socket.hpp"
+#include "netlink/ownership.hpp"
+
 #include <cstddef>
 #include <span>
 #include <string>
 #include <variant>
 #include <vector>
 
-#include "netlink/kernel_ipsec.hpp"
-#include "netlink/netlink_socket.hpp"
-#include "netlink/ownership.hpp"
-
 namespace netlink {
 
 // One change in a batch.
 struct XfrmOperation {
-    enum class Kind { add_state, update_state, delete_state, add_policy, update_policy, delete_policy };
+    enum class Kind {
+        add_state,
+        update_state,
+        delete_state,
+        add_policy,
+        update_policy,
+        delete_policy
+    };
     Kind kind;
     std::variant<XfrmState, XfrmStateId, XfrmPolicy, XfrmPolicyId> object;
 
@@ -32,9 +39,9 @@ struct XfrmOperation {
 std::string describe(const XfrmOperation& operation);
 
 struct BatchFailure {
-    size_t index;          // position in the batch
-    int error_number;      // errno (EPERM for an ownership refusal, EINVAL for a bad value)
-    std::string message;   // full operator-readable text, kernel reason included
+    size_t index;        // position in the batch
+    int error_number;    // errno (EPERM for an ownership refusal, EINVAL for a bad value)
+    std::string message; // full operator-readable text, kernel reason included
 };
 
 // Thrown by apply() when at least one operation failed; every other operation was applied.

@@ -1,9 +1,8 @@
 #include "netlink/netlink_message.hpp"
 
+#include <cstring>
 #include <libmnl/libmnl.h>
 #include <openssl/crypto.h>
-
-#include <cstring>
 #include <stdexcept>
 
 namespace netlink {
@@ -106,7 +105,9 @@ MessageBuilder::MessageBuilder(uint16_t type, uint16_t flags, size_t capacity)
     h->nlmsg_flags = NLM_F_REQUEST | flags;
 }
 
-MessageBuilder::~MessageBuilder() { OPENSSL_cleanse(buffer_.data(), buffer_.size()); }
+MessageBuilder::~MessageBuilder() {
+    OPENSSL_cleanse(buffer_.data(), buffer_.size());
+}
 
 void MessageBuilder::put_header_bytes(std::span<const uint8_t> bytes) {
     if (has_attributes_ || header()->nlmsg_len != MNL_NLMSG_HDRLEN)
@@ -136,7 +137,9 @@ AttributeSet::AttributeSet(const nlmsghdr* message, size_t header_size) {
     parse({base + offset, message->nlmsg_len - offset});
 }
 
-AttributeSet::AttributeSet(std::span<const uint8_t> attributes) { parse(attributes); }
+AttributeSet::AttributeSet(std::span<const uint8_t> attributes) {
+    parse(attributes);
+}
 
 void AttributeSet::parse(std::span<const uint8_t> data) {
     size_t at = 0;
@@ -147,7 +150,8 @@ void AttributeSet::parse(std::span<const uint8_t> data) {
             throw std::runtime_error("netlink attribute at offset " + std::to_string(at) +
                                      " has a bad length " + std::to_string(a.nla_len));
         const uint16_t type = a.nla_type & NLA_TYPE_MASK;
-        std::span<const uint8_t> payload = data.subspan(at + sizeof(nlattr), a.nla_len - sizeof(nlattr));
+        std::span<const uint8_t> payload =
+            data.subspan(at + sizeof(nlattr), a.nla_len - sizeof(nlattr));
         if (type <= xfrma_known_max && xfrm_attribute_rule(type)) {
             if (auto problem = check_xfrm_attribute(type, payload))
                 throw std::runtime_error("kernel sent a malformed attribute: " + *problem);

@@ -3,12 +3,11 @@
 // attribute reader. A wrong-size attribute is caught here (and in unit tests), never by the kernel.
 #pragma once
 
+#include <array>
+#include <cstdint>
+#include <cstring>
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
-
-#include <array>
-#include <cstring>
-#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>

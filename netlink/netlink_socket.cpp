@@ -1,16 +1,15 @@
 #include "netlink/netlink_socket.hpp"
 
-#include <openssl/crypto.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/uio.h>
+#include "netlink/kernel_ipsec.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <openssl/crypto.h>
 #include <random>
-
-#include "netlink/kernel_ipsec.hpp"
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
 
 namespace netlink {
 
@@ -114,7 +113,8 @@ void NetlinkSocket::send(std::span<const uint8_t> bytes, size_t message_count) {
 
 ssize_t NetlinkSocket::receive() {
     ++counters_.recvmsg_calls;
-    const ssize_t n = mnl_socket_recvfrom(socket_.get(), receive_buffer_.data(), receive_buffer_.size());
+    const ssize_t n =
+        mnl_socket_recvfrom(socket_.get(), receive_buffer_.data(), receive_buffer_.size());
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             throw KernelError("netlink: no answer from the kernel within 10 s", ETIMEDOUT);
@@ -141,7 +141,8 @@ int NetlinkSocket::receive_many() {
         headers[i].msg_hdr.msg_iovlen = 1;
     }
     ++counters_.recvmsg_calls;
-    const int n = recvmmsg(fd(), headers.data(), unsigned(max_messages_per_chunk), MSG_WAITFORONE, nullptr);
+    const int n =
+        recvmmsg(fd(), headers.data(), unsigned(max_messages_per_chunk), MSG_WAITFORONE, nullptr);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             throw KernelError("netlink: no answer from the kernel within 10 s", ETIMEDOUT);
@@ -205,7 +206,8 @@ std::vector<std::vector<uint8_t>> NetlinkSocket::dump(std::span<uint8_t> message
                     int status = 0;
                     if (m->nlmsg_len >= MNL_NLMSG_HDRLEN + sizeof status)
                         std::memcpy(&status, mnl_nlmsg_get_payload(m), sizeof status);
-                    if (status < 0) throw KernelError(format_kernel_error(what, {-status, {}}), -status);
+                    if (status < 0)
+                        throw KernelError(format_kernel_error(what, {-status, {}}), -status);
                     done = true;
                     break;
                 }
@@ -220,7 +222,8 @@ std::vector<std::vector<uint8_t>> NetlinkSocket::dump(std::span<uint8_t> message
             }
         }
         if (!interrupted) return result;
-        for (auto& r : result) OPENSSL_cleanse(r.data(), r.size());
+        for (auto& r : result)
+            OPENSSL_cleanse(r.data(), r.size());
         if (attempt == dump_attempts)
             throw KernelError(std::string(what) + ": the kernel's table kept changing during " +
                                   std::to_string(dump_attempts) + " dump attempts",
@@ -264,7 +267,8 @@ NetlinkSocket::batch(const std::vector<std::span<uint8_t>>& messages, size_t bat
             const int datagrams = receive_many();
             for (int d = 0; d < datagrams; ++d) {
                 int n = int(batch_lengths_[d]);
-                for (auto* m = reinterpret_cast<const nlmsghdr*>(batch_buffers_.data() + d * batch_datagram_size);
+                for (auto* m = reinterpret_cast<const nlmsghdr*>(batch_buffers_.data() +
+                                                                 d * batch_datagram_size);
                      mnl_nlmsg_ok(m, n); m = mnl_nlmsg_next(m, &n)) {
                     if (m->nlmsg_type != NLMSG_ERROR) continue;
                     auto it = pending.find(m->nlmsg_seq);

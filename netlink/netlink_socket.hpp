@@ -3,9 +3,8 @@
 // requests per sendmsg (wireguard-tools style) while still reporting failures by index.
 #pragma once
 
-#include <libmnl/libmnl.h>
-
 #include <cstdint>
+#include <libmnl/libmnl.h>
 #include <memory>
 #include <optional>
 #include <span>

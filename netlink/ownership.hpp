@@ -1,5 +1,6 @@
 // How gdoid recognises the XFRM objects it created, so that it can adopt them after a restart
-// and never touch anyone else's (strongSwan, libreswan or an operator's `ip xfrm` may share the box).
+// and never touch anyone else's (strongSwan, libreswan or an operator's `ip xfrm` may share the
+// box).
 //
 // The convention (policy/ and the daemon MUST follow it; NetlinkKernelIpsec enforces it):
 //  - every state gdoid adds has a reqid in [owned_reqid_first, owned_reqid_last]
@@ -14,9 +15,9 @@
 // to sit in our priority band but points at a foreign reqid is left alone.
 #pragma once
 
-#include <cstdint>
-
 #include "netlink/xfrm_objects.hpp"
+
+#include <cstdint>
 
 namespace netlink {
 
@@ -32,12 +33,16 @@ constexpr bool is_owned_priority(uint32_t priority) {
     return priority >= owned_priority_first && priority <= owned_priority_last;
 }
 // Helpers for policy/: offset 0..0xffffff inside the band.
-constexpr uint32_t owned_reqid(uint32_t offset) { return owned_reqid_first + (offset & 0xffffff); }
+constexpr uint32_t owned_reqid(uint32_t offset) {
+    return owned_reqid_first + (offset & 0xffffff);
+}
 constexpr uint32_t owned_priority(uint32_t offset) {
     return owned_priority_first + (offset & 0xffffff);
 }
 
-inline bool is_owned(const XfrmState& state) { return is_owned_reqid(state.reqid); }
+inline bool is_owned(const XfrmState& state) {
+    return is_owned_reqid(state.reqid);
+}
 
 inline bool is_owned(const XfrmPolicy& policy) {
     if (!is_owned_priority(policy.priority)) return false;

@@ -2,12 +2,11 @@
 // NEWPOLICY, UPDPOLICY, DELPOLICY, GETPOLICY. Pure: builds bytes, reads bytes, no sockets.
 #pragma once
 
-#include <linux/xfrm.h>
-
-#include <stdexcept>
-
 #include "netlink/netlink_message.hpp"
 #include "netlink/xfrm_objects.hpp"
+
+#include <linux/xfrm.h>
+#include <stdexcept>
 
 namespace netlink {
 

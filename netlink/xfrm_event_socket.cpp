@@ -1,15 +1,14 @@
 #include "netlink/xfrm_event_socket.hpp"
 
-#include <linux/xfrm.h>
-#include <openssl/crypto.h>
-#include <sys/socket.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "netlink/ownership.hpp"
 #include "netlink/xfrm_codec.hpp"
 #include "netlink/xfrm_translate.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <linux/xfrm.h>
+#include <openssl/crypto.h>
+#include <sys/socket.h>
 
 namespace netlink {
 
@@ -21,7 +20,9 @@ template <class T> bool read_header(const nlmsghdr* m, T& out) {
     return true;
 }
 
-KernelEvent resync() { return KernelEvent{KernelEventType::resync_needed, {}, {}, false, {}, {}}; }
+KernelEvent resync() {
+    return KernelEvent{KernelEventType::resync_needed, {}, {}, false, {}, {}};
+}
 
 } // namespace
 

@@ -2,12 +2,12 @@
 // and deletions made by others. Non-blocking; poll fd() and call read_events() when readable.
 #pragma once
 
+#include "netlink/kernel_ipsec.hpp"
+#include "netlink/netlink_socket.hpp"
+
 #include <cstdint>
 #include <set>
 #include <vector>
-
-#include "netlink/kernel_ipsec.hpp"
-#include "netlink/netlink_socket.hpp"
 
 namespace netlink {
 

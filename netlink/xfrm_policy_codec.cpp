@@ -1,11 +1,10 @@
 // XFRM policy messages: NEWPOLICY/UPDPOLICY/DELPOLICY/GETPOLICY and their decoding.
-#include <arpa/inet.h>
-#include <sys/socket.h>
-
-#include <cstring>
-
 #include "netlink/xfrm_codec.hpp"
 #include "netlink/xfrm_translate.hpp"
+
+#include <arpa/inet.h>
+#include <cstring>
+#include <sys/socket.h>
 
 namespace netlink {
 
@@ -35,7 +34,8 @@ xfrm_user_tmpl to_user_template(const XfrmTemplate& t, IpFamily selector_family)
     xfrm_user_tmpl out{};
     // Transport templates leave the endpoints unspecified; they then take the selector family.
     const bool wildcard = t.source.is_unspecified() && t.destination.is_unspecified();
-    const IpFamily family = wildcard && t.mode == XfrmMode::transport ? selector_family : t.source.family;
+    const IpFamily family =
+        wildcard && t.mode == XfrmMode::transport ? selector_family : t.source.family;
     out.family = to_address_family(family);
     out.saddr = to_xfrm_address(t.source);
     out.id.daddr = to_xfrm_address(t.destination);
@@ -74,9 +74,9 @@ MessageBuilder build_add_policy(const XfrmPolicy& policy, bool update) {
         std::vector<xfrm_user_tmpl> templates;
         for (const auto& t : policy.templates)
             templates.push_back(to_user_template(t, policy.id.selector.source.address.family));
-        message.put_attribute(XFRMA_TMPL, std::span<const uint8_t>(
-                                              reinterpret_cast<const uint8_t*>(templates.data()),
-                                              templates.size() * sizeof(xfrm_user_tmpl)));
+        message.put_attribute(
+            XFRMA_TMPL, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(templates.data()),
+                                                 templates.size() * sizeof(xfrm_user_tmpl)));
     }
     put_policy_mark(message, policy.id.mark);
     return message;
@@ -110,7 +110,8 @@ XfrmPolicy decode_policy(const xfrm_userpolicy_info& info, const AttributeSet& a
     p.index = info.index;
     p.action = info.action == XFRM_POLICY_BLOCK ? XfrmPolicyAction::block : XfrmPolicyAction::allow;
     if (auto raw = attributes.get(XFRMA_TMPL)) {
-        for (size_t at = 0; at + sizeof(xfrm_user_tmpl) <= raw->size(); at += sizeof(xfrm_user_tmpl)) {
+        for (size_t at = 0; at + sizeof(xfrm_user_tmpl) <= raw->size();
+             at += sizeof(xfrm_user_tmpl)) {
             xfrm_user_tmpl t;
             std::memcpy(&t, raw->data() + at, sizeof t);
             const IpFamily family = t.family == AF_UNSPEC ? p.id.selector.source.address.family

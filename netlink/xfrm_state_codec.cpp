@@ -1,11 +1,10 @@
 // XFRM state messages: NEWSA/UPDSA/DELSA/GETSA and their decoding.
-#include <arpa/inet.h>
-
-#include <algorithm>
-#include <cstring>
-
 #include "netlink/xfrm_codec.hpp"
 #include "netlink/xfrm_translate.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cstring>
 
 namespace netlink {
 
@@ -69,9 +68,11 @@ MessageBuilder build_add_state(const XfrmState& state, bool update,
         throw InvalidXfrmObject("an AEAD state cannot also carry a cipher or an HMAC");
     if (!state.aead && !state.encryption)
         throw InvalidXfrmObject("a state needs an encryption or an AEAD algorithm");
-    if (state.encryption) check(check_algorithm(*state.encryption, AlgorithmKind::encryption), "encryption");
+    if (state.encryption)
+        check(check_algorithm(*state.encryption, AlgorithmKind::encryption), "encryption");
     if (state.authentication)
-        check(check_algorithm(*state.authentication, AlgorithmKind::authentication), "authentication");
+        check(check_algorithm(*state.authentication, AlgorithmKind::authentication),
+              "authentication");
     if (state.aead) check(check_algorithm(*state.aead, AlgorithmKind::aead), "AEAD");
 
     xfrm_usersa_info info{};
@@ -131,9 +132,9 @@ MessageBuilder build_add_state(const XfrmState& state, bool update,
         message.put_attribute(XFRMA_OFFLOAD_DEV, offload);
     }
     if (options.sa_direction_supported && state.direction != XfrmStateDirection::unspecified)
-        message.put_attribute(xfrma_sa_dir, uint8_t(state.direction == XfrmStateDirection::in
-                                                         ? xfrm_sa_dir_in
-                                                         : xfrm_sa_dir_out));
+        message.put_attribute(
+            xfrma_sa_dir,
+            uint8_t(state.direction == XfrmStateDirection::in ? xfrm_sa_dir_in : xfrm_sa_dir_out));
     return message;
 }
 
@@ -172,7 +173,8 @@ DecodedState decode_state(const xfrm_usersa_info& info, const AttributeSet& attr
     s.hard_lifetime_seconds = info.lft.hard_add_expires_seconds;
     s.soft_lifetime_seconds = info.lft.soft_add_expires_seconds;
     // Names and lengths only: keys stay in the kernel.
-    if (auto a = attributes.get(XFRMA_ALG_CRYPT)) s.encryption = XfrmAlgorithm{algorithm_name(*a), {}, 0};
+    if (auto a = attributes.get(XFRMA_ALG_CRYPT))
+        s.encryption = XfrmAlgorithm{algorithm_name(*a), {}, 0};
     if (auto a = attributes.get(XFRMA_ALG_AUTH_TRUNC))
         s.authentication = XfrmAlgorithm{algorithm_name(*a), {}, u32_at(*a, 68)};
     else if (auto a = attributes.get(XFRMA_ALG_AUTH))
@@ -183,7 +185,8 @@ DecodedState decode_state(const xfrm_usersa_info& info, const AttributeSet& attr
         s.output_sequence_may_wrap = *flags & XFRM_SA_XFLAG_OSEQ_MAY_WRAP;
     auto set_value = attributes.get_struct<uint32_t>(XFRMA_SET_MARK);
     auto set_mask = attributes.get_struct<uint32_t>(XFRMA_SET_MARK_MASK);
-    if (set_value || set_mask) s.set_mark = XfrmMark{set_value.value_or(0), set_mask.value_or(0xffffffff)};
+    if (set_value || set_mask)
+        s.set_mark = XfrmMark{set_value.value_or(0), set_mask.value_or(0xffffffff)};
     if (auto offload = attributes.get_struct<xfrm_user_offload>(XFRMA_OFFLOAD_DEV))
         decoded.offload_ifindex = offload->ifindex;
     if (auto dir = attributes.get_struct<uint8_t>(xfrma_sa_dir))

@@ -1,12 +1,11 @@
 #include "netlink/xfrm_translate.hpp"
 
-#include <arpa/inet.h>
-#include <sys/socket.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <sys/socket.h>
 
 namespace netlink {
 
@@ -92,13 +91,13 @@ XfrmSelector from_xfrm_selector(const xfrm_selector& selector) {
 
 const std::vector<AlgorithmInfo>& supported_algorithms() {
     static const std::vector<AlgorithmInfo> table = {
-        {"cbc(des3_ede)", AlgorithmKind::encryption, {192}, 0, 3},           // ESP_3DES
-        {"cbc(aes)", AlgorithmKind::encryption, {128, 192, 256}, 0, 12},     // ESP_AES-CBC
-        {"hmac(md5)", AlgorithmKind::authentication, {128}, 96, 1},          // RFC 2403
-        {"hmac(sha1)", AlgorithmKind::authentication, {160}, 96, 2},         // RFC 2404
-        {"hmac(sha256)", AlgorithmKind::authentication, {256}, 128, 5},      // RFC 4868
-        {"hmac(sha384)", AlgorithmKind::authentication, {384}, 192, 6},      // RFC 4868
-        {"hmac(sha512)", AlgorithmKind::authentication, {512}, 256, 7},      // RFC 4868
+        {"cbc(des3_ede)", AlgorithmKind::encryption, {192}, 0, 3},       // ESP_3DES
+        {"cbc(aes)", AlgorithmKind::encryption, {128, 192, 256}, 0, 12}, // ESP_AES-CBC
+        {"hmac(md5)", AlgorithmKind::authentication, {128}, 96, 1},      // RFC 2403
+        {"hmac(sha1)", AlgorithmKind::authentication, {160}, 96, 2},     // RFC 2404
+        {"hmac(sha256)", AlgorithmKind::authentication, {256}, 128, 5},  // RFC 4868
+        {"hmac(sha384)", AlgorithmKind::authentication, {384}, 192, 6},  // RFC 4868
+        {"hmac(sha512)", AlgorithmKind::authentication, {512}, 256, 7},  // RFC 4868
         // RFC 4106: key = AES key + 4-octet salt; ESP_AES-GCM with a 16-octet ICV (ID 20).
         {"rfc4106(gcm(aes))", AlgorithmKind::aead, {160, 224, 288}, 128, 20},
     };

@@ -2,15 +2,14 @@
 // selectors, algorithm names and truncation, human-readable object names. No sockets here.
 #pragma once
 
-#include <linux/xfrm.h>
+#include "netlink/xfrm_objects.hpp"
 
 #include <cstdint>
+#include <linux/xfrm.h>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "netlink/xfrm_objects.hpp"
 
 namespace netlink {
 
@@ -31,9 +30,9 @@ enum class AlgorithmKind { encryption, authentication, aead };
 struct AlgorithmInfo {
     std::string_view kernel_name;
     AlgorithmKind kind;
-    std::vector<uint32_t> key_bits;  // accepted key lengths (AEAD: including the 32-bit salt)
-    uint32_t icv_or_trunc_bits;      // RFC truncation (auth) or ICV length (AEAD); 0 for ciphers
-    uint16_t ipsec_id;               // ESP transform ID (ciphers, AEAD) or auth algorithm (RFC 2407)
+    std::vector<uint32_t> key_bits; // accepted key lengths (AEAD: including the 32-bit salt)
+    uint32_t icv_or_trunc_bits;     // RFC truncation (auth) or ICV length (AEAD); 0 for ciphers
+    uint16_t ipsec_id;              // ESP transform ID (ciphers, AEAD) or auth algorithm (RFC 2407)
 };
 
 // The algorithms gdoid programs, with the truncations the RFCs mandate (RFC 2404: 96 bits for

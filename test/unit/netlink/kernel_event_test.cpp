@@ -1,15 +1,14 @@
 // The XFRM event socket against the real host kernel, each case in a fresh network namespace.
+#include "netlink/netlink_kernel_ipsec.hpp"
+#include "netlink/xfrm_event_socket.hpp"
+#include "netns.hpp"
+
 #include <arpa/inet.h>
+#include <catch2/catch.hpp>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <catch2/catch.hpp>
-
-#include "netlink/netlink_kernel_ipsec.hpp"
-#include "netlink/xfrm_event_socket.hpp"
-#include "netns.hpp"
 
 using namespace netlink;
 using netlink_test::FreshNetworkNamespace;
@@ -17,8 +16,12 @@ using netlink_test::run;
 
 namespace {
 
-IpPrefix prefix(const char* text) { return *IpPrefix::parse(text); }
-IpAddress address(const char* text) { return *IpAddress::parse(text); }
+IpPrefix prefix(const char* text) {
+    return *IpPrefix::parse(text);
+}
+IpAddress address(const char* text) {
+    return *IpAddress::parse(text);
+}
 
 XfrmPolicy owned_policy(const char* from, const char* to, uint32_t offset) {
     XfrmPolicy p;
@@ -63,7 +66,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "a policy deletion made by someone else 
 
     // Our own deletion is not echoed back; foreign objects are none of our business.
     kernel.delete_policy(b.id);
-    REQUIRE(run("ip xfrm policy add src 10.9.0.0/24 dst 10.8.0.0/24 dir out priority 5").status == 0);
+    REQUIRE(run("ip xfrm policy add src 10.9.0.0/24 dst 10.8.0.0/24 dir out priority 5").status ==
+            0);
     REQUIRE(run("ip xfrm policy delete src 10.9.0.0/24 dst 10.8.0.0/24 dir out").status == 0);
     CHECK(wait_events(events, 300).empty());
 

@@ -1,16 +1,15 @@
 // Policies against the real host kernel, each case in a fresh network namespace (needs root).
+#include "netlink/netlink_kernel_ipsec.hpp"
+#include "netns.hpp"
+
 #include <arpa/inet.h>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-#include <catch2/catch.hpp>
-#include <chrono>
-#include <cstdio>
-
-#include "netlink/netlink_kernel_ipsec.hpp"
-#include "netns.hpp"
 
 using namespace netlink;
 using netlink_test::FreshNetworkNamespace;
@@ -18,8 +17,12 @@ using netlink_test::run;
 
 namespace {
 
-IpPrefix prefix(const char* text) { return *IpPrefix::parse(text); }
-IpAddress address(const char* text) { return *IpAddress::parse(text); }
+IpPrefix prefix(const char* text) {
+    return *IpPrefix::parse(text);
+}
+IpAddress address(const char* text) {
+    return *IpAddress::parse(text);
+}
 
 XfrmPolicy tunnel_policy(const char* from, const char* to, XfrmPolicyDirection direction,
                          uint32_t priority_offset) {
@@ -38,7 +41,8 @@ XfrmPolicy tunnel_policy(const char* from, const char* to, XfrmPolicyDirection d
 
 // The kernel assigns indexes; everything else must come back exactly as sent.
 std::vector<XfrmPolicy> without_index(std::vector<XfrmPolicy> policies) {
-    for (auto& p : policies) p.index = 0;
+    for (auto& p : policies)
+        p.index = 0;
     std::sort(policies.begin(), policies.end());
     return policies;
 }
@@ -49,7 +53,8 @@ int udp_send(int fd, const char* to) {
     destination.sin_port = htons(9);
     inet_pton(AF_INET, to, &destination.sin_addr);
     const char payload[] = "x";
-    if (sendto(fd, payload, 1, 0, reinterpret_cast<sockaddr*>(&destination), sizeof destination) < 0)
+    if (sendto(fd, payload, 1, 0, reinterpret_cast<sockaddr*>(&destination), sizeof destination) <
+        0)
         return errno;
     return 0;
 }
@@ -92,20 +97,24 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "policies of every kind are installed an
     block.priority = owned_priority(2);
     wanted.push_back(block);
     // IPv6 with a transport-mode template.
-    XfrmPolicy v6 = tunnel_policy("2001:db8:1::/48", "2001:db8:2::/48", XfrmPolicyDirection::out, 7);
+    XfrmPolicy v6 =
+        tunnel_policy("2001:db8:1::/48", "2001:db8:2::/48", XfrmPolicyDirection::out, 7);
     v6.templates[0].source = address("2001:db8::10");
     v6.templates[0].destination = address("2001:db8::1");
     wanted.push_back(v6);
 
-    for (const auto& p : wanted) kernel.add_policy(p);
+    for (const auto& p : wanted)
+        kernel.add_policy(p);
 
     auto dumped = kernel.dump_policies();
     REQUIRE(dumped.size() == wanted.size());
     CHECK(without_index(dumped) == without_index(wanted));
-    for (const auto& p : dumped) CHECK(p.index != 0);
+    for (const auto& p : dumped)
+        CHECK(p.index != 0);
     // An independent view: iproute2 sees them too.
     auto listing = run("ip xfrm policy list");
-    CHECK(listing.output.find("src 10.3.0.0/24 dst 10.4.0.0/24 proto udp sport 848 dport 848 dev lo") !=
+    CHECK(listing.output.find(
+              "src 10.3.0.0/24 dst 10.4.0.0/24 proto udp sport 848 dport 848 dev lo") !=
           std::string::npos);
     CHECK(listing.output.find("mark 0x100000/0x100000") != std::string::npos);
     CHECK(listing.output.find("action block") != std::string::npos);
@@ -141,7 +150,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "policies are updated and deleted, error
         FAIL("deleting a missing policy succeeded");
     } catch (const KernelError& e) {
         CHECK(e.error_number() == ENOENT);
-        CHECK(std::string(e.what()).starts_with("deleting XFRM out policy 10.1.0.0/16 -> 10.2.0.0/16: "));
+        CHECK(std::string(e.what()).starts_with(
+            "deleting XFRM out policy 10.1.0.0/16 -> 10.2.0.0/16: "));
     }
 
     // Objects that would not be recognisable as ours are refused before reaching the kernel.
@@ -151,7 +161,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "policies are updated and deleted, error
     CHECK(kernel.dump_policies().empty());
 }
 
-TEST_CASE_METHOD(FreshNetworkNamespace, "10,000 policies go in a few syscalls; a bad one is named by index",
+TEST_CASE_METHOD(FreshNetworkNamespace,
+                 "10,000 policies go in a few syscalls; a bad one is named by index",
                  "[netlink][kernel][batch]") {
     NetlinkKernelIpsec kernel;
     constexpr size_t count = 10000, bad = 5000;
@@ -175,14 +186,15 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "10,000 policies go in a few syscalls; a
         CHECK(e.failures()[0].message ==
               "adding XFRM out policy 10.29.136.0/24 -> 172.16.0.0/12: Invalid argument (kernel: "
               "Invalid XFRM protocol in template)");
-        CHECK(std::string(e.what()).starts_with("1 of 10000 XFRM operations failed; first: #5000 "));
+        CHECK(
+            std::string(e.what()).starts_with("1 of 10000 XFRM operations failed; first: #5000 "));
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto sendmsgs = kernel.counters().sendmsg_calls - before.sendmsg_calls;
     const auto recvmsgs = kernel.counters().recvmsg_calls - before.recvmsg_calls;
-    std::printf("batch: %zu policies in %.3f s, %llu sendmsg + %llu recvmsg calls\n", count, seconds,
-                (unsigned long long)sendmsgs, (unsigned long long)recvmsgs);
+    std::printf("batch: %zu policies in %.3f s, %llu sendmsg + %llu recvmsg calls\n", count,
+                seconds, (unsigned long long)sendmsgs, (unsigned long long)recvmsgs);
     CHECK(sendmsgs <= 50);
     CHECK(recvmsgs <= 200);
     auto owned = kernel.dump_owned_policies();
@@ -190,12 +202,14 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "10,000 policies go in a few syscalls; a
 
     // Deleting them all is one batch too.
     std::vector<XfrmOperation> deletes;
-    for (const auto& p : owned) deletes.push_back(XfrmOperation::remove(p.id));
+    for (const auto& p : owned)
+        deletes.push_back(XfrmOperation::remove(p.id));
     kernel.apply(deletes);
     CHECK(kernel.dump_policies().empty());
 }
 
-TEST_CASE_METHOD(FreshNetworkNamespace, "foreign policies survive flush_owned and cannot be replaced",
+TEST_CASE_METHOD(FreshNetworkNamespace,
+                 "foreign policies survive flush_owned and cannot be replaced",
                  "[netlink][kernel]") {
     NetlinkKernelIpsec kernel;
     // Another IKE daemon's policies: one with an ordinary priority, one inside our band but with a
@@ -218,7 +232,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "foreign policies survive flush_owned an
     // Same identity as the foreign policy: refused, and the foreign one is untouched.
     XfrmPolicy clash = tunnel_policy("10.9.0.0/24", "10.8.0.0/24", XfrmPolicyDirection::out, 1);
     CHECK_THROWS_WITH(kernel.update_policy(clash), Catch::Contains("belongs to another program"));
-    CHECK_THROWS_WITH(kernel.delete_policy(clash.id), Catch::Contains("belongs to another program"));
+    CHECK_THROWS_WITH(kernel.delete_policy(clash.id),
+                      Catch::Contains("belongs to another program"));
     try {
         kernel.apply(std::vector<XfrmOperation>{XfrmOperation::remove(clash.id)});
         FAIL("batch delete of a foreign policy succeeded");
@@ -231,7 +246,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "foreign policies survive flush_owned an
     CHECK(flushed.states == 0);
     auto left = kernel.dump_policies();
     REQUIRE(left.size() == 3);
-    for (const auto& p : left) CHECK_FALSE(is_owned(p));
+    for (const auto& p : left)
+        CHECK_FALSE(is_owned(p));
     auto listing = run("ip xfrm policy list");
     CHECK(listing.output.find("src 10.9.0.0/24 dst 10.8.0.0/24") != std::string::npos);
     CHECK(listing.output.find("priority 100 ") != std::string::npos);
@@ -266,8 +282,9 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "bypass_socket exempts one socket from a
     close(normal);
     close(bypassed);
 
-    CHECK_THROWS_WITH(kernel.bypass_socket(-1, IpFamily::v4),
-                      Catch::Contains("exempting socket -1 (in) from IPsec policies: Bad file descriptor"));
+    CHECK_THROWS_WITH(
+        kernel.bypass_socket(-1, IpFamily::v4),
+        Catch::Contains("exempting socket -1 (in) from IPsec policies: Bad file descriptor"));
 }
 
 TEST_CASE_METHOD(FreshNetworkNamespace, "XFRMA_SA_DIR support is probed from the kernel",

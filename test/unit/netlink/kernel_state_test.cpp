@@ -1,15 +1,14 @@
 // XFRM states against a real kernel, each case in a fresh network namespace (needs root).
 // [esp] cases need a kernel with ESP: they run in the VM (test/vm/030-netlink-states.sh).
 // The [no-esp] case runs on hosts: what an operator sees when the kernel has no ESP.
-#include <poll.h>
-
-#include <catch2/catch.hpp>
-#include <cstdio>
-
 #include "netlink/netlink_kernel_ipsec.hpp"
 #include "netlink/xfrm_event_socket.hpp"
 #include "netlink/xfrm_translate.hpp"
 #include "netns.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <poll.h>
 
 using namespace netlink;
 using netlink_test::FreshNetworkNamespace;
@@ -17,13 +16,18 @@ using netlink_test::run;
 
 namespace {
 
-IpPrefix prefix(const char* text) { return *IpPrefix::parse(text); }
-IpAddress address(const char* text) { return *IpAddress::parse(text); }
+IpPrefix prefix(const char* text) {
+    return *IpPrefix::parse(text);
+}
+IpAddress address(const char* text) {
+    return *IpAddress::parse(text);
+}
 
 gdoi::SecretBytes key_of(size_t bytes, uint8_t seed) {
     gdoi::SecretBytes key(bytes);
     auto k = key.reveal_mutable();
-    for (size_t i = 0; i < bytes; ++i) k[i] = uint8_t(seed + 7 * i);
+    for (size_t i = 0; i < bytes; ++i)
+        k[i] = uint8_t(seed + 7 * i);
     return key;
 }
 
@@ -71,7 +75,8 @@ void check_same(const XfrmState& got, const XfrmState& sent, bool with_direction
     CHECK(got.hard_lifetime_seconds == sent.hard_lifetime_seconds);
     CHECK(got.soft_lifetime_seconds == sent.soft_lifetime_seconds);
     CHECK(got.direction == (with_direction ? sent.direction : XfrmStateDirection::unspecified));
-    auto same_algorithm = [](const std::optional<XfrmAlgorithm>& a, const std::optional<XfrmAlgorithm>& b) {
+    auto same_algorithm = [](const std::optional<XfrmAlgorithm>& a,
+                             const std::optional<XfrmAlgorithm>& b) {
         REQUIRE(a.has_value() == b.has_value());
         if (!a) return;
         CHECK(a->name == b->name);
@@ -115,7 +120,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "without ESP in the kernel, adding a sta
     REQUIRE(kernel.dump_states().size() == 1);
 }
 
-TEST_CASE_METHOD(FreshNetworkNamespace, "states for every supported algorithm are installed and read back",
+TEST_CASE_METHOD(FreshNetworkNamespace,
+                 "states for every supported algorithm are installed and read back",
                  "[netlink][kernel][esp]") {
     NetlinkKernelIpsec kernel;
     std::vector<XfrmState> sent;
@@ -128,7 +134,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "states for every supported algorithm ar
         const char* name;
         size_t key;
     };
-    for (auto cipher : {Cipher{"cbc(des3_ede)", 24}, Cipher{"cbc(aes)", 16}, Cipher{"cbc(aes)", 32}}) {
+    for (auto cipher :
+         {Cipher{"cbc(des3_ede)", 24}, Cipher{"cbc(aes)", 16}, Cipher{"cbc(aes)", 32}}) {
         for (auto auth : {Auth{"hmac(md5)", 16}, Auth{"hmac(sha1)", 20}, Auth{"hmac(sha256)", 32},
                           Auth{"hmac(sha384)", 48}, Auth{"hmac(sha512)", 64}}) {
             XfrmState s = outbound_state(spi++);
@@ -209,7 +216,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "states are updated and deleted; errors 
         FAIL("deleting a missing state succeeded");
     } catch (const KernelError& e) {
         CHECK(e.error_number() == ESRCH);
-        CHECK(std::string(e.what()).starts_with("deleting XFRM state spi 0x20000001 dst 100.127.0.1: "));
+        CHECK(std::string(e.what()).starts_with(
+            "deleting XFRM state spi 0x20000001 dst 100.127.0.1: "));
     }
 
     // A kernel-side refusal comes back with the kernel's reason.
@@ -220,7 +228,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "states are updated and deleted; errors 
         kernel.add_state(bad);
         FAIL("a state with protocol 17 was accepted");
     } catch (const KernelError& e) {
-        CHECK(std::string(e.what()).starts_with("adding XFRM state spi 0x20000002 dst 100.127.0.1 proto 17: "));
+        CHECK(std::string(e.what()).starts_with(
+            "adding XFRM state spi 0x20000002 dst 100.127.0.1 proto 17: "));
     }
 }
 
@@ -265,7 +274,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "offload on a device without it falls ba
     XfrmState missing = outbound_state(0x40000002);
     missing.aead = s.aead;
     missing.offload_device = "nosuchdev0";
-    CHECK_THROWS_WITH(kernel.add_state(missing), Catch::Contains("offload device \"nosuchdev0\" does not exist"));
+    CHECK_THROWS_WITH(kernel.add_state(missing),
+                      Catch::Contains("offload device \"nosuchdev0\" does not exist"));
 }
 
 TEST_CASE_METHOD(FreshNetworkNamespace, "soft and hard expiries of our states are reported",
@@ -281,7 +291,8 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "soft and hard expiries of our states ar
     for (int i = 0; i < 100 && got.size() < 2; ++i) {
         pollfd p{events.fd(), POLLIN, 0};
         if (poll(&p, 1, 100) > 0)
-            for (auto& e : events.read_events()) got.push_back(e);
+            for (auto& e : events.read_events())
+                got.push_back(e);
     }
     REQUIRE(got.size() == 2);
     CHECK(got[0].type == KernelEventType::state_expired);

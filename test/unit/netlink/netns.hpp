@@ -4,15 +4,14 @@
 // last socket closes.
 #pragma once
 
-#include <sched.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <sched.h>
 #include <stdexcept>
 #include <string>
+#include <unistd.h>
 
 namespace netlink_test {
 
@@ -27,7 +26,8 @@ inline CommandResult run(const std::string& command) {
     if (!pipe) return result;
     std::array<char, 4096> buffer;
     size_t n;
-    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+        result.output.append(buffer.data(), n);
     const int status = pclose(pipe);
     result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;

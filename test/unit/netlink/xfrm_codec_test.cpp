@@ -1,28 +1,32 @@
 // Pure tests: algorithm table, selector packing, attribute size table, message round trips,
 // extended-ack decoding. No kernel involved.
-#include <arpa/inet.h>
-#include <sys/socket.h>
-
-#include <catch2/catch.hpp>
-#include <cstring>
-#include <map>
-
 #include "netlink/netlink_socket.hpp"
 #include "netlink/ownership.hpp"
 #include "netlink/xfrm_codec.hpp"
 #include "netlink/xfrm_translate.hpp"
 
+#include <arpa/inet.h>
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <map>
+#include <sys/socket.h>
+
 using namespace netlink;
 
 namespace {
 
-IpPrefix prefix(const char* text) { return *IpPrefix::parse(text); }
-IpAddress address(const char* text) { return *IpAddress::parse(text); }
+IpPrefix prefix(const char* text) {
+    return *IpPrefix::parse(text);
+}
+IpAddress address(const char* text) {
+    return *IpAddress::parse(text);
+}
 
 gdoi::SecretBytes key_of(size_t bytes, uint8_t seed) {
     gdoi::SecretBytes key(bytes);
     auto k = key.reveal_mutable();
-    for (size_t i = 0; i < bytes; ++i) k[i] = uint8_t(seed + i);
+    for (size_t i = 0; i < bytes; ++i)
+        k[i] = uint8_t(seed + i);
     return key;
 }
 
@@ -66,9 +70,9 @@ TEST_CASE("algorithm table gives kernel names and RFC truncations", "[netlink][p
         const char* name;
         uint32_t trunc;
     };
-    for (auto [name, trunc] : {Expected{"hmac(md5)", 96}, Expected{"hmac(sha1)", 96},
-                               Expected{"hmac(sha256)", 128}, Expected{"hmac(sha384)", 192},
-                               Expected{"hmac(sha512)", 256}}) {
+    for (auto [name, trunc] :
+         {Expected{"hmac(md5)", 96}, Expected{"hmac(sha1)", 96}, Expected{"hmac(sha256)", 128},
+          Expected{"hmac(sha384)", 192}, Expected{"hmac(sha512)", 256}}) {
         const AlgorithmInfo* info = find_algorithm(name);
         REQUIRE(info);
         CHECK(info->kind == AlgorithmKind::authentication);
@@ -133,7 +137,8 @@ TEST_CASE("selectors pack into the kernel layout and back", "[netlink][pure]") {
     CHECK_THROWS_WITH(to_xfrm_selector(too_long), Catch::Contains("prefix length 33"));
 }
 
-TEST_CASE("attribute size table rejects wrong sizes before the kernel sees them", "[netlink][pure]") {
+TEST_CASE("attribute size table rejects wrong sizes before the kernel sees them",
+          "[netlink][pure]") {
     const uint8_t four[4] = {}, eight[8] = {};
     CHECK_FALSE(check_xfrm_attribute(XFRMA_MARK, eight));
     CHECK(*check_xfrm_attribute(XFRMA_MARK, four) == "XFRMA_MARK must be 8 octets, not 4");
@@ -176,7 +181,8 @@ TEST_CASE("a state message carries every field and decodes back", "[netlink][pur
     // The key bytes follow the header unchanged.
     const auto& crypt = attrs[XFRMA_ALG_CRYPT];
     REQUIRE(crypt.size() == sizeof(xfrm_algo) + 32);
-    CHECK(std::equal(crypt.begin() + sizeof(xfrm_algo), crypt.end(), s.encryption->key.reveal().begin()));
+    CHECK(std::equal(crypt.begin() + sizeof(xfrm_algo), crypt.end(),
+                     s.encryption->key.reveal().begin()));
     uint32_t trunc;
     std::memcpy(&trunc, attrs[XFRMA_ALG_AUTH_TRUNC].data() + 68, 4);
     CHECK(trunc == 128);
@@ -274,7 +280,8 @@ TEST_CASE("a policy message with templates and mark decodes back", "[netlink][pu
 
     XfrmPolicy blocked = p;
     blocked.action = XfrmPolicyAction::block;
-    CHECK_THROWS_WITH(build_add_policy(blocked, false), Catch::Contains("block policy cannot have templates"));
+    CHECK_THROWS_WITH(build_add_policy(blocked, false),
+                      Catch::Contains("block policy cannot have templates"));
 }
 
 TEST_CASE("extended ack text becomes the operator message", "[netlink][pure]") {

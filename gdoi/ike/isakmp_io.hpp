@@ -19,6 +19,10 @@ namespace gdoi::ike {
 Datagram seal(const wire::Message& message, crypto::IsakmpCipher* cipher,
               const wire::EncodeContext& ctx = {});
 
+// Encrypts the body of a message encoded in the clear (header unchanged but its length) under
+// the IV chain of its message ID, which moves on.
+Datagram encrypt_encoded(std::span<const uint8_t> clear, crypto::IsakmpCipher& cipher);
+
 // A message whose first payload is a HASH over (prefix | octets of every later payload):
 // encodes it with a placeholder hash, computes prf(key, prefix | rest) and fills it in.
 // The message is returned in the clear (seal() it afterwards if it must be encrypted).

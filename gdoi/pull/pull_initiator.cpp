@@ -80,11 +80,7 @@ void PullInitiator::start(TimePoint now) {
         // HASH(1) = prf(SKEYID_a, M-ID | Ni | ID)
         return crypto::hmac_public(sa_.hash(), sa_.skeyid_a.reveal(), {mid, rest});
     });
-    auto encrypted =
-        sa_.cipher->encrypt(message_id_, std::span<const uint8_t>(clear).subspan(kHeaderSize));
-    clear.resize(kHeaderSize);
-    clear.insert(clear.end(), encrypted.begin(), encrypted.end());
-    rewrite_header_length(clear, static_cast<uint32_t>(clear.size()));
+    clear = ike::encrypt_encoded(clear, *sa_.cipher);
     state_ = State::sent_1;
     log(LogLevel::info, "requesting the group policy");
     send(std::move(clear), now);
@@ -216,11 +212,7 @@ void PullInitiator::handle_2(std::span<const uint8_t> plaintext, std::vector<uin
         // HASH(3) = prf(SKEYID_a, M-ID | Ni_b | Nr_b)
         return crypto::hmac_public(sa_.hash(), sa_.skeyid_a.reveal(), {mid, nonce_i_, nonce_r_});
     });
-    auto encrypted =
-        sa_.cipher->encrypt(message_id_, std::span<const uint8_t>(clear).subspan(kHeaderSize));
-    clear.resize(kHeaderSize);
-    clear.insert(clear.end(), encrypted.begin(), encrypted.end());
-    rewrite_header_length(clear, static_cast<uint32_t>(clear.size()));
+    clear = ike::encrypt_encoded(clear, *sa_.cipher);
     state_ = State::sent_3;
     send(std::move(clear), now);
 }

@@ -39,11 +39,7 @@ Datagram PullResponder::seal_with_hash(
     EncodeContext ctx;
     if (grant_) ctx.quirks = grant_->options.quirks;
     auto clear = ike::encode_with_leading_hash(m, crypto::hash_length(sa_.hash()), hash, ctx);
-    auto encrypted =
-        sa_.cipher->encrypt(message_id_, std::span<const uint8_t>(clear).subspan(kHeaderSize));
-    clear.resize(kHeaderSize);
-    clear.insert(clear.end(), encrypted.begin(), encrypted.end());
-    rewrite_header_length(clear, static_cast<uint32_t>(clear.size()));
+    clear = ike::encrypt_encoded(clear, *sa_.cipher);
     return clear;
 }
 

@@ -41,6 +41,24 @@ bpf_tc_attach_point attach_point(TcDirection direction) {
     return direction == TcDirection::ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
 }
 
+// libbpf prints the kernel's extended ack for answers we expect and handle (EEXIST for an
+// existing qdisc, ENOENT for an empty filter slot); keep those off stderr.
+class QuietLibbpf {
+public:
+    QuietLibbpf() : previous_(libbpf_set_print(nullptr)) {}
+    ~QuietLibbpf() { libbpf_set_print(previous_); }
+    QuietLibbpf(const QuietLibbpf&) = delete;
+    QuietLibbpf& operator=(const QuietLibbpf&) = delete;
+
+private:
+    libbpf_print_fn_t previous_;
+};
+
+int quiet_query(const bpf_tc_hook& hook, bpf_tc_opts& opts) {
+    QuietLibbpf quiet;
+    return bpf_tc_query(&hook, &opts);
+}
+
 bpf_tc_opts make_opts(const TcFilterSlot& slot) {
     bpf_tc_opts opts{};
     opts.sz = sizeof(opts);
@@ -152,10 +170,11 @@ void TcDevice::attach(const TcFilterSlot& slot, int prog_fd) {
     bpf_tc_hook hook = make_hook(ifindex_, attach_point(slot.direction));
     if (!qdisc_checked_) {
         // libbpf asks with NLM_F_EXCL: EEXIST means someone (maybe an earlier gdoid) made it.
-        // libbpf would print the kernel's "Exclusivity flag on" for that expected case.
-        libbpf_print_fn_t previous = libbpf_set_print(nullptr);
-        int rc = bpf_tc_hook_create(&hook);
-        libbpf_set_print(previous);
+        int rc = 0;
+        {
+            QuietLibbpf quiet;
+            rc = bpf_tc_hook_create(&hook);
+        }
         if (rc < 0 && rc != -EEXIST)
             throw DatapathError(DatapathErrorKind::attach_failed,
                                 "cannot create the clsact qdisc on '" + name_ +
@@ -188,7 +207,7 @@ void TcDevice::detach_all() noexcept {
         bpf_tc_hook hook = make_hook(ifindex_, attach_point(entry.slot.direction));
         bpf_tc_opts query = make_opts(entry.slot);
         // Another program at our slot means someone replaced it after us: not ours to remove.
-        if (bpf_tc_query(&hook, &query) < 0 || query.prog_id != entry.prog_id) continue;
+        if (quiet_query(hook, query) < 0 || query.prog_id != entry.prog_id) continue;
         bpf_tc_opts opts = make_opts(entry.slot);
         bpf_tc_detach(&hook, &opts);
     }
@@ -214,7 +233,7 @@ bool remove_stale_filter(const std::string& device, const TcFilterSlot& slot) {
     TcDevice resolved(device);
     bpf_tc_hook hook = make_hook(resolved.ifindex(), attach_point(slot.direction));
     bpf_tc_opts query = make_opts(slot);
-    if (bpf_tc_query(&hook, &query) < 0) return false;
+    if (quiet_query(hook, query) < 0) return false;
     int fd = bpf_prog_get_fd_by_id(query.prog_id);
     if (fd < 0) return false;
     bpf_prog_info info{};

@@ -211,6 +211,22 @@ void add_fail_closed(Builder& b, const GroupTimeline& timeline, const LocalSetti
     }
 }
 
+void add_slot_blocks(Builder& b, const TekSlot& slot, const std::vector<TekSlot>& slots,
+                     const LocalSettings& settings) {
+    const uint32_t offset =
+        band::tek_offset + std::min(slot.acl_position, band::max_tek_positions - 1);
+    const std::string role = "ACL entry " + std::to_string(slot.acl_position + 1) + " key refused";
+    for (const auto& s : paired_selectors(slot.selector, slots)) {
+        if (b.encrypts())
+            b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, offset,
+                     XfrmPolicyAction::block, {}, role);
+        if (b.decrypts())
+            for (const auto& lan : settings.lans)
+                b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, offset, XfrmPolicyAction::block,
+                         {}, role);
+    }
+}
+
 } // namespace
 
 DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSettings& settings,
@@ -227,6 +243,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
         std::vector<const gdoi::TekPolicy*> inbound;
         const gdoi::TekPolicy* outbound = nullptr;
         bool valid = false;
+        bool refused = false; // a live TEK we could not install
         for (const auto& s : schedule) {
             if (s.slot != slot_index) continue;
             const gdoi::TekPolicy& tek = timeline.find(s.spi)->tek;
@@ -234,6 +251,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
             if (!live) continue;
             if (const auto problem = tek_problem(tek); !problem.empty()) {
                 out.problems.push_back(problem);
+                refused = true;
                 continue;
             }
             if (anchors_for(settings, tek_family(tek)) == nullptr) {
@@ -246,7 +264,12 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
             if (s.inbound_at(now) && can_receive(tek) && b.decrypts()) inbound.push_back(&tek);
             if (s.outbound_at(now) && can_send(tek) && b.encrypts()) outbound = &tek;
         }
-        if (!valid) continue;
+        if (!valid) {
+            // The key server protects this traffic but its key is unusable: block it rather
+            // than let it pass in clear text next to the group's other, working entries.
+            if (refused) add_slot_blocks(b, slot, slots, settings);
+            continue;
+        }
         out.has_valid_sa = true;
         const auto family = slot.selector.source.range.first.family;
         const Anchors& anchors = *anchors_for(settings, family);
@@ -302,7 +325,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
                              XfrmPolicyAction::allow, {send}, entry + " encrypt");
                 } else {
                     b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, offset,
-                             XfrmPolicyAction::block, {}, entry + " receive-only: no clear text");
+                             XfrmPolicyAction::block, {}, entry + " no key to send with: blocked");
                 }
             }
             if (!b.decrypts()) continue;
@@ -310,7 +333,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
             std::vector<XfrmTemplate> templates;
             if (!inbound.empty()) templates.push_back(receive);
             const std::string role =
-                entry + (inbound.empty() ? " send-only: no clear text" : " decrypt");
+                entry + (inbound.empty() ? " no key to receive with: blocked" : " decrypt");
             // One fwd policy per LAN device: scoping keeps our own outgoing clear text from
             // being checked against it (datapath-notes.md pitfall 2).
             for (const auto& lan : settings.lans)

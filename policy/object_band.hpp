@@ -1,24 +1,28 @@
 // Where gdoid's XFRM objects sit in the reqid and priority spaces, so they can be told apart
 // from anyone else's (strongSwan, an operator's `ip xfrm`) and from another group's.
 //
-// The values follow the netlink/ convention (netlink/ownership.hpp, not yet in git when this
-// was written: reqids and priorities 0x6d000000-0x6dffffff belong to gdoid, the low 24 bits are
-// policy/'s). This is the one place in policy/ that knows them.
-// Layout of the low 24 bits: group slot (8 bits) << 16 | offset within the group (16 bits).
+// gdoid's band is netlink/'s ownership convention (netlink/ownership.hpp: reqids and
+// priorities 0x6d000000-0x6dffffff, the low 24 bits are policy/'s). This is the one place in
+// policy/ that lays out those 24 bits:
+//   group slot (8 bits) << 16 | offset within the group (16 bits).
 // Priorities inside a group, lower matches first:
 //   0x0000 bypass mark  0x0001 local LAN bypass  0x0100+i deny entries, then bypass classes
 //   0x1000+i fail-open rules  0x2000+i TEK policies in the key server's ACL order
 //   0xf000 fail-closed block
 #pragma once
 
+#include "netlink/ownership.hpp"
 #include "netlink/xfrm_objects.hpp"
 
 #include <cstdint>
 
 namespace policy::band {
 
-inline constexpr uint32_t first = 0x6d000000;
-inline constexpr uint32_t last = 0x6dffffff;
+inline constexpr uint32_t first = netlink::owned_reqid_first;
+inline constexpr uint32_t last = netlink::owned_reqid_last;
+// One layout serves reqids and priorities, so the two bands must coincide.
+static_assert(netlink::owned_priority_first == first && netlink::owned_priority_last == last);
+static_assert(last - first == 0xffffff, "8 bits of group slot, 16 bits of offset");
 inline constexpr uint32_t max_group_slot = 0xff;
 
 inline constexpr uint32_t bypass_mark_offset = 0x0000;

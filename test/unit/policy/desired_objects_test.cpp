@@ -378,8 +378,17 @@ TEST_CASE("a TEK that cannot be installed is reported; the others still are", "[
     REQUIRE(d.problems.size() == 1);
     CHECK_THAT(d.problems[0], Catch::Contains("0x00001000"));
     CHECK(d.states.size() == 2);
-    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2) == nullptr);
-    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.3.0.5", "10.4.0.5", 2) != nullptr);
+    // The refused entry's traffic is blocked, not sent in clear; the other entry encrypts.
+    const auto* refused = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2);
+    REQUIRE(refused);
+    CHECK(refused->action == XfrmPolicyAction::block);
+    const auto* refused_in =
+        lookup(d.policies, XfrmPolicyDirection::fwd, "10.2.0.5", "10.1.0.5", 3);
+    REQUIRE(refused_in);
+    CHECK(refused_in->action == XfrmPolicyAction::block);
+    const auto* working = lookup(d.policies, XfrmPolicyDirection::out, "10.3.0.5", "10.4.0.5", 2);
+    REQUIRE(working);
+    CHECK(working->templates.size() == 1);
 }
 
 TEST_CASE("every object lands in its own group's part of the band", "[desired]") {
@@ -388,10 +397,12 @@ TEST_CASE("every object lands in its own group's part of the band", "[desired]")
     s.bypass_mark = netlink::XfrmMark{1, 1};
     const auto d = translate({tek(0x1000)}, s);
     for (const auto& st : d.states) {
+        CHECK(netlink::is_owned(st)); // what NetlinkKernelIpsec accepts
         CHECK(band::owns(st, 3));
         CHECK_FALSE(band::owns(st, 0));
     }
     for (const auto& p : d.policies) {
+        CHECK(netlink::is_owned(p));
         CHECK(band::owns(p, 3));
         CHECK_FALSE(band::owns(p, 2));
     }

@@ -7,7 +7,7 @@
 # cleartext); every state's packet counter moved by the expected amount; /proc/net/xfrm_stat
 # has no error on either member.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/topology.sh"
 . "$here/lib/static-esp.sh"
 scratch=${GDOID_VM_SCRATCH:-$(mktemp -d)}

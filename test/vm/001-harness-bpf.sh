@@ -5,7 +5,7 @@
 # host-a1 -> counter 3), obeys a map value written from user space (drop flag -> the pings
 # fail and are still counted), and stops acting once the qdisc is removed.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/topology.sh"
 scratch=${GDOID_VM_SCRATCH:-$(mktemp -d)}
 fail() { echo "FAIL: $*"; exit 1; }

@@ -68,6 +68,15 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                    local_time(group.last_error->time) + ")\n";
         else
             out += "  last error: none\n";
+        if (group.last_rekey)
+            out += "  keys from: " + group.last_rekey->kind + " at " + local_time(group.last_rekey->time) +
+                   (group.sequence ? ", push sequence " + std::to_string(*group.sequence) : std::string()) + "\n";
+        if (group.kek)
+            out += "  KEK " + group.kek->spi + " " + group.kek->cipher + ", expires " +
+                   local_time(group.kek->expires) + "\n";
+        for (const auto& tek : group.teks)
+            out += "  TEK " + tek.spi + " " + tek.cipher + " " + tek.source + " -> " + tek.destination +
+                   ", expires " + local_time(tek.expires) + "\n";
         out += "  registrations: " + std::to_string(group.registrations) + " (" +
                std::to_string(group.registration_failures) + " failed), pushes: " +
                std::to_string(group.pushes_accepted) + " accepted, " + std::to_string(group.pushes_rejected) +

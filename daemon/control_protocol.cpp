@@ -113,6 +113,13 @@ bool is_allowed(Access access, const PeerCredentials& peer, std::optional<gid_t>
 json to_json(const DaemonStatus& status) {
     json groups = json::array();
     for (const auto& group : status.groups) {
+        json teks = json::array();
+        for (const auto& tek : group.teks)
+            teks.push_back({{"spi", tek.spi},
+                            {"cipher", tek.cipher},
+                            {"source", tek.source},
+                            {"destination", tek.destination},
+                            {"expires", tek.expires}});
         json entry = {
             {"name", group.name},
             {"id", group.id},
@@ -121,6 +128,13 @@ json to_json(const DaemonStatus& status) {
             {"server_in_use", group.server_in_use ? json(*group.server_in_use) : json(nullptr)},
             {"last_error", group.last_error ? json{{"message", group.last_error->message},
                                                    {"time", group.last_error->time}}
+                                            : json(nullptr)},
+            {"kek", group.kek ? json{{"spi", group.kek->spi}, {"cipher", group.kek->cipher},
+                                     {"expires", group.kek->expires}}
+                              : json(nullptr)},
+            {"teks", teks},
+            {"sequence", group.sequence ? json(*group.sequence) : json(nullptr)},
+            {"last_rekey", group.last_rekey ? json{{"kind", group.last_rekey->kind}, {"time", group.last_rekey->time}}
                                             : json(nullptr)},
             {"counters",
              {{"registrations", group.registrations},
@@ -194,6 +208,34 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
             if (!read_member(*it, "message", last.message, error) || !read_member(*it, "time", last.time, error))
                 return std::nullopt;
             group.last_error = last;
+        }
+        if (const auto it = entry.find("kek"); it != entry.end() && it->is_object()) {
+            KekStatus kek;
+            if (!read_member(*it, "spi", kek.spi, error) || !read_member(*it, "cipher", kek.cipher, error) ||
+                !read_member(*it, "expires", kek.expires, error))
+                return std::nullopt;
+            group.kek = kek;
+        }
+        if (const auto it = entry.find("teks"); it != entry.end() && it->is_array()) {
+            for (const auto& item : *it) {
+                TekStatus tek;
+                if (!item.is_object() || !read_member(item, "spi", tek.spi, error) ||
+                    !read_member(item, "cipher", tek.cipher, error) || !read_member(item, "source", tek.source, error) ||
+                    !read_member(item, "destination", tek.destination, error) ||
+                    !read_member(item, "expires", tek.expires, error)) {
+                    if (error.empty()) error = "a TEK entry is not an object";
+                    return std::nullopt;
+                }
+                group.teks.push_back(std::move(tek));
+            }
+        }
+        if (const auto it = entry.find("sequence"); it != entry.end() && it->is_number_unsigned())
+            group.sequence = it->get<uint32_t>();
+        if (const auto it = entry.find("last_rekey"); it != entry.end() && it->is_object()) {
+            RekeyStatus rekey;
+            if (!read_member(*it, "kind", rekey.kind, error) || !read_member(*it, "time", rekey.time, error))
+                return std::nullopt;
+            group.last_rekey = rekey;
         }
         if (const auto it = entry.find("counters"); it != entry.end() && it->is_object()) {
             if (!read_member(*it, "registrations", group.registrations, error) ||

@@ -112,6 +112,26 @@ struct GroupErrorStatus {
     int64_t time = 0; // seconds since the epoch
 };
 
+// Key material is never part of the status: SPIs, algorithms, selectors and times only.
+struct KekStatus {
+    std::string spi;            // 32 hex digits: the rekey SA's cookie pair
+    std::string cipher;         // "aes-cbc-128"
+    int64_t expires = 0;        // seconds since the epoch
+};
+
+struct TekStatus {
+    std::string spi;            // "0x10000001"
+    std::string cipher;         // "aes-cbc-256/hmac-sha256"
+    std::string source;         // "10.1.0.0/16"
+    std::string destination;
+    int64_t expires = 0;
+};
+
+struct RekeyStatus {
+    std::string kind;           // "pull" or "push"
+    int64_t time = 0;
+};
+
 struct GroupStatus {
     std::string name;
     uint32_t id = 0;
@@ -119,6 +139,10 @@ struct GroupStatus {
     std::vector<std::string> servers; // "192.0.2.1:848", priority order
     std::optional<std::string> server_in_use;
     std::optional<GroupErrorStatus> last_error;
+    std::optional<KekStatus> kek;
+    std::vector<TekStatus> teks;
+    std::optional<uint32_t> sequence;
+    std::optional<RekeyStatus> last_rekey;
     uint64_t registrations = 0;
     uint64_t registration_failures = 0;
     uint64_t pushes_accepted = 0;

@@ -1,5 +1,7 @@
 #include "daemon/daemon.hpp"
 
+#include "netlink/netlink_kernel_ipsec.hpp"
+
 #include <csignal>
 #include <cstring>
 #include <sys/signalfd.h>
@@ -34,7 +36,9 @@ void log_diagnostics(const std::vector<Diagnostic>& diagnostics, std::string_vie
 Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
-    // The control socket goes before the loop it is registered with.
+    // Event sources go before the loop they are registered with.
+    controllers_.clear();
+    sockets_.clear();
     control_.reset();
     watchdog_.reset();
     signal_sources_.clear();
@@ -102,6 +106,13 @@ int Daemon::run() {
         return exit_code::startup_failed;
     }
 
+    try {
+        kernel_ = std::make_unique<netlink::NetlinkKernelIpsec>();
+    } catch (const std::exception& e) {
+        log_error(std::string("cannot talk to the kernel's IPsec (XFRM netlink): ") + e.what() +
+                  "; registration works, but no key can be installed");
+    }
+
     apply(std::move(*loaded.config), ConfigDiff{});
     watchdog_ = Watchdog::start(event_.get());
     log_info("gdoid " GDOID_VERSION " started (pid " + std::to_string(getpid()) + "), configuration " +
@@ -151,6 +162,57 @@ void Daemon::apply(Config config, const ConfigDiff& diff) {
     }
     groups_ = std::move(next);
     config_ = std::move(config);
+    sync_controllers();
+}
+
+GdoiSocket* Daemon::socket_for(const Group& group, std::string& error) {
+    const auto& config = group.config();
+    const std::string key = config.local_address.to_string() + "%" + config.routing_instance.value_or("");
+    if (auto it = sockets_.find(key); it != sockets_.end()) return it->second.get();
+    const gdoi::IpAddress local = config.local_address;
+    auto socket = GdoiSocket::open(
+        event_.get(), local, default_gdoi_port, config.routing_instance, kernel_.get(),
+        [this, local](const ServerAddress& from, std::span<const uint8_t> bytes) { dispatch(local, from, bytes); }, error);
+    if (!socket) return nullptr;
+    if (!socket->bypassed())
+        log_warning("the GDOI socket on " + local.to_string() + " is not exempt from IPsec policies",
+                    {.group = group.name()});
+    return (sockets_[key] = std::move(socket)).get();
+}
+
+void Daemon::dispatch(const gdoi::IpAddress& local, const ServerAddress& from, std::span<const uint8_t> bytes) {
+    // Each controller only takes datagrams from the server it is talking to.
+    for (auto& [group, controller] : controllers_)
+        if (group->config().local_address == local) controller->on_datagram(from, bytes);
+}
+
+void Daemon::sync_controllers() {
+    for (auto it = controllers_.begin(); it != controllers_.end();) {
+        const bool alive = std::any_of(groups_.begin(), groups_.end(),
+                                       [&](const std::unique_ptr<Group>& g) { return g.get() == it->first; });
+        it = alive ? std::next(it) : controllers_.erase(it);
+    }
+    for (auto& group : groups_) {
+        if (controllers_.count(group.get())) continue;
+        std::string error;
+        GdoiSocket* socket = socket_for(*group, error);
+        if (!socket) {
+            group->set_state(GroupState::failed);
+            group->record_error(error);
+            log_error(error, {.group = group->name()});
+            continue;
+        }
+        auto controller = std::make_unique<GroupController>(event_.get(), *group, *socket);
+        controller->start();
+        controllers_[group.get()] = std::move(controller);
+    }
+    for (auto it = sockets_.begin(); it != sockets_.end();) {
+        const bool used = std::any_of(controllers_.begin(), controllers_.end(), [&](const auto& entry) {
+            const auto& config = entry.first->config();
+            return config.local_address.to_string() + "%" + config.routing_instance.value_or("") == it->first;
+        });
+        it = used ? std::next(it) : sockets_.erase(it);
+    }
 }
 
 ReloadOutcome Daemon::reload(std::string_view trigger) {

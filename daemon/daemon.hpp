@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,9 +14,12 @@
 #include "daemon/config_parser.hpp"
 #include "daemon/control_protocol.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/gdoi_socket.hpp"
+#include "daemon/group_controller.hpp"
 #include "daemon/group.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/sd_event_ptr.hpp"
+#include "netlink/kernel_ipsec.hpp"
 
 namespace gdoid::daemon {
 
@@ -56,6 +60,11 @@ private:
     void apply(Config config, const ConfigDiff& diff);
     nlohmann::json handle_request(const control::Request& request, const control::PeerCredentials& peer);
     void log_group_configured(const Group& group);
+    // Starts a controller for every group that has none, stops those of removed groups, and
+    // closes GDOI sockets no group uses any more.
+    void sync_controllers();
+    GdoiSocket* socket_for(const Group& group, std::string& error);
+    void dispatch(const gdoi::IpAddress& local, const ServerAddress& from, std::span<const uint8_t> bytes);
 
     static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata);
 
@@ -66,6 +75,10 @@ private:
     std::unique_ptr<ControlServer> control_;
     std::optional<Config> config_;
     std::vector<std::unique_ptr<Group>> groups_;
+    std::unique_ptr<netlink::KernelIpsec> kernel_; // null when the kernel has no XFRM netlink
+    std::map<std::string, std::unique_ptr<GdoiSocket>> sockets_; // by local address
+    // Declared after the groups and sockets they point into, so they are destroyed first.
+    std::map<const Group*, std::unique_ptr<GroupController>> controllers_;
     std::optional<std::string> config_error_; // why the last reload was refused
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

@@ -49,6 +49,12 @@ struct GroupCounters {
     uint64_t acks_sent = 0;         // RFC 8263 acknowledgements
 };
 
+// How the current keys arrived: "pull" (registration) or "push" (a rekey from the server).
+struct GroupRekeyRecord {
+    std::string kind;
+    std::chrono::system_clock::time_point when;
+};
+
 struct GroupError {
     std::string message;
     std::chrono::system_clock::time_point when;
@@ -75,6 +81,8 @@ public:
 
     std::optional<KekSummary> kek;
     std::vector<TekSummary> teks;
+    std::optional<uint32_t> sequence; // the last accepted GROUPKEY-PUSH sequence number
+    std::optional<GroupRekeyRecord> last_rekey;
     GroupCounters counters;
 
 private:

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
 namespace gdoid::daemon {
 
 control::GroupStatus make_group_status(const Group& group) {
@@ -16,6 +18,17 @@ control::GroupStatus make_group_status(const Group& group) {
     if (const auto& error = group.last_error())
         status.last_error = control::GroupErrorStatus{
             error->message, std::chrono::duration_cast<std::chrono::seconds>(error->when.time_since_epoch()).count()};
+    const auto epoch_seconds = [](std::chrono::system_clock::time_point t) {
+        return int64_t(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+    };
+    if (group.kek) status.kek = control::KekStatus{group.kek->spi, group.kek->cipher, epoch_seconds(group.kek->expires)};
+    for (const auto& tek : group.teks) {
+        char spi[16];
+        std::snprintf(spi, sizeof spi, "0x%08x", tek.spi);
+        status.teks.push_back({spi, tek.cipher, tek.source, tek.destination, epoch_seconds(tek.expires)});
+    }
+    status.sequence = group.sequence;
+    if (group.last_rekey) status.last_rekey = control::RekeyStatus{group.last_rekey->kind, epoch_seconds(group.last_rekey->when)};
     status.registrations = group.counters.registrations;
     status.registration_failures = group.counters.registration_failures;
     status.pushes_accepted = group.counters.pushes_accepted;

@@ -16,9 +16,9 @@ st_run out status "$GDOICTL" --socket "$ST_SOCKET" status
 st_assert_eq 0 "$status" "gdoictl status exit status"
 st_assert_contains "$out" "gdoid 0.1.0 (pid $ST_GDOID_PID)" "status names the daemon"
 st_assert_contains "$out" "configuration: $ST_DIR/gdoid.conf" "status names the configuration"
-st_assert_contains "$out" "group wan (id 1234): idle" "status shows group wan"
+st_assert_contains "$out" "group wan (id 1234): failed" "status shows group wan"
 st_assert_contains "$out" "key servers: 192.0.2.1:848, 192.0.2.2:848" "status lists wan's servers in order"
-st_assert_contains "$out" "group branch-v6 (id 5678): idle" "status shows group branch-v6"
+st_assert_contains "$out" "group branch-v6 (id 5678): failed" "status shows group branch-v6"
 st_assert_contains "$out" "key servers: [2001:db8::1]:848, [2001:db8::2]:848" "status lists IPv6 servers"
 st_assert_not_contains "$out" $'\033[' "no colour when stdout is not a terminal"
 st_pass "gdoictl status"
@@ -34,10 +34,12 @@ assert r['daemon']['config_path'] == '$ST_DIR/gdoid.conf', r['daemon']
 assert r['daemon']['config_error'] is None, r['daemon']
 assert [x['name'] for x in g] == ['wan', 'branch-v6'], g
 assert [x['id'] for x in g] == [1234, 5678], g
-assert [x['state'] for x in g] == ['idle', 'idle'], g
+# The example's local addresses do not exist in this namespace: no GDOI socket, no registration.
+assert [x['state'] for x in g] == ['failed', 'failed'], g
 assert g[0]['servers'] == ['192.0.2.1:848', '192.0.2.2:848'], g
 assert g[1]['servers'] == ['[2001:db8::1]:848', '[2001:db8::2]:848'], g
-assert g[0]['server_in_use'] is None and g[0]['last_error'] is None, g
+assert g[0]['server_in_use'] is None, g
+assert 'cannot bind the GDOI socket to 192.0.2.10:848' in g[0]['last_error']['message'], g
 assert j['pretty']['result']['groups'] == g, 'pretty differs'
 "
 st_pass "gdoictl status --json / --pretty"

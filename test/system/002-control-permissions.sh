@@ -12,7 +12,7 @@ as_user() { local user=$1; shift; setpriv --reuid="$user" --regid="$(id -g "$use
 # nobody: primary group nogroup = the control group. Status yes, actions no.
 st_run out status as_user nobody "$GDOICTL" --socket "$ST_SOCKET" status
 st_assert_eq 0 "$status" "status as nobody (member of the control group)"
-st_assert_contains "$out" "group wan (id 1234): idle" "status as nobody shows the groups"
+st_assert_contains "$out" "group wan (id 1234): failed" "status as nobody shows the groups"
 st_run out status as_user nobody "$GDOICTL" --socket "$ST_SOCKET" reload
 st_assert_eq 4 "$status" "reload as nobody exit status"
 st_assert_eq "gdoictl: gdoid refused \`reload\`: permission-denied: only root may run \`reload\`" "$out" "reload as nobody message"

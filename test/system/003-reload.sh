@@ -30,7 +30,7 @@ assert r['daemon']['config_error'].endswith('(and 1 more)'), r['daemon']
 " <<<"$json"
 out=$("$GDOICTL" --socket "$ST_SOCKET" status)
 st_assert_contains "$out" "last reload refused: $ST_DIR/gdoid.conf:" "human status shows the refused reload"
-st_assert_contains "$out" "group branch-v6 (id 5678): idle" "the old groups are still there"
+st_assert_contains "$out" "group branch-v6 (id 5678): failed" "the old groups are still there"
 grep -q "RELOADING=1 MONOTONIC_USEC=[0-9]* " "$ST_DIR/notify.log" || st_fail "no RELOADING=1 with MONOTONIC_USEC"
 st_pass "the previous configuration stays in force and status says why"
 

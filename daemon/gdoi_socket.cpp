@@ -1,0 +1,132 @@
+#include "daemon/gdoi_socket.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/log.hpp"
+
+namespace gdoid::daemon {
+
+namespace {
+
+// sockaddr for an address and port, either family.
+socklen_t make_sockaddr(const gdoi::IpAddress& address, uint16_t port, sockaddr_storage& storage) {
+    std::memset(&storage, 0, sizeof storage);
+    if (address.family == gdoi::IpFamily::v4) {
+        auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        std::memcpy(&in->sin_addr, address.bytes.data(), 4);
+        return sizeof(sockaddr_in);
+    }
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    std::memcpy(&in6->sin6_addr, address.bytes.data(), 16);
+    return sizeof(sockaddr_in6);
+}
+
+std::optional<ServerAddress> from_sockaddr(const sockaddr_storage& storage) {
+    ServerAddress out;
+    if (storage.ss_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&storage);
+        out.address.family = gdoi::IpFamily::v4;
+        std::memcpy(out.address.bytes.data(), &in->sin_addr, 4);
+        out.port = ntohs(in->sin_port);
+        return out;
+    }
+    if (storage.ss_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+        out.address.family = gdoi::IpFamily::v6;
+        std::memcpy(out.address.bytes.data(), &in6->sin6_addr, 16);
+        out.port = ntohs(in6->sin6_port);
+        return out;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::unique_ptr<GdoiSocket> GdoiSocket::open(sd_event* event, const gdoi::IpAddress& address, uint16_t port,
+                                             const std::optional<std::string>& vrf, netlink::KernelIpsec* kernel,
+                                             Receiver receiver, std::string& error) {
+    const std::string where = ServerAddress{address, port}.to_string();
+    std::unique_ptr<GdoiSocket> socket(new GdoiSocket());
+    socket->address_ = address;
+    socket->receiver_ = std::move(receiver);
+    const int family = address.family == gdoi::IpFamily::v4 ? AF_INET : AF_INET6;
+    socket->fd_ = UniqueFd(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
+    if (!socket->fd_) {
+        error = "cannot create the GDOI socket for " + where + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    const int fd = socket->fd_.get();
+    if (vrf && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, vrf->c_str(), socklen_t(vrf->size())) < 0) {
+        error = "cannot bind the GDOI socket for " + where + " to routing instance " + *vrf + ": " +
+                std::strerror(errno);
+        return nullptr;
+    }
+    // The bypass goes on before the first datagram: RFC 6407's control traffic must never be
+    // caught by the very policies it installs.
+    if (kernel) {
+        try {
+            kernel->bypass_socket(fd, address.family);
+            socket->bypassed_ = true;
+        } catch (const std::exception& e) {
+            log_warning(std::string("the GDOI socket on ") + where +
+                        " is not exempt from IPsec policies (" + e.what() +
+                        "); a group policy covering the key servers would block registration");
+        }
+    }
+    sockaddr_storage storage;
+    const socklen_t length = make_sockaddr(address, port, storage);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) < 0) {
+        error = "cannot bind the GDOI socket to " + where + ": " + std::strerror(errno) +
+                (errno == EADDRNOTAVAIL ? " (is local-address configured on an interface?)" : "");
+        return nullptr;
+    }
+    sd_event_source* source = nullptr;
+    const int r = sd_event_add_io(event, &source, fd, EPOLLIN, on_readable, socket.get());
+    if (r < 0) {
+        error = "cannot watch the GDOI socket on " + where + ": " + std::strerror(-r);
+        return nullptr;
+    }
+    socket->source_.reset(source);
+    return socket;
+}
+
+GdoiSocket::~GdoiSocket() = default;
+
+bool GdoiSocket::send(const ServerAddress& to, std::span<const uint8_t> bytes) {
+    sockaddr_storage storage;
+    const socklen_t length = make_sockaddr(to.address, to.port, storage);
+    if (::sendto(fd_.get(), bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&storage), length) < 0) {
+        log_warning(std::string("cannot send to key server ") + to.to_string() + ": " + std::strerror(errno),
+                    {.server = to.to_string()});
+        return false;
+    }
+    return true;
+}
+
+int GdoiSocket::on_readable(sd_event_source*, int fd, uint32_t, void* userdata) {
+    auto& socket = *static_cast<GdoiSocket*>(userdata);
+    // GDOI messages fit in one datagram; 64 KiB covers any UDP payload.
+    std::vector<uint8_t> buffer(65536);
+    for (int i = 0; i < 64; ++i) { // bounded so one busy socket cannot starve the loop
+        sockaddr_storage from;
+        socklen_t from_length = sizeof from;
+        const ssize_t n = ::recvfrom(fd, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_length);
+        if (n < 0) break; // EAGAIN, or an ICMP error reported on the socket: nothing to read
+        auto sender = from_sockaddr(from);
+        if (!sender) continue;
+        socket.receiver_(*sender, std::span<const uint8_t>(buffer.data(), size_t(n)));
+    }
+    return 0;
+}
+
+} // namespace gdoid::daemon

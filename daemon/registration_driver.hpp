@@ -1,0 +1,92 @@
+// Registration of one group across its key servers: which server to ask, how often to retry,
+// when to move on. Wraps gdoi::pull::Registration (one Main Mode + GROUPKEY-PULL attempt) with
+// the schedule operators of Juniper members know: the preferred server first, the configured
+// number of retries at the configured interval (default 3 x 10 s), then the next server, and
+// round again from the preferred one when every server failed. I/O free: datagrams and clock in,
+// datagrams and events out; the group controller owns the socket and the timer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "daemon/config.hpp"
+#include "gdoi/group_policy.hpp"
+#include "gdoi/ike/exchange_clock.hpp"
+#include "gdoi/pull/registration.hpp"
+
+namespace gdoid::daemon {
+
+using gdoi::ike::TimePoint;
+
+struct OutgoingDatagram {
+    ServerAddress to;
+    std::vector<uint8_t> bytes;
+};
+
+struct RegistrationProgress {
+    enum class Kind {
+        attempt_started,    // a new Main Mode toward `server`
+        attempt_failed,     // that attempt ended; `reason` says why, `next_attempt_at` when we go on
+        registered,         // `policy` holds what the server gave us
+        all_servers_failed, // every server failed this round; a new round starts at `next_attempt_at`
+    };
+    Kind kind = Kind::attempt_started;
+    size_t server_index = 0;
+    uint32_t attempt = 0; // 1 = first try of this server in this round
+    std::string reason;
+    std::optional<TimePoint> next_attempt_at;
+    std::optional<gdoi::GroupPolicy> policy;
+};
+
+class RegistrationDriver {
+public:
+    // Builds the configuration of one attempt toward one server (tests inject their own).
+    using AttemptFactory = std::function<gdoi::pull::RegistrationConfig(const ServerAddress& server)>;
+
+    RegistrationDriver(const GroupConfig& config, AttemptFactory factory);
+    // The attempt configuration gdoid uses: the group's proposal, PSK, quirks, and a
+    // retransmission budget of one retry interval so an attempt never outlives its slot.
+    static gdoi::pull::RegistrationConfig attempt_config(const GroupConfig& config, const ServerAddress& server,
+                                                         gdoi::ike::LogSink log);
+
+    // Starts a registration round at the preferred server (server 0).
+    void start(TimePoint now);
+    void stop();
+    bool active() const { return active_; }
+
+    // A datagram from `from`; ignored unless it comes from the server of the current attempt.
+    void on_datagram(const ServerAddress& from, std::span<const uint8_t> bytes, TimePoint now);
+    void on_timer(TimePoint now);
+    std::optional<TimePoint> next_timer() const;
+
+    std::vector<OutgoingDatagram> take_datagrams();
+    std::vector<RegistrationProgress> take_events();
+
+    std::optional<size_t> current_server() const;
+    // The Phase 1 SA of the last successful attempt (for a later PULL), if still held.
+    gdoi::pull::Registration* last_registration() { return attempt_ ? attempt_.get() : nullptr; }
+
+private:
+    void begin_attempt(TimePoint now);
+    void collect(TimePoint now);
+    void attempt_failed(const std::string& reason, TimePoint now);
+
+    const GroupConfig& config_;
+    AttemptFactory factory_;
+    bool active_ = false;
+    size_t server_index_ = 0;
+    uint32_t attempt_number_ = 0; // within the current server, 1-based
+    TimePoint attempt_started_{};
+    std::optional<TimePoint> wait_until_; // between attempts
+    std::unique_ptr<gdoi::pull::Registration> attempt_;
+    bool attempt_done_ = false;
+    std::vector<OutgoingDatagram> out_;
+    std::vector<RegistrationProgress> events_;
+};
+
+} // namespace gdoid::daemon

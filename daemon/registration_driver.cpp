@@ -149,9 +149,4 @@ void RegistrationDriver::attempt_failed(const std::string& reason, TimePoint now
 std::vector<OutgoingDatagram> RegistrationDriver::take_datagrams() { return std::exchange(out_, {}); }
 std::vector<RegistrationProgress> RegistrationDriver::take_events() { return std::exchange(events_, {}); }
 
-std::optional<size_t> RegistrationDriver::current_server() const {
-    if (!active_ && !attempt_) return std::nullopt;
-    return server_index_;
-}
-
 } // namespace gdoid::daemon

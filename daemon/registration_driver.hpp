@@ -67,10 +67,6 @@ public:
     std::vector<OutgoingDatagram> take_datagrams();
     std::vector<RegistrationProgress> take_events();
 
-    std::optional<size_t> current_server() const;
-    // The Phase 1 SA of the last successful attempt (for a later PULL), if still held.
-    gdoi::pull::Registration* last_registration() { return attempt_ ? attempt_.get() : nullptr; }
-
 private:
     void begin_attempt(TimePoint now);
     void collect(TimePoint now);

@@ -1,0 +1,348 @@
+# shellcheck shell=bash
+# gdoid and the test key server in the standard lab (source after topology.sh and lab_up; bash;
+# root). The key server gdoi-test-ks runs in ks1 (203.0.113.1), gdoid in gm-a and gm-b, each
+# with its own configuration, pre-shared key (0600) and control socket under one runtime folder
+# in /run (a tmpfs in the VM: the 9p scratch folder cannot hold sockets); logs go to the scratch
+# folder. Everything started here is stopped at exit (lab_on_exit), before lab_down.
+#
+# The group (one KS, one group, one KEK, one pair of TEKs):
+#   group $GLAB_GROUP_ID; KEK aes-128-cbc signed with an RSA-2048 key made by openssl;
+#   TEK $GLAB_TEK_SPI_AB 10.1.0.0/16 -> 10.2.0.0/16 and TEK $GLAB_TEK_SPI_BA 10.2.0.0/16 ->
+#   10.1.0.0/16 (LAB_LAN_A/LAB_LAN_B), aes-256-cbc + hmac-sha256, tunnel mode, header
+#   preservation source-and-destination, direction symmetric. A pair, not one TEK: gdoid
+#   refuses a policy whose selectors are not mirrored ("TEK policies must come in pairs", as
+#   Junos does). Phase 1 aes-256/sha256/DH 14.
+#   Each member has its own pre-shared key (GLAB_PSK[gm-a], GLAB_PSK[gm-b]).
+#   $GLAB_SILENT_KS (203.0.113.99) is blackholed in core: a key server that never answers.
+#
+# Functions
+#   glab_init                     runtime folder, binaries, silent address; called by the others
+#   glab_ks_start [NODE [ADDR]]   write NODE's gdoi-test-ks config (default ks1 / LAB_KS1), start it,
+#                                 wait for its control socket
+#   glab_ks_call NODE JSON        one request on NODE's control channel; prints the reply line;
+#                                 status 0 if "ok":true, 1 if "ok":false, 2 if no reply
+#   glab_ks_command CMD [NODE]    glab_ks_call NODE '{"command":"CMD"}' (NODE default ks1)
+#   glab_member_config GM [SERVER...]   write GM's gdoid.conf (servers default: LAB_KS1)
+#   glab_member_start GM          gdoid --foreground --config … in GM's namespace, in the
+#                                 background (log: $GLAB_LOGS/GM.gdoid.log); waits until its
+#                                 control socket answers
+#   glab_member_stop GM [SIGNAL]  SIGNAL (TERM) to GM's gdoid, wait; exit status in $GLAB_EXIT_STATUS
+#   glab_ctl GM ARGS...           gdoictl --socket <GM's socket> ARGS...
+#   glab_status GM                gdoictl status --json for GM
+#   glab_wait_registered GM [S]   wait up to S seconds (90) until GM's group is registered;
+#                                 on timeout print the status and the log tail, status 1
+#   glab_up                       glab_ks_start ks1; gm-a and gm-b configured with
+#                                 GLAB_SERVERS_GMA / GLAB_SERVERS_GMB (default: ks1), started,
+#                                 both registered
+#   glab_json EXPR                JSON on stdin, print the Python expression EXPR over `j`
+#   glab_json_check PYTHON        JSON on stdin into `j`, run PYTHON (asserts); its status
+#   glab_down                     stop the members and key servers, remove the runtime folder
+#                                 (registered with lab_on_exit by glab_init; idempotent)
+# Variables
+#   GLAB_GDOID GLAB_GDOICTL GLAB_KS   binaries (default: $GDOID_BUILD_DIR/…, else $GDOID/$GDOICTL/$GDOI_TEST_KS)
+#   GLAB_RUN                      runtime folder (/run/gdoi-lab.XXXXXX); GLAB_LOGS: logs (scratch)
+#   GLAB_SOCKET[GM] GLAB_CONFIG[GM] GLAB_KS_SOCKET[NODE] GLAB_GDOID_PID[GM] GLAB_KS_PID[NODE]
+#   GLAB_LOG_LEVEL                gdoid's log-level (debug)
+#   GLAB_RETRY                    gdoid's retry setting ({ count = 1, interval = "3s" })
+#   GLAB_DATAPATH_KEYS            auto | yes | no: write `lan-prefixes` (the member's own LAN,
+#                                 with which gdoid installs SAs, policies and its tc-BPF datapath).
+#                                 auto: only if `gdoid --check-config` accepts the key (older
+#                                 builds refuse unknown keys); GLAB_DATAPATH_KEYS_USED says which.
+#                                 The anchor addresses are left at their defaults
+#                                 (GLAB_ANCHOR_INBOUND 100.127.0.1, GLAB_ANCHOR_REMOTE 100.127.0.2).
+# Needs python3 (the KS control channel, JSON checks) and openssl (the KEK signing key).
+
+GLAB_GROUP_ID=${GLAB_GROUP_ID:-4321}
+GLAB_TEK_SPI_AB=${GLAB_TEK_SPI_AB:-0x20000001}
+GLAB_TEK_SPI_BA=${GLAB_TEK_SPI_BA:-0x20000002}
+GLAB_SILENT_KS=${GLAB_SILENT_KS:-203.0.113.99}
+GLAB_ANCHOR_INBOUND=100.127.0.1
+GLAB_ANCHOR_REMOTE=100.127.0.2
+GLAB_LOG_LEVEL=${GLAB_LOG_LEVEL:-debug}
+GLAB_RETRY=${GLAB_RETRY:-'{ count = 1, interval = "3s" }'}
+GLAB_DATAPATH_KEYS=${GLAB_DATAPATH_KEYS:-auto}
+GLAB_DATAPATH_KEYS_USED=""
+GLAB_RUN=""
+declare -gA GLAB_PSK=() GLAB_SOCKET=() GLAB_CONFIG=() GLAB_KS_SOCKET=() GLAB_GDOID_PID=() GLAB_KS_PID=()
+
+_glab_die() { echo "gdoi-lab: $*" >&2; return 1; }
+
+glab_init() {
+    [ -n "$GLAB_RUN" ] && return 0
+    local b=${GDOID_BUILD_DIR:-}
+    GLAB_GDOID=${GLAB_GDOID:-${GDOID:-$b/daemon/gdoid}}
+    GLAB_GDOICTL=${GLAB_GDOICTL:-${GDOICTL:-$b/ctl/gdoictl}}
+    GLAB_KS=${GLAB_KS:-${GDOI_TEST_KS:-$b/test/ks/gdoi-test-ks}}
+    local x
+    for x in "$GLAB_GDOID" "$GLAB_GDOICTL" "$GLAB_KS"; do
+        [ -x "$x" ] || { _glab_die "$x is not built (set GDOID_BUILD_DIR or GLAB_GDOID/GLAB_GDOICTL/GLAB_KS)"; return 1; }
+    done
+    command -v python3 >/dev/null || { _glab_die "python3 is needed"; return 1; }
+    GLAB_RUN=$(mktemp -d /run/gdoi-lab.XXXXXX) || return 1
+    chmod 0755 "$GLAB_RUN" # unprivileged gdoictl must reach the socket, to be refused by gdoid
+    GLAB_LOGS=${GLAB_LOGS:-${GDOID_VM_SCRATCH:-$GLAB_RUN/logs}}
+    mkdir -p "$GLAB_LOGS"
+    lab_on_exit glab_down
+    # a key server address nobody answers for: core drops it without an ICMP error
+    lab_exec core ip route add blackhole "$GLAB_SILENT_KS/32"
+    local gm
+    for gm in gm-a gm-b; do
+        GLAB_PSK[$gm]="gdoi-lab-$gm-psk-$(date +%s)-$RANDOM$RANDOM$RANDOM"
+    done
+}
+
+glab_down() {
+    local node pid i
+    for node in "${!GLAB_GDOID_PID[@]}" "${!GLAB_KS_PID[@]}"; do
+        pid=${GLAB_GDOID_PID[$node]:-${GLAB_KS_PID[$node]:-}}
+        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+    done
+    for node in "${!GLAB_GDOID_PID[@]}" "${!GLAB_KS_PID[@]}"; do
+        pid=${GLAB_GDOID_PID[$node]:-${GLAB_KS_PID[$node]:-}}
+        [ -n "$pid" ] || continue
+        for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    GLAB_GDOID_PID=() GLAB_KS_PID=()
+    [ -n "$GLAB_RUN" ] && rm -rf "$GLAB_RUN"
+    GLAB_RUN=""
+}
+
+# ---------------------------------------------------------------- the key server
+
+glab_ks_start() {
+    local node=${1:-ks1} address=${2:-}
+    glab_init || return 1
+    if [ -z "$address" ]; then
+        case $node in ks1) address=$LAB_KS1 ;; ks2) address=$LAB_KS2 ;; *) _glab_die "glab_ks_start $node: which address?"; return 1 ;; esac
+    fi
+    local dir=$GLAB_RUN/$node
+    mkdir -p -m 0700 "$dir"
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/kek-signing.pem" 2>/dev/null ||
+        { _glab_die "openssl could not generate the KEK signing key"; return 1; }
+    GLAB_KS_SOCKET[$node]=$dir/control
+    (umask 077 && cat >"$dir/ks.toml") <<TOML
+# gdoi-test-ks in $node, written by test/vm/lib/gdoi-lab.sh
+listen = ["$address"]
+port = 848
+control-socket = "${GLAB_KS_SOCKET[$node]}"
+
+[phase1]
+proposals = [ { encryption = "aes-256-cbc", hash = "sha256", dh-group = 14, lifetime = 86400 } ]
+
+[[group]]
+id = $GLAB_GROUP_ID
+sequence = 1
+psk = { "$LAB_GMA_WAN" = "${GLAB_PSK[gm-a]}", "$LAB_GMB_WAN" = "${GLAB_PSK[gm-b]}" }
+
+[group.kek]
+algorithm = "aes-128-cbc"
+signing-key = "$dir/kek-signing.pem"
+signature-hash = "sha256"
+lifetime = 86400
+source = "$address:848"
+destination = "239.192.0.1:848"
+
+[group.gap]
+atd = 5
+dtd = 10
+
+[[group.tek]]
+spi = $GLAB_TEK_SPI_AB
+cipher = "aes-256-cbc"
+integrity = "hmac-sha256"
+source = "$LAB_LAN_A"
+destination = "$LAB_LAN_B"
+lifetime = 3600
+mode = "tunnel"
+preservation = "source-and-destination"
+direction = "symmetric"
+
+[[group.tek]]
+spi = $GLAB_TEK_SPI_BA
+cipher = "aes-256-cbc"
+integrity = "hmac-sha256"
+source = "$LAB_LAN_B"
+destination = "$LAB_LAN_A"
+lifetime = 3600
+mode = "tunnel"
+preservation = "source-and-destination"
+direction = "symmetric"
+TOML
+    lab_bg "$node" "$GLAB_KS" --config "$dir/ks.toml" >>"$GLAB_LOGS/$node.ks.log" 2>&1
+    GLAB_KS_PID[$node]=$LAB_LAST_PID
+    local i
+    for ((i = 0; i < 300; i++)); do
+        [ -S "${GLAB_KS_SOCKET[$node]}" ] && return 0
+        kill -0 "${GLAB_KS_PID[$node]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -n 20 "$GLAB_LOGS/$node.ks.log" >&2
+    _glab_die "gdoi-test-ks in $node did not open its control socket"
+}
+
+glab_ks_call() {
+    local node=$1 request=$2
+    [ -n "${GLAB_KS_SOCKET[$node]:-}" ] || { _glab_die "no key server started in $node"; return 2; }
+    python3 - "${GLAB_KS_SOCKET[$node]}" "$request" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(60)
+try:
+    s.connect(sys.argv[1])
+    s.sendall(sys.argv[2].encode() + b"\n")
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+except OSError as e:
+    print(f"gdoi-lab: key server control channel {sys.argv[1]}: {e}", file=sys.stderr)
+    sys.exit(2)
+line = buf.decode().strip()
+if not line:
+    print("gdoi-lab: the key server closed the control channel without a reply", file=sys.stderr)
+    sys.exit(2)
+print(line)
+sys.exit(0 if json.loads(line).get("ok") is True else 1)
+PY
+}
+
+glab_ks_command() { glab_ks_call "${2:-ks1}" "{\"command\":\"$1\"}"; }
+
+# ---------------------------------------------------------------- the members
+
+# _glab_write_member_config GM WITH_DATAPATH_KEYS(0|1) SERVER...
+_glab_write_member_config() {
+    local gm=$1 keys=$2 local_address lan_prefix
+    shift 2
+    case $gm in
+        gm-a) local_address=$LAB_GMA_WAN lan_prefix=$LAB_LAN_A ;;
+        gm-b) local_address=$LAB_GMB_WAN lan_prefix=$LAB_LAN_B ;;
+        *) _glab_die "unknown member $gm"; return 1 ;;
+    esac
+    local servers="" s
+    for s in "$@"; do servers+="${servers:+, }\"$s\""; done
+    local datapath="# lan-prefixes: left out (GLAB_DATAPATH_KEYS=$GLAB_DATAPATH_KEYS, this gdoid refuses the key)"
+    # anchor = { inbound = "$GLAB_ANCHOR_INBOUND", remote = "$GLAB_ANCHOR_REMOTE" } is the default
+    [ "$keys" = 1 ] && datapath="lan-prefixes = [\"$lan_prefix\"]            # our own protected prefixes"
+    cat >"${GLAB_CONFIG[$gm]}" <<TOML
+# gdoid on $gm, written by test/vm/lib/gdoi-lab.sh
+[daemon]
+control-socket = "${GLAB_SOCKET[$gm]}"
+log-level = "$GLAB_LOG_LEVEL"
+
+[[group]]
+name = "lab"
+id = $GLAB_GROUP_ID
+servers = [$servers]
+local-address = "$local_address"
+pre-shared-key = { file = "$GLAB_RUN/$gm/psk" }
+ike = { encryption = "aes-256", hash = "sha256", dh-group = 14, lifetime = "8h" }
+wan-interface = "wan0"
+lan-interfaces = ["lan0"]
+$datapath
+retry = $GLAB_RETRY
+TOML
+}
+
+glab_member_config() {
+    local gm=$1
+    shift
+    glab_init || return 1
+    (($#)) || set -- "$LAB_KS1"
+    local dir=$GLAB_RUN/$gm
+    mkdir -p -m 0755 "$dir"
+    (umask 077 && printf '%s\n' "${GLAB_PSK[$gm]}" >"$dir/psk")
+    chmod 0600 "$dir/psk"
+    GLAB_SOCKET[$gm]=$dir/control
+    GLAB_CONFIG[$gm]=$dir/gdoid.conf
+    local out
+    case $GLAB_DATAPATH_KEYS in
+        yes) _glab_write_member_config "$gm" 1 "$@" ;;
+        no) _glab_write_member_config "$gm" 0 "$@" ;;
+        auto)
+            _glab_write_member_config "$gm" 1 "$@" || return 1
+            if ! out=$("$GLAB_GDOID" --check-config "${GLAB_CONFIG[$gm]}" 2>&1) && grep -q 'lan-prefixes' <<<"$out"; then
+                _glab_write_member_config "$gm" 0 "$@" || return 1
+            fi
+            ;;
+        *) _glab_die "GLAB_DATAPATH_KEYS must be auto, yes or no"; return 1 ;;
+    esac
+    if grep -q '^lan-prefixes' "${GLAB_CONFIG[$gm]}"; then GLAB_DATAPATH_KEYS_USED=yes; else GLAB_DATAPATH_KEYS_USED=no; fi
+    cp "${GLAB_CONFIG[$gm]}" "$GLAB_LOGS/$gm.gdoid.conf" # no secret in it: the key is in a file
+    out=$("$GLAB_GDOID" --check-config "${GLAB_CONFIG[$gm]}" 2>&1) ||
+        { printf '%s\n' "$out" >&2; _glab_die "gdoid --check-config refuses $gm's configuration"; return 1; }
+}
+
+glab_ctl() {
+    local gm=$1
+    shift
+    "$GLAB_GDOICTL" --socket "${GLAB_SOCKET[$gm]:?no gdoid configured for $gm}" "$@"
+}
+
+glab_status() { glab_ctl "$1" status --json; }
+
+glab_member_start() {
+    local gm=$1 i
+    [ -n "${GLAB_CONFIG[$gm]:-}" ] || glab_member_config "$gm" || return 1
+    lab_bg "$gm" "$GLAB_GDOID" --foreground --config "${GLAB_CONFIG[$gm]}" >>"$GLAB_LOGS/$gm.gdoid.log" 2>&1
+    GLAB_GDOID_PID[$gm]=$LAB_LAST_PID
+    for ((i = 0; i < 600; i++)); do
+        [ -S "${GLAB_SOCKET[$gm]}" ] && glab_ctl "$gm" status >/dev/null 2>&1 && return 0
+        kill -0 "${GLAB_GDOID_PID[$gm]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -n 20 "$GLAB_LOGS/$gm.gdoid.log" >&2
+    _glab_die "gdoid on $gm did not answer on ${GLAB_SOCKET[$gm]}"
+}
+
+glab_member_stop() {
+    local gm=$1 signal=${2:-TERM} pid=${GLAB_GDOID_PID[$1]:-}
+    GLAB_EXIT_STATUS=""
+    [ -n "$pid" ] || { _glab_die "no gdoid running on $gm"; return 1; }
+    kill -"$signal" "$pid"
+    GLAB_EXIT_STATUS=0
+    wait "$pid" || GLAB_EXIT_STATUS=$?
+    unset "GLAB_GDOID_PID[$gm]"
+}
+
+glab_wait_registered() {
+    local gm=$1 seconds=${2:-90} i json
+    for ((i = 0; i < seconds * 4; i++)); do
+        json=$(glab_status "$gm" 2>/dev/null) || json=""
+        [[ $json == *'"state":"registered"'* ]] && return 0
+        kill -0 "${GLAB_GDOID_PID[$gm]}" 2>/dev/null || { echo "gdoi-lab: gdoid on $gm exited" >&2; break; }
+        sleep 0.25
+    done
+    echo "gdoi-lab: $gm not registered after $seconds s; gdoictl status:" >&2
+    glab_ctl "$gm" status >&2 || true
+    echo "gdoi-lab: last lines of $GLAB_LOGS/$gm.gdoid.log:" >&2
+    tail -n 15 "$GLAB_LOGS/$gm.gdoid.log" >&2
+    return 1
+}
+
+glab_up() {
+    local -a a=(${GLAB_SERVERS_GMA:-$LAB_KS1}) b=(${GLAB_SERVERS_GMB:-$LAB_KS1})
+    glab_ks_start ks1 &&
+        glab_member_config gm-a "${a[@]}" && glab_member_config gm-b "${b[@]}" &&
+        glab_member_start gm-a && glab_member_start gm-b &&
+        glab_wait_registered gm-a && glab_wait_registered gm-b
+}
+
+# ---------------------------------------------------------------- JSON
+
+glab_json() {
+    python3 -c 'import json, sys
+j = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$1"
+}
+
+glab_json_check() {
+    python3 -c 'import json, sys
+j = json.load(sys.stdin)
+exec(sys.argv[1])' "$1"
+}

@@ -22,6 +22,8 @@
 #   glab_ks_call NODE JSON        one request on NODE's control channel; prints the reply line;
 #                                 status 0 if "ok":true, 1 if "ok":false, 2 if no reply
 #   glab_ks_command CMD [NODE]    glab_ks_call NODE '{"command":"CMD"}' (NODE default ks1)
+#   glab_ks_push [NODE [MORE]]    a rekey: push-now for group $GLAB_GROUP_ID (MORE: extra JSON
+#                                 members, e.g. '"kek":true'); the reply as glab_ks_call
 #   glab_member_config GM [SERVER...]   write GM's gdoid.conf (servers default: LAB_KS1)
 #   glab_member_start GM          gdoid --foreground --config … in GM's namespace, in the
 #                                 background (log: $GLAB_LOGS/GM.gdoid.log); waits until its
@@ -211,6 +213,8 @@ PY
 }
 
 glab_ks_command() { glab_ks_call "${2:-ks1}" "{\"command\":\"$1\"}"; }
+
+glab_ks_push() { glab_ks_call "${1:-ks1}" "{\"command\":\"push-now\",\"group\":$GLAB_GROUP_ID${2:+,$2}}"; }
 
 # ---------------------------------------------------------------- the members
 

@@ -81,6 +81,18 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                std::to_string(group.registration_failures) + " failed), pushes: " +
                std::to_string(group.pushes_accepted) + " accepted, " + std::to_string(group.pushes_rejected) +
                " rejected\n";
+        if (group.kernel) {
+            const auto& kernel = *group.kernel;
+            std::string line = "  kernel: " + (kernel.state == "installed" ? palette.green(kernel.state)
+                                               : kernel.state == "waiting" ? palette.yellow(kernel.state)
+                                                                           : palette.red(kernel.state));
+            line += ", " + std::to_string(kernel.states) + " states, " + std::to_string(kernel.policies) + " policies";
+            if (kernel.fail_closed) line += ", " + palette.yellow("fail-closed");
+            if (kernel.fail_open) line += ", " + palette.yellow("fail-open rules active");
+            out += line + "\n";
+            if (kernel.error) out += "  kernel error: " + palette.red(*kernel.error) + "\n";
+            for (const auto& problem : kernel.problems) out += "  not installed: " + problem + "\n";
+        }
     }
     return out;
 }

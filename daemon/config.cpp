@@ -218,4 +218,10 @@ std::optional<ServerAddress> parse_server_address(std::string_view text) {
     return server;
 }
 
+AnchorAddresses default_anchor_addresses(gdoi::IpFamily family) {
+    if (family == gdoi::IpFamily::v6)
+        return {*gdoi::IpAddress::parse("fd00:6764:6f69::1"), *gdoi::IpAddress::parse("fd00:6764:6f69::2")};
+    return {*gdoi::IpAddress::parse("100.127.255.1"), *gdoi::IpAddress::parse("100.127.255.2")};
+}
+
 } // namespace gdoid::daemon

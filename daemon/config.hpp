@@ -102,6 +102,19 @@ struct FailOpenRule {
     bool operator==(const FailOpenRule&) const = default;
 };
 
+// The addresses of the header-preservation anchors (design.md): a local address the inbound
+// states are found by (gdoid puts it on the loopback device when it is missing) and a dummy
+// routable address the outbound state points at (the WAN egress program replaces it with
+// each packet's real destination). Neither appears on the wire.
+struct AnchorAddresses {
+    gdoi::IpAddress inbound;
+    gdoi::IpAddress remote;
+    bool operator==(const AnchorAddresses&) const = default;
+};
+// Defaults: in the shared address space (RFC 6598) for IPv4 and the ULA space for IPv6, so
+// they collide with nothing routed publicly; an operator using 100.64/10 picks others.
+AnchorAddresses default_anchor_addresses(gdoi::IpFamily family);
+
 struct GroupConfig {
     std::string name;
     uint32_t id = 0;
@@ -113,6 +126,9 @@ struct GroupConfig {
     IkeProposal ike;
     std::string wan_interface;
     std::vector<std::string> lan_interfaces;
+    // Our own protected prefixes (behind the LAN interfaces); optional, see gdoid.conf(5).
+    std::vector<gdoi::IpPrefix> lan_prefixes;
+    AnchorAddresses anchor; // of local_address's family
     MatchDirection match_direction = MatchDirection::both;
     DfBit df_bit = DfBit::clear;
     std::optional<BypassMark> bypass_mark;

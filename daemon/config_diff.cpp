@@ -39,6 +39,8 @@ const std::vector<FieldRule>& field_rules() {
         // Local data-path settings: the kernel objects are recomputed, the keys stay.
         GDOID_FIELD("wan-interface", wan_interface, false),
         GDOID_FIELD("lan-interfaces", lan_interfaces, false),
+        GDOID_FIELD("lan-prefixes", lan_prefixes, false),
+        GDOID_FIELD("anchor", anchor, false),
         GDOID_FIELD("match-direction", match_direction, false),
         GDOID_FIELD("df-bit", df_bit, false),
         GDOID_FIELD("bypass-mark", bypass_mark, false),

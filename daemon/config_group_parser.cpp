@@ -1,5 +1,7 @@
 #include "daemon/config_group_parser.hpp"
 
+#include "daemon/config_datapath_parser.hpp"
+
 #include <algorithm>
 #include <set>
 
@@ -272,7 +274,8 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     std::string context = "[[group]] #" + std::to_string(index);
     reader.check_keys(table,
                       {"name", "id", "servers", "local-address", "routing-instance", "pre-shared-key",
-                       "ike", "wan-interface", "lan-interfaces", "match-direction", "df-bit",
+                       "ike", "wan-interface", "lan-interfaces", "lan-prefixes", "anchor",
+                       "match-direction", "df-bit",
                        "bypass-mark", "tcp-mss", "retry", "rekey", "fail-open", "server-quirks"},
                       "[[group]]");
 
@@ -310,6 +313,8 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     if (const auto* ike = reader.get_table(table, "ike", false, context)) parse_ike(reader, *ike, group.ike);
     if (auto wan = get_interface(reader, table, "wan-interface", true, context)) group.wan_interface = *wan;
     parse_lan_interfaces(reader, table, group, context);
+    parse_lan_prefixes(reader, table, group);
+    parse_anchor(reader, table, group, context);
     if (auto direction = reader.get_choice<MatchDirection>(table, "match-direction",
                                                            {{"input", MatchDirection::input},
                                                             {"output", MatchDirection::output},

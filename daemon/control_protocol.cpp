@@ -142,6 +142,14 @@ json to_json(const DaemonStatus& status) {
               {"pushes_accepted", group.pushes_accepted},
               {"pushes_rejected", group.pushes_rejected}}},
         };
+        if (group.kernel)
+            entry["kernel"] = {{"state", group.kernel->state},
+                               {"states", group.kernel->states},
+                               {"policies", group.kernel->policies},
+                               {"fail_closed", group.kernel->fail_closed},
+                               {"fail_open", group.kernel->fail_open},
+                               {"problems", group.kernel->problems},
+                               {"error", group.kernel->error ? json(*group.kernel->error) : json(nullptr)}};
         groups.push_back(std::move(entry));
     }
     return json{{"daemon",
@@ -243,6 +251,19 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
                 !read_member(*it, "pushes_accepted", group.pushes_accepted, error) ||
                 !read_member(*it, "pushes_rejected", group.pushes_rejected, error))
                 return std::nullopt;
+        }
+        if (const auto it = entry.find("kernel"); it != entry.end() && it->is_object()) {
+            KernelStatus kernel;
+            std::string kernel_error;
+            if (!read_member(*it, "state", kernel.state, error) || !read_member(*it, "states", kernel.states, error) ||
+                !read_member(*it, "policies", kernel.policies, error) ||
+                !read_member(*it, "fail_closed", kernel.fail_closed, error) ||
+                !read_member(*it, "fail_open", kernel.fail_open, error) ||
+                !read_member(*it, "problems", kernel.problems, error) ||
+                !read_member(*it, "error", kernel_error, error, true))
+                return std::nullopt;
+            if (!kernel_error.empty()) kernel.error = kernel_error;
+            group.kernel = std::move(kernel);
         }
         status.groups.push_back(std::move(group));
     }

@@ -132,6 +132,17 @@ struct RekeyStatus {
     int64_t time = 0;
 };
 
+// The group's kernel objects and datapath as gdoid last left them.
+struct KernelStatus {
+    std::string state;              // "installed", "waiting", "error", "unavailable"
+    uint64_t states = 0;            // gdoid's XFRM states of this group in the kernel
+    uint64_t policies = 0;
+    bool fail_closed = false;       // block policies stand in for missing keys
+    bool fail_open = false;         // the operator's fail-open rules are in force
+    std::vector<std::string> problems; // TEKs or settings that could not be installed, and why
+    std::optional<std::string> error;  // the last refusal (kernel, datapath) or missing interface
+};
+
 struct GroupStatus {
     std::string name;
     uint32_t id = 0;
@@ -147,6 +158,7 @@ struct GroupStatus {
     uint64_t registration_failures = 0;
     uint64_t pushes_accepted = 0;
     uint64_t pushes_rejected = 0;
+    std::optional<KernelStatus> kernel;
 };
 
 struct DaemonStatus {

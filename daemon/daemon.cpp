@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "daemon/local_settings_builder.hpp"
 #include "daemon/log.hpp"
 #include "daemon/status_report.hpp"
 
@@ -38,6 +39,7 @@ Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
 Daemon::~Daemon() {
     // Event sources go before the loop they are registered with.
     controllers_.clear();
+    dataplanes_.clear();
     sockets_.clear();
     control_.reset();
     watchdog_.reset();
@@ -120,6 +122,7 @@ int Daemon::run() {
     notify_ready(ready_status(*config_));
 
     const int r = sd_event_loop(event_.get());
+    withdraw_all();
     control_.reset(); // removes the socket file
     if (r < 0) {
         log_error(std::string("event loop failed: ") + std::strerror(-r));
@@ -186,14 +189,47 @@ void Daemon::dispatch(const gdoi::IpAddress& local, const ServerAddress& from, s
         if (group->config().local_address == local) controller->on_datagram(from, bytes);
 }
 
+GroupDataplane& Daemon::dataplane_for(Group& group) {
+    if (auto it = dataplanes_.find(group.name()); it != dataplanes_.end()) {
+        it->second->rebind(group);
+        return *it->second;
+    }
+    std::set<uint32_t> taken;
+    for (const auto& [name, dataplane] : dataplanes_) taken.insert(dataplane->group_slot());
+    const uint32_t slot = pick_group_slot(group.config().id, taken);
+    auto& dataplane = dataplanes_[group.name()];
+    dataplane = std::make_unique<GroupDataplane>(event_.get(), group, kernel_.get(), datapath_, slot);
+    return *dataplane;
+}
+
+void Daemon::withdraw_all() {
+    controllers_.clear();
+    for (auto& [name, dataplane] : dataplanes_) dataplane->withdraw();
+    dataplanes_.clear();
+}
+
 void Daemon::sync_controllers() {
     for (auto it = controllers_.begin(); it != controllers_.end();) {
         const bool alive = std::any_of(groups_.begin(), groups_.end(),
                                        [&](const std::unique_ptr<Group>& g) { return g.get() == it->first; });
         it = alive ? std::next(it) : controllers_.erase(it);
     }
+    // A group removed from the configuration takes its kernel objects with it.
+    for (auto it = dataplanes_.begin(); it != dataplanes_.end();) {
+        const bool configured = std::any_of(groups_.begin(), groups_.end(),
+                                            [&](const std::unique_ptr<Group>& g) { return g->name() == it->first; });
+        if (configured) {
+            ++it;
+            continue;
+        }
+        it->second->withdraw();
+        it = dataplanes_.erase(it);
+    }
     for (auto& group : groups_) {
         if (controllers_.count(group.get())) continue;
+        // Kernel objects first: fail-closed blocks stand before the first registration.
+        GroupDataplane& dataplane = dataplane_for(*group);
+        dataplane.reconcile();
         std::string error;
         GdoiSocket* socket = socket_for(*group, error);
         if (!socket) {
@@ -202,7 +238,7 @@ void Daemon::sync_controllers() {
             log_error(error, {.group = group->name()});
             continue;
         }
-        auto controller = std::make_unique<GroupController>(event_.get(), *group, *socket);
+        auto controller = std::make_unique<GroupController>(event_.get(), *group, *socket, dataplane);
         controller->start();
         controllers_[group.get()] = std::move(controller);
     }

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,10 @@
 #include "daemon/config_parser.hpp"
 #include "daemon/control_protocol.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/datapath_service.hpp"
 #include "daemon/gdoi_socket.hpp"
 #include "daemon/group_controller.hpp"
+#include "daemon/group_dataplane.hpp"
 #include "daemon/group.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/sd_event_ptr.hpp"
@@ -65,6 +68,9 @@ private:
     void sync_controllers();
     GdoiSocket* socket_for(const Group& group, std::string& error);
     void dispatch(const gdoi::IpAddress& local, const ServerAddress& from, std::span<const uint8_t> bytes);
+    GroupDataplane& dataplane_for(Group& group);
+    // Daemon stopping: every group's kernel objects and the datapath go.
+    void withdraw_all();
 
     static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata);
 
@@ -77,6 +83,10 @@ private:
     std::vector<std::unique_ptr<Group>> groups_;
     std::unique_ptr<netlink::KernelIpsec> kernel_; // null when the kernel has no XFRM netlink
     std::map<std::string, std::unique_ptr<GdoiSocket>> sockets_; // by local address
+    DatapathService datapath_;
+    // By group name: a group's kernel side outlives a reload that replaces its Group object,
+    // so its SAs stay installed while it registers again.
+    std::map<std::string, std::unique_ptr<GroupDataplane>> dataplanes_;
     // Declared after the groups and sockets they point into, so they are destroyed first.
     std::map<const Group*, std::unique_ptr<GroupController>> controllers_;
     std::optional<std::string> config_error_; // why the last reload was refused

@@ -55,6 +55,17 @@ struct GroupRekeyRecord {
     std::chrono::system_clock::time_point when;
 };
 
+// What the group's kernel objects look like now (GroupDataplane keeps it current).
+struct GroupKernelSummary {
+    enum class State : uint8_t { waiting, installed, error, unavailable } state = State::waiting;
+    size_t states = 0;
+    size_t policies = 0;
+    bool fail_closed = false;
+    bool fail_open = false;
+    std::vector<std::string> problems;
+    std::optional<std::string> error;
+};
+
 struct GroupError {
     std::string message;
     std::chrono::system_clock::time_point when;
@@ -84,6 +95,7 @@ public:
     std::optional<uint32_t> sequence; // the last accepted GROUPKEY-PUSH sequence number
     std::optional<GroupRekeyRecord> last_rekey;
     GroupCounters counters;
+    GroupKernelSummary kernel;
 
 private:
     GroupConfig config_;

@@ -79,8 +79,8 @@ TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::system_clock::
     return summary;
 }
 
-GroupController::GroupController(sd_event* event, Group& group, GdoiSocket& socket)
-    : event_(event), group_(group), socket_(socket),
+GroupController::GroupController(sd_event* event, Group& group, GdoiSocket& socket, GroupDataplane& dataplane)
+    : event_(event), group_(group), socket_(socket), dataplane_(dataplane),
       driver_(group.config(), [this](const ServerAddress& server) {
           const std::string group_name = group_.name();
           const std::string server_name = server.to_string();
@@ -101,16 +101,16 @@ GroupController::~GroupController() = default;
 void GroupController::start() {
     group_.set_state(GroupState::registering);
     driver_.start(gdoi::ike::Clock::now());
-    pump(gdoi::ike::Clock::now());
+    pump();
 }
 
 void GroupController::on_datagram(const ServerAddress& from, std::span<const uint8_t> bytes) {
     const auto now = gdoi::ike::Clock::now();
     driver_.on_datagram(from, bytes, now);
-    pump(now);
+    pump();
 }
 
-void GroupController::pump(TimePoint) {
+void GroupController::pump() {
     for (const auto& datagram : driver_.take_datagrams()) socket_.send(datagram.to, datagram.bytes);
     for (auto& progress : driver_.take_events()) handle(progress);
     arm_timer();
@@ -142,6 +142,8 @@ void GroupController::handle(RegistrationProgress& progress) {
         group_.set_state(GroupState::failed);
         group_.set_server_in_use(std::nullopt);
         log_error("no key server answered the registration; trying again from the preferred server", fields);
+        // Partial fail-open (Juniper): the operator's rules pass in clear text only now.
+        dataplane_.set_servers_unreachable(true);
         break;
     case RegistrationProgress::Kind::registered: {
         const auto received = std::chrono::system_clock::now();
@@ -159,6 +161,7 @@ void GroupController::handle(RegistrationProgress& progress) {
         log_info("registered with key server " + server + ": " + std::to_string(policy_->teks.size()) + " TEK(s) [" +
                      spis + "]" + (policy_->kek ? ", KEK " + group_.kek->spi : std::string(", no KEK")),
                  fields);
+        dataplane_.observe(*policy_);
         break;
     }
     }
@@ -189,7 +192,7 @@ int GroupController::on_timer(sd_event_source*, uint64_t, void* userdata) {
     auto& controller = *static_cast<GroupController*>(userdata);
     const auto now = gdoi::ike::Clock::now();
     controller.driver_.on_timer(now);
-    controller.pump(now);
+    controller.pump();
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "daemon/gdoi_socket.hpp"
+#include "daemon/group_dataplane.hpp"
 #include "daemon/group.hpp"
 #include "daemon/registration_driver.hpp"
 #include "daemon/sd_event_ptr.hpp"
@@ -19,7 +20,7 @@ namespace gdoid::daemon {
 
 class GroupController {
 public:
-    GroupController(sd_event* event, Group& group, GdoiSocket& socket);
+    GroupController(sd_event* event, Group& group, GdoiSocket& socket, GroupDataplane& dataplane);
     ~GroupController();
     GroupController(const GroupController&) = delete;
     GroupController& operator=(const GroupController&) = delete;
@@ -31,7 +32,7 @@ public:
     const std::optional<gdoi::GroupPolicy>& policy() const { return policy_; }
 
 private:
-    void pump(TimePoint now);
+    void pump();
     void handle(RegistrationProgress& progress);
     void arm_timer();
     static int on_timer(sd_event_source* source, uint64_t usec, void* userdata);
@@ -39,6 +40,7 @@ private:
     sd_event* event_;
     Group& group_;
     GdoiSocket& socket_;
+    GroupDataplane& dataplane_;
     RegistrationDriver driver_;
     SdEventSourcePtr timer_;
     std::optional<gdoi::GroupPolicy> policy_;

@@ -33,6 +33,10 @@ control::GroupStatus make_group_status(const Group& group) {
     status.registration_failures = group.counters.registration_failures;
     status.pushes_accepted = group.counters.pushes_accepted;
     status.pushes_rejected = group.counters.pushes_rejected;
+    const auto& kernel = group.kernel;
+    static constexpr const char* kernel_states[] = {"waiting", "installed", "error", "unavailable"};
+    status.kernel = control::KernelStatus{kernel_states[size_t(kernel.state)], kernel.states, kernel.policies,
+                                          kernel.fail_closed, kernel.fail_open, kernel.problems, kernel.error};
     return status;
 }
 

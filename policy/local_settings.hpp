@@ -73,9 +73,11 @@ struct LocalSettings {
     DfBit df_bit = DfBit::clear;
     // Packets carrying these mark bits were exempted by the operator's firewall rules.
     std::optional<netlink::XfrmMark> bypass_mark;
-    // The flag bit the outbound state sets (XFRMA_SET_MARK) so the WAN egress program
-    // recognises packets to restore.
-    netlink::XfrmMark outbound_flag_mark{0x00800000, 0x00800000};
+    // An output mark the outbound state sets (XFRMA_SET_MARK). Absent by default: the LAN
+    // ingress program already puts the flag and the slot index in the reserved mark bits, and
+    // a flag set here on a packet that never crossed a LAN ingress (router-originated traffic)
+    // would make the WAN egress program restore it from whatever slot its mark bits name.
+    std::optional<netlink::XfrmMark> outbound_flag_mark;
     std::vector<FailOpenRule> fail_open;
     std::vector<BypassClass> bypass_classes;
     // Crypto offload of outbound states on the WAN device (kernel capability, probed).

@@ -181,7 +181,6 @@ netlink::XfrmState outbound_state(const gdoi::TekPolicy& tek, const Anchors& anc
     // df-bit clear: the outer DF is 0, so the core fragments instead of sending "fragmentation
     // needed" to a LAN host that cannot use it (datapath-notes.md pitfall 9).
     state.no_pmtu_discovery = settings.df_bit == DfBit::clear;
-    // The WAN egress program restores the addresses of packets carrying this flag.
     state.set_mark = settings.outbound_flag_mark;
     if (settings.wan_crypto_offload) state.offload_device = settings.wan.name;
     return state;

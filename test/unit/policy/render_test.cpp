@@ -43,7 +43,7 @@ TEST_CASE("the desired objects of a group read like the design", "[render]") {
                                "auth-trunc hmac(sha256) (256-bit key, 128) lifetime: by gdoid"));
     CHECK_THAT(text, Catch::Contains("src 192.0.2.1 dst 100.127.0.2 proto esp spi 0x10000001"));
     CHECK_THAT(text, Catch::Contains("dir out replay-window 0 flag nopmtudisc extra-flag "
-                                     "oseq-may-wrap output-mark 0x800000/0x800000"));
+                                     "oseq-may-wrap enc cbc(aes)"));
     CHECK_THAT(text, Catch::Contains("# ACL entry 1 encrypt\n"
                                      "  src 10.0.0.0/8 dst 10.0.0.0/8 dev eth0 dir out priority "
                                      "1828724736 allow\n"

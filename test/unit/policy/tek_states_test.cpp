@@ -35,7 +35,7 @@ TEST_CASE("inbound anchor state: any source, found by anchor and SPI, group-SA r
     CHECK(state.selector.source == pfx("0.0.0.0/0"));
 }
 
-TEST_CASE("outbound state: WAN address to dummy anchor, flag mark, sequence may wrap",
+TEST_CASE("outbound state: WAN address to dummy anchor, no output mark unless asked, sequence may wrap",
           "[tek_states]") {
     const auto t = tek(0x10000001);
     auto s = settings();
@@ -44,10 +44,17 @@ TEST_CASE("outbound state: WAN address to dummy anchor, flag mark, sequence may 
     CHECK(state.source == addr("192.0.2.1"));
     CHECK(state.direction == netlink::XfrmStateDirection::out);
     CHECK(state.output_sequence_may_wrap);
-    REQUIRE(state.set_mark);
-    CHECK(*state.set_mark == s.outbound_flag_mark);
+    // The LAN ingress program flags packets itself; the state leaves the mark alone.
+    CHECK_FALSE(state.set_mark);
     CHECK(state.replay_window == 0);
     CHECK_FALSE(state.offload_device);
+
+    SECTION("an output mark, when configured, is carried") {
+        s.outbound_flag_mark = netlink::XfrmMark{0x80000000, 0x80000000};
+        const auto marked = outbound_state(t, *s.v4, 0x6d000001, s);
+        REQUIRE(marked.set_mark);
+        CHECK(*marked.set_mark == *s.outbound_flag_mark);
+    }
 
     SECTION("df-bit clear sets nopmtudisc, set and copy do not") {
         s.df_bit = DfBit::clear;

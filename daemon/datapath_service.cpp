@@ -1,0 +1,167 @@
+#include "daemon/datapath_service.hpp"
+
+#include "daemon/log.hpp"
+#include "netlink/interface_address.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace gdoid::daemon {
+
+namespace {
+
+bool same_anchors(const bpf::Anchors& a, const bpf::Anchors& b) {
+    return a.local == b.local && a.remote == b.remote && a.inbound == b.inbound;
+}
+
+std::string entry_key(const policy::MapEntry& entry) {
+    switch (entry.kind) {
+    case policy::MapEntry::Kind::inbound_spi: return std::to_string(entry.spi);
+    case policy::MapEntry::Kind::protected_destination: return entry.prefix.to_string();
+    case policy::MapEntry::Kind::outbound_flow: return entry.destination.to_string();
+    }
+    return {};
+}
+
+} // namespace
+
+void DatapathService::require(const std::string& group, const DatapathNeeds& needs) {
+    for (const auto& [other, theirs] : needs_) {
+        if (other == group) continue;
+        if (theirs.wan != needs.wan)
+            throw std::runtime_error("group " + other + " already runs the datapath on WAN interface " +
+                                     theirs.wan + "; this version supports one WAN interface for all groups");
+        if (!same_anchors(theirs.anchors, needs.anchors) || theirs.bypass_mark != needs.bypass_mark ||
+            theirs.set_df != needs.set_df)
+            throw std::runtime_error("group " + other +
+                                     " uses other anchor addresses, bypass-mark or df-bit on the same "
+                                     "datapath; groups sharing a WAN interface must agree on them");
+    }
+    const gdoi::IpPrefix anchor{needs.anchors.inbound, uint8_t(needs.anchors.inbound.width_bits())};
+    if (!anchor_added_ && netlink::add_interface_address("lo", anchor)) {
+        anchor_added_ = anchor;
+        log_info("added the inbound anchor address " + anchor.to_string() + " to lo");
+    }
+    if (!datapath_) datapath_.emplace(bpf::Datapath::load());
+    bpf::DatapathConfig config;
+    config.bypass_mark = needs.bypass_mark;
+    config.set_df = needs.set_df;
+    if (needs.anchors.local.family == gdoi::IpFamily::v4)
+        config.v4 = needs.anchors;
+    else
+        config.v6 = needs.anchors;
+    datapath_->configure(config);
+    needs_[group] = needs;
+    reattach();
+}
+
+void DatapathService::release(const std::string& group) {
+    if (needs_.erase(group) == 0) return;
+    if (needs_.empty()) {
+        datapath_.reset(); // detaches; the maps go with the programs
+        attached_.reset();
+        references_.clear();
+        if (anchor_added_) {
+            netlink::remove_interface_address("lo", *anchor_added_);
+            log_info("removed the inbound anchor address " + anchor_added_->to_string() + " from lo");
+            anchor_added_.reset();
+        }
+        return;
+    }
+    reattach();
+}
+
+void DatapathService::reattach() {
+    const std::string wan = needs_.begin()->second.wan;
+    std::vector<std::string> lans;
+    for (const auto& [group, needs] : needs_)
+        for (const auto& lan : needs.lans)
+            if (std::find(lans.begin(), lans.end(), lan) == lans.end()) lans.push_back(lan);
+    std::sort(lans.begin(), lans.end());
+    auto wanted = std::make_pair(wan, lans);
+    if (attached_ == wanted) return;
+    datapath_->attach(wan, lans); // all or nothing; replaces an earlier attachment
+    attached_ = std::move(wanted);
+}
+
+std::optional<bpf::DatapathCounters> DatapathService::counters() const {
+    if (!datapath_) return std::nullopt;
+    return datapath_->counters();
+}
+
+std::optional<bpf::MarkLayout> DatapathService::mark_layout() const {
+    if (!datapath_) return std::nullopt;
+    return datapath_->mark_layout();
+}
+
+void DatapathService::add_reference(Table table, const std::string& key, const policy::MapEntry& entry,
+                                    uint32_t group_id) {
+    if (!datapath_) throw std::runtime_error("the BPF datapath is not loaded");
+    auto& count = references_[{table, key}];
+    if (count == 0) {
+        switch (table) {
+        case Table::inbound_spi: datapath_->add_inbound_spi(entry.spi, group_id); break;
+        case Table::local_prefix: datapath_->add_local_prefix(entry.prefix, group_id); break;
+        case Table::remote_prefix: datapath_->add_remote_prefix(entry.destination, group_id); break;
+        }
+    }
+    ++count;
+}
+
+void DatapathService::drop_reference(Table table, const std::string& key, const policy::MapEntry& entry) {
+    const auto found = references_.find({table, key});
+    if (found == references_.end()) return;
+    if (--found->second > 0) return;
+    references_.erase(found);
+    if (!datapath_) return;
+    switch (table) {
+    case Table::inbound_spi: datapath_->remove_inbound_spi(entry.spi); break;
+    case Table::local_prefix: datapath_->remove_local_prefix(entry.prefix); break;
+    case Table::remote_prefix: datapath_->remove_remote_prefix(entry.destination); break;
+    }
+}
+
+void DatapathService::MapWriter::add(const policy::MapEntry& entry) {
+    using K = policy::MapEntry::Kind;
+    switch (entry.kind) {
+    case K::inbound_spi:
+        if (entries_.inbound_spis.contains(entry.spi)) return;
+        service_.add_reference(Table::inbound_spi, entry_key(entry), entry, group_id_);
+        entries_.inbound_spis.insert(entry.spi);
+        return;
+    case K::protected_destination:
+        if (entries_.protected_destinations.contains(entry.prefix)) return;
+        service_.add_reference(Table::local_prefix, entry_key(entry), entry, group_id_);
+        entries_.protected_destinations.insert(entry.prefix);
+        return;
+    case K::outbound_flow: {
+        // The LAN ingress program matches destinations only (the source is whoever is behind a
+        // LAN device), so flows to one destination share its entry.
+        const auto flow = std::make_pair(entry.prefix, entry.destination);
+        if (entries_.outbound_flows.contains(flow)) return;
+        service_.add_reference(Table::remote_prefix, entry_key(entry), entry, group_id_);
+        entries_.outbound_flows.insert(flow);
+        return;
+    }
+    }
+}
+
+void DatapathService::MapWriter::remove(const policy::MapEntry& entry) {
+    using K = policy::MapEntry::Kind;
+    switch (entry.kind) {
+    case K::inbound_spi:
+        if (entries_.inbound_spis.erase(entry.spi) == 0) return;
+        service_.drop_reference(Table::inbound_spi, entry_key(entry), entry);
+        return;
+    case K::protected_destination:
+        if (entries_.protected_destinations.erase(entry.prefix) == 0) return;
+        service_.drop_reference(Table::local_prefix, entry_key(entry), entry);
+        return;
+    case K::outbound_flow:
+        if (entries_.outbound_flows.erase({entry.prefix, entry.destination}) == 0) return;
+        service_.drop_reference(Table::remote_prefix, entry_key(entry), entry);
+        return;
+    }
+}
+
+} // namespace gdoid::daemon

@@ -1,0 +1,74 @@
+// The header-preservation datapath (bpf::Datapath) as the daemon runs it: loaded once, when
+// the first group needs it, attached to the WAN device and every group's LAN devices, and
+// shared by the groups. Each group writes its map entries through its own MapWriter, which
+// reference-counts entries two groups have in common so one group's cleanup cannot remove
+// another's.
+#pragma once
+
+#include "bpf/datapath.hpp"
+#include "policy/apply_plan.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace gdoid::daemon {
+
+// What one group asks of the shared datapath.
+struct DatapathNeeds {
+    std::string wan;
+    std::vector<std::string> lans;
+    bpf::Anchors anchors; // of the group's family
+    uint32_t bypass_mark = 0;
+    bool set_df = false;
+};
+
+class DatapathService {
+public:
+    // Registers a group's needs and (re)attaches when they change what is attached. The first
+    // group fixes the WAN device and anchors; a group that asks for others is refused with
+    // the reason (one WAN datapath per daemon). Puts the inbound anchor address on lo when it
+    // is not there (the inbound states are found by it; it must be local). Throws
+    // bpf::DatapathError / netlink::KernelError / std::runtime_error.
+    void require(const std::string& group, const DatapathNeeds& needs);
+    // The group no longer uses the datapath; detaches (and removes the anchor address gdoid
+    // added) when no group does.
+    void release(const std::string& group);
+
+    class MapWriter : public policy::DatapathMapWriter {
+    public:
+        MapWriter(DatapathService& service, uint32_t group_id) : service_(service), group_id_(group_id) {}
+        void add(const policy::MapEntry& entry) override;
+        void remove(const policy::MapEntry& entry) override;
+        // What this group has in the maps (the "installed" side of policy::plan()).
+        const policy::DatapathEntries& entries() const { return entries_; }
+
+    private:
+        DatapathService& service_;
+        uint32_t group_id_;
+        policy::DatapathEntries entries_;
+    };
+
+    bool loaded() const { return datapath_.has_value(); }
+    std::optional<bpf::DatapathCounters> counters() const;
+    // The packet-mark layout of the loaded datapath (for the bypass-mark overlap check).
+    std::optional<bpf::MarkLayout> mark_layout() const;
+
+private:
+    friend class MapWriter;
+    enum class Table { inbound_spi, local_prefix, remote_prefix };
+    void add_reference(Table table, const std::string& key, const policy::MapEntry& entry, uint32_t group_id);
+    void drop_reference(Table table, const std::string& key, const policy::MapEntry& entry);
+    void reattach();
+
+    std::optional<bpf::Datapath> datapath_;
+    std::map<std::string, DatapathNeeds> needs_; // by group name
+    std::optional<std::pair<std::string, std::vector<std::string>>> attached_; // wan, lans
+    std::map<std::pair<Table, std::string>, size_t> references_;
+    std::optional<gdoi::IpPrefix> anchor_added_; // the address gdoid put on lo
+};
+
+} // namespace gdoid::daemon

@@ -1,0 +1,210 @@
+#include "daemon/group_dataplane.hpp"
+
+#include "daemon/local_settings_builder.hpp"
+#include "daemon/log.hpp"
+#include "policy/apply_plan.hpp"
+#include "policy/object_band.hpp"
+#include "policy/plan.hpp"
+#include "policy/render.hpp"
+
+#include <algorithm>
+
+namespace gdoid::daemon {
+
+namespace {
+
+// How soon a refused change is tried again: interfaces appear, modules get loaded, an
+// operator frees a conflicting object.
+constexpr std::chrono::seconds missing_interface_retry{5};
+constexpr std::chrono::seconds kernel_refusal_retry{10};
+
+bool any_fail_open_policy(const policy::DesiredObjects& desired) {
+    return std::any_of(desired.policy_roles.begin(), desired.policy_roles.end(),
+                       [](const std::string& role) { return role.rfind("fail-open", 0) == 0; });
+}
+
+size_t count_owned_states(const std::vector<netlink::XfrmState>& states, uint32_t slot) {
+    return size_t(std::count_if(states.begin(), states.end(),
+                                [&](const auto& s) { return policy::band::owns(s, slot); }));
+}
+
+size_t count_owned_policies(const std::vector<netlink::XfrmPolicy>& policies, uint32_t slot) {
+    return size_t(std::count_if(policies.begin(), policies.end(),
+                                [&](const auto& p) { return policy::band::owns(p, slot); }));
+}
+
+} // namespace
+
+GroupDataplane::GroupDataplane(sd_event* event, Group& group, netlink::KernelIpsec* kernel,
+                               DatapathService& datapath, uint32_t group_slot)
+    : event_(event), group_(&group), kernel_(kernel), datapath_(datapath), maps_(datapath, group.config().id),
+      group_slot_(group_slot), timeline_(group.config().rekey.activate_before_expiry),
+      timer_(event, "kernel update of group " + group.name(), [this] { reconcile(); }) {}
+
+void GroupDataplane::rebind(Group& group) {
+    group.kernel = group_->kernel;
+    group_ = &group;
+}
+
+void GroupDataplane::observe(const gdoi::GroupPolicy& policy) {
+    // A policy means a key server answered: fail-open rules end with it, in the same update.
+    status_.servers_unreachable = false;
+    timeline_.observe(policy, policy::Clock::now());
+    reconcile();
+}
+
+void GroupDataplane::forget_tek(uint32_t spi) {
+    timeline_.forget_tek(spi);
+    reconcile();
+}
+
+void GroupDataplane::forget_all_teks() {
+    timeline_.forget_all_teks();
+    reconcile();
+}
+
+void GroupDataplane::set_servers_unreachable(bool unreachable) {
+    if (status_.servers_unreachable == unreachable) return;
+    status_.servers_unreachable = unreachable;
+    reconcile();
+}
+
+void GroupDataplane::record_error(const std::string& message) {
+    group_->kernel.error = message;
+    if (logged_error_ != message) {
+        log_error(message, {.group = group_->name()});
+        logged_error_ = message;
+    }
+}
+
+void GroupDataplane::schedule_retry(std::chrono::seconds delay) {
+    timer_.arm_at(policy::Clock::now() + delay);
+}
+
+void GroupDataplane::reconcile() {
+    const auto now = policy::Clock::now();
+    auto& summary = group_->kernel;
+    if (!kernel_) {
+        summary.state = GroupKernelSummary::State::unavailable;
+        record_error("the kernel has no XFRM netlink interface (CONFIG_XFRM_USER); no SA can be installed");
+        return;
+    }
+    const auto built = build_local_settings(group_->config(), group_slot_);
+    if (!built.settings) {
+        summary.state = GroupKernelSummary::State::waiting;
+        record_error(built.problem + "; the group's kernel objects wait for it");
+        schedule_retry(missing_interface_retry);
+        return;
+    }
+    const auto& settings = *built.settings;
+    try {
+        const auto& config = group_->config();
+        DatapathNeeds needs;
+        needs.wan = config.wan_interface;
+        needs.lans = config.lan_interfaces;
+        needs.anchors = {config.local_address, config.anchor.remote, config.anchor.inbound};
+        needs.bypass_mark = config.bypass_mark ? config.bypass_mark->mask : 0;
+        needs.set_df = config.df_bit == DfBit::set;
+        datapath_.require(group_->name(), needs);
+        datapath_required_ = true;
+    } catch (const std::exception& e) {
+        summary.state = GroupKernelSummary::State::error;
+        record_error(std::string("header-preservation datapath: ") + e.what());
+        schedule_retry(kernel_refusal_retry);
+        return;
+    }
+
+    policy::InstalledObjects installed;
+    try {
+        installed.states = kernel_->dump_states();
+        installed.policies = kernel_->dump_policies();
+    } catch (const std::exception& e) {
+        summary.state = GroupKernelSummary::State::error;
+        record_error(std::string("reading the kernel's XFRM objects: ") + e.what());
+        schedule_retry(kernel_refusal_retry);
+        return;
+    }
+    installed.datapath = maps_.entries();
+
+    const auto desired = policy::desired_objects(timeline_, settings, status_, now);
+    const auto plan = policy::plan(timeline_, settings, status_, installed, now);
+    for (const auto& op : plan.operations) log_debug(op.to_string(), {.group = group_->name()});
+    const auto result = policy::apply_plan(plan.operations, *kernel_, maps_);
+
+    summary.problems = desired.problems;
+    summary.fail_closed = !desired.has_valid_sa;
+    summary.fail_open = any_fail_open_policy(desired);
+    try {
+        summary.states = count_owned_states(kernel_->dump_states(), group_slot_);
+        summary.policies = count_owned_policies(kernel_->dump_policies(), group_slot_);
+    } catch (const std::exception&) {
+        // The counts are informational; the next reconcile refreshes them.
+    }
+
+    if (!result.ok()) {
+        summary.state = GroupKernelSummary::State::error;
+        record_error("kernel update: " + result.error);
+        schedule_retry(kernel_refusal_retry);
+        return;
+    }
+    if (!plan.operations.empty())
+        log_info("kernel updated: " + std::to_string(result.applied) + " change(s); " +
+                     std::to_string(summary.states) + " states, " + std::to_string(summary.policies) +
+                     " policies" + (summary.fail_closed ? ", fail-closed" : ""),
+                 {.group = group_->name()});
+    summary.state = GroupKernelSummary::State::installed;
+    summary.error.reset();
+    logged_error_.reset();
+    timeline_.prune(now);
+    if (plan.next_due)
+        timer_.arm_at(*plan.next_due);
+    else
+        timer_.disarm();
+}
+
+void GroupDataplane::withdraw() {
+    timer_.disarm();
+    if (kernel_) {
+        try {
+            for (const auto& e : std::vector(maps_.entries().inbound_spis.begin(), maps_.entries().inbound_spis.end()))
+                maps_.remove({policy::MapEntry::Kind::inbound_spi, e, {}, {}});
+            for (const auto& p : policy::DatapathEntries(maps_.entries()).protected_destinations)
+                maps_.remove({policy::MapEntry::Kind::protected_destination, 0, p, {}});
+            for (const auto& [s, d] : policy::DatapathEntries(maps_.entries()).outbound_flows)
+                maps_.remove({policy::MapEntry::Kind::outbound_flow, 0, s, d});
+        } catch (const std::exception& e) {
+            log_warning(std::string("removing datapath entries: ") + e.what(), {.group = group_->name()});
+        }
+        try {
+            size_t removed = 0;
+            // Policies first: a policy without its state would drop traffic, a state without
+            // its policy is merely unused.
+            for (const auto& p : kernel_->dump_policies())
+                if (policy::band::owns(p, group_slot_)) kernel_->delete_policy(p.id), ++removed;
+            for (const auto& s : kernel_->dump_states())
+                if (policy::band::owns(s, group_slot_)) kernel_->delete_state(s.id), ++removed;
+            if (removed > 0)
+                log_info("removed the group's " + std::to_string(removed) + " kernel objects", {.group = group_->name()});
+        } catch (const std::exception& e) {
+            log_error(std::string("removing the group's kernel objects: ") + e.what(), {.group = group_->name()});
+        }
+    }
+    if (datapath_required_) {
+        try {
+            datapath_.release(group_->name());
+        } catch (const std::exception& e) {
+            log_warning(std::string("releasing the datapath: ") + e.what(), {.group = group_->name()});
+        }
+        datapath_required_ = false;
+    }
+    group_->kernel = GroupKernelSummary{};
+}
+
+std::string GroupDataplane::render() const {
+    const auto built = build_local_settings(group_->config(), group_slot_);
+    if (!built.settings) return {};
+    const auto desired = policy::desired_objects(timeline_, *built.settings, status_, policy::Clock::now());
+    return policy::render_desired(desired, *built.settings);
+}
+
+} // namespace gdoid::daemon

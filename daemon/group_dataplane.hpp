@@ -1,0 +1,73 @@
+// One group's kernel side in the event loop: keeps the group's policy timeline (every TEK
+// known from PULLs and PUSHes, with its ATD/DTD schedule), and makes the kernel's XFRM states
+// and policies and the datapath maps match it: policy::plan() against what is installed,
+// policy::apply_plan() (make-before-break), and a timer at the next scheduled change. Anything
+// the kernel refuses is logged once, shown in `gdoictl status`, and tried again.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <systemd/sd-event.h>
+
+#include "daemon/datapath_service.hpp"
+#include "daemon/group.hpp"
+#include "daemon/oneshot_timer.hpp"
+#include "gdoi/group_policy.hpp"
+#include "netlink/kernel_ipsec.hpp"
+#include "policy/desired_objects.hpp"
+#include "policy/tek_schedule.hpp"
+
+namespace gdoid::daemon {
+
+class GroupDataplane {
+public:
+    // `kernel` may be null (no XFRM netlink): the group then reports "unavailable".
+    GroupDataplane(sd_event* event, Group& group, netlink::KernelIpsec* kernel, DatapathService& datapath,
+                   uint32_t group_slot);
+    GroupDataplane(const GroupDataplane&) = delete;
+    GroupDataplane& operator=(const GroupDataplane&) = delete;
+
+    // A policy from a PULL or an accepted PUSH, received now.
+    void observe(const gdoi::GroupPolicy& policy);
+    // A DELETE named this TEK (RFC 6407 section 5.8): it stops at once.
+    void forget_tek(uint32_t spi);
+    // Ejected, or registering from scratch: no TEK is trusted any more (fail-closed applies).
+    void forget_all_teks();
+    // Fail-open rules apply only while no key server answers (Juniper's partial fail-open).
+    void set_servers_unreachable(bool unreachable);
+
+    // Plans against the kernel as it is and applies; arms the timer for the next change.
+    void reconcile();
+    // A reload replaced the group's configuration object: keep the TEKs and installed objects,
+    // take the new settings (interfaces, anchors ...) at the next reconcile().
+    void rebind(Group& group);
+    // Removes every object of this group (group removed from the configuration, daemon
+    // stopping): kernel states and policies, datapath entries.
+    void withdraw();
+
+    // The group's desired objects now, as text (`gdoictl kernel`); empty when the local
+    // settings cannot be built yet (the reason is in the kernel summary).
+    std::string render() const;
+    uint32_t group_slot() const { return group_slot_; }
+    const policy::GroupTimeline& timeline() const { return timeline_; }
+
+private:
+    void record_error(const std::string& message);
+    void schedule_retry(std::chrono::seconds delay);
+
+    sd_event* event_;
+    Group* group_;
+    netlink::KernelIpsec* kernel_;
+    DatapathService& datapath_;
+    DatapathService::MapWriter maps_;
+    uint32_t group_slot_;
+    policy::GroupTimeline timeline_;
+    policy::GroupStatus status_;
+    OneshotTimer timer_;
+    bool datapath_required_ = false;
+    std::optional<std::string> logged_error_; // the last error logged, so a retry loop logs once
+};
+
+} // namespace gdoid::daemon

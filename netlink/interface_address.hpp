@@ -1,0 +1,18 @@
+// Adding and removing one address on an interface (rtnetlink via libnl-route): how gdoid puts
+// its inbound anchor address (design.md) on the loopback device when the operator has not.
+#pragma once
+
+#include "gdoi/ip_address.hpp"
+
+#include <string>
+
+namespace netlink {
+
+// Adds `prefix` (address/length) to `device`. Returns false when the address was already
+// there (nothing changed), true when it was added. Throws KernelError naming the device and
+// the kernel's reason.
+bool add_interface_address(const std::string& device, const gdoi::IpPrefix& prefix);
+// Removes it; false when it was not there. Throws KernelError on any other refusal.
+bool remove_interface_address(const std::string& device, const gdoi::IpPrefix& prefix);
+
+} // namespace netlink

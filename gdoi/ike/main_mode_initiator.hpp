@@ -2,6 +2,7 @@
 //   I->R HDR, SA            R->I HDR, SA
 //   I->R HDR, KE, Ni        R->I HDR, KE, Nr
 //   I->R HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)]   R->I HDR*, IDir, HASH_R
+// (INITIAL-CONTACT only when MainModeInitiatorConfig::initial_contact is set.)
 // Feed datagrams from the key server and clock ticks; drain datagrams to send. Ends in
 // established() with a Phase1Sa, or failed() with one operator-readable sentence.
 #pragma once
@@ -26,7 +27,12 @@ struct MainModeInitiatorConfig {
     SecretBytes pre_shared_key;
     std::vector<Phase1Proposal> proposals; // in order of preference, at least one
     ServerQuirks quirks;                   // phase1_doi: DOI of our SA payload
-    bool initial_contact = true;           // first contact with this server since we started
+    // INITIAL-CONTACT in message 5. RFC 2407 section 4.6.3.3 (paraphrased): the notification
+    // tells the peer that we hold no other SA with it (we just started, or forgot them), so it
+    // may drop the SAs it still has with us. True only on the first contact with this server
+    // since the daemon started; false on every later registration with it, or the server would
+    // delete Phase 1 SAs we still use.
+    bool initial_contact = true;
     RetransmitPolicy retransmit;
     LogSink log;
 };

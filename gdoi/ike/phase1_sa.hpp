@@ -26,6 +26,13 @@ struct Phase1Sa {
     TimePoint established{};
 
     crypto::HashAlgorithm hash() const { return proposal.hash; }
+
+    // The SA carries only the GROUPKEY-PULL (RFC 6407 section 3: the Phase 1 SA protects the
+    // registration) and is never rekeyed: once its negotiated lifetime (RFC 2409 appendix A,
+    // Life Duration; both ends keep the smaller of the two offers) has passed, neither end may
+    // start or continue an exchange under it; a later registration runs Main Mode again.
+    TimePoint expires() const { return established + proposal.lifetime; }
+    bool expired(TimePoint now) const { return now >= expires(); }
 };
 
 } // namespace gdoi::ike

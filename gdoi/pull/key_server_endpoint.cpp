@@ -47,6 +47,17 @@ std::vector<ike::Datagram> KeyServerEndpoint::on_datagram(const IpAddress& from,
     Peer& peer = found->second;
     ike::Phase1Sa* sa = peer.main_mode->sa();
     if (!sa || header.responder_cookie != sa->responder_cookie) return {};
+    if (sa->expired(now)) {
+        // The Phase 1 SA is not rekeyed and carries nothing past its lifetime: a late PULL
+        // message is dropped with the SA (the member runs Main Mode again).
+        if (config_.log)
+            config_.log(ike::LogLevel::info, "from " + from.to_string() +
+                                                 ": Phase 1 SA past its lifetime of " +
+                                                 std::to_string(sa->proposal.lifetime.count()) +
+                                                 " s, exchange dropped and SA forgotten");
+        peers_.erase(found);
+        return {};
+    }
     if (header.exchange_type == exchange::informational) {
         std::string why;
         if (auto n = ike::read_informational(datagram, sa, why); n && config_.log)
@@ -77,10 +88,18 @@ void KeyServerEndpoint::expire(ike::TimePoint now) {
             else
                 ++p;
         }
-        if (!peer.main_mode->established() &&
-            now - peer.main_mode->last_activity() > config_.idle_timeout)
+        const ike::Phase1Sa* sa = peer.main_mode->sa();
+        bool idle = !peer.main_mode->established() &&
+                    now - peer.main_mode->last_activity() > config_.idle_timeout;
+        // An established SA lives until its negotiated lifetime (Phase1Sa::expired).
+        if (idle || (sa && sa->expired(now))) {
+            if (sa && config_.log)
+                config_.log(ike::LogLevel::info, "Phase 1 SA with " + peer.address.to_string() +
+                                                     " reached its lifetime of " +
+                                                     std::to_string(sa->proposal.lifetime.count()) +
+                                                     " s and is forgotten");
             it = peers_.erase(it);
-        else
+        } else
             ++it;
     }
 }

@@ -33,7 +33,8 @@ public:
     // Datagrams to send back to `from`.
     std::vector<ike::Datagram> on_datagram(const IpAddress& from, std::span<const uint8_t> datagram,
                                            ike::TimePoint now);
-    // Forgets exchanges idle for longer than the timeout (established Phase 1 SAs stay).
+    // Forgets exchanges idle for longer than the timeout, and established Phase 1 SAs (with
+    // their PULLs) once past their negotiated lifetime: phase1_sa_count() drops then.
     void expire(ike::TimePoint now);
 
     const std::vector<MemberRegistration>& registrations() const { return registrations_; }

@@ -55,8 +55,28 @@ std::vector<Datagram> PullInitiator::take_datagrams() {
 }
 
 std::optional<TimePoint> PullInitiator::next_timer() const {
-    if (state_ == State::sent_1 || state_ == State::sent_3) return retransmit_.next();
-    return std::nullopt;
+    if (state_ != State::sent_1 && state_ != State::sent_3) return std::nullopt;
+    auto next = retransmit_.next();
+    // Wake up at the end of the Phase 1 SA's life too: the PULL fails then (see sa_expired).
+    return next ? std::min(*next, sa_.expires()) : sa_.expires();
+}
+
+bool PullInitiator::sa_expired(TimePoint now) {
+    if (!sa_.expired(now)) return false;
+    auto lifetime = sa_.proposal.lifetime.count();
+    std::string reason = "Phase 1 SA with key server " + sa_.peer.to_string() +
+                         " reached its negotiated lifetime of " + std::to_string(lifetime) +
+                         " s before GROUPKEY-PULL " +
+                         (state_ == State::idle ? "could start" : "completed") +
+                         "; registering again needs a new Main Mode";
+    if (state_ == State::idle) {
+        state_ = State::failed;
+        failure_ = reason;
+        log(LogLevel::error, reason);
+    } else {
+        fail(reason);
+    }
+    return true;
 }
 
 std::optional<GroupPolicy> PullInitiator::take_policy() {
@@ -65,6 +85,7 @@ std::optional<GroupPolicy> PullInitiator::take_policy() {
 }
 
 void PullInitiator::start(TimePoint now) {
+    if (sa_expired(now)) return;
     message_id_ = ike::random_message_id();
     nonce_i_ = crypto::random_bytes(kPullNonceSize);
     Message m;
@@ -87,6 +108,7 @@ void PullInitiator::start(TimePoint now) {
 }
 
 void PullInitiator::on_timer(TimePoint now) {
+    if ((state_ == State::sent_1 || state_ == State::sent_3) && sa_expired(now)) return;
     switch (retransmit_.on_timer(now)) {
     case ike::Retransmitter::Tick::nothing:
         return;
@@ -124,6 +146,7 @@ bool PullInitiator::check_hash(std::span<const uint8_t> plaintext, std::span<con
 
 void PullInitiator::on_datagram(std::span<const uint8_t> datagram, TimePoint now) {
     if (state_ != State::sent_1 && state_ != State::sent_3) return;
+    if (sa_expired(now)) return;
     Header header;
     try {
         header = decode_header(datagram);

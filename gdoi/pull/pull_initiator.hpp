@@ -3,7 +3,8 @@
 //   KS -> GM  HDR*, HASH(2), Nr, SA
 //   GM -> KS  HDR*, HASH(3)
 //   KS -> GM  HDR*, HASH(4), [SEQ,] KD
-// Ends with a validated GroupPolicy or one operator-readable failure sentence.
+// Ends with a validated GroupPolicy or one operator-readable failure sentence. The Phase 1 SA
+// is not rekeyed: a PULL is neither started nor continued past its lifetime (Phase1Sa::expired).
 #pragma once
 
 #include "gdoi/group_policy.hpp"
@@ -54,6 +55,8 @@ private:
                     const char* which);
     void send(ike::Datagram message, ike::TimePoint now);
     void fail(const std::string& reason);
+    // Fails the exchange when the Phase 1 SA's lifetime is over (true then).
+    bool sa_expired(ike::TimePoint now);
     void log(ike::LogLevel level, const std::string& text) const;
     void log_warnings(const std::vector<std::string>& warnings) const;
 

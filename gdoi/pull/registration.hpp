@@ -18,7 +18,10 @@
 namespace gdoi::pull {
 
 struct RegistrationConfig {
-    ike::MainModeInitiatorConfig phase1; // addresses, PSK, proposals, quirks, log
+    // Addresses, PSK, proposals, quirks, log. phase1.initial_contact: true (the default) on the
+    // first registration with this server since start, false on later ones (RFC 2407 section
+    // 4.6.3.3: INITIAL-CONTACT only when we hold no other SA with the peer).
+    ike::MainModeInitiatorConfig phase1;
     uint32_t group_id = 0;
     ike::RetransmitPolicy pull_retransmit;
 };

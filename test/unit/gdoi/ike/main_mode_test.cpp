@@ -28,7 +28,8 @@ struct Pair {
     TimePoint now{};
 
     Pair(std::vector<Phase1Proposal> offered, std::vector<Phase1Proposal> accepted,
-         std::string member_psk = psk, uint32_t doi = 1, bool notify = true) {
+         std::string member_psk = psk, uint32_t doi = 1, bool notify = true,
+         bool initial_contact = true) {
         responder_config.local_address = server_address;
         responder_config.acceptable = std::move(accepted);
         responder_config.pre_shared_key_for =
@@ -45,6 +46,7 @@ struct Pair {
         c.pre_shared_key = SecretBytes(std::string_view(member_psk));
         c.proposals = std::move(offered);
         c.quirks.phase1_doi = doi;
+        c.initial_contact = initial_contact;
         c.retransmit = {std::chrono::seconds(1), std::chrono::seconds(4), std::chrono::seconds(30)};
         c.log = [this](LogLevel, const std::string& s) { member_log.push_back(s); };
         initiator = std::make_unique<MainModeInitiator>(std::move(c));
@@ -181,15 +183,46 @@ TEST_CASE("Main Mode failures end with one sentence naming the reason", "[ike][m
 
 TEST_CASE("the initiator sends INITIAL-CONTACT on first contact only when asked",
           "[ike][main-mode]") {
+    // RFC 2407 section 4.6.3.3: INITIAL-CONTACT only when we hold no other SA with the peer;
+    // the daemon passes initial_contact = false on later registrations with the same server.
     const Phase1Proposal p{CbcCipher::aes128, HashAlgorithm::sha1, DhGroup::modp1024,
                            std::chrono::seconds(600)};
-    Pair pair({p}, {p});
-    pair.run(1, {});
-    REQUIRE(pair.initiator->established());
-    bool logged = false;
-    for (const auto& line : pair.server_log)
-        logged |= line.find("INITIAL-CONTACT") != std::string::npos;
-    CHECK(logged);
+    // Runs the exchange by hand; returns the size of message 5 (a NOTIFY adds 28 octets: more
+    // than one cipher block, so the padded size shows whether it is there).
+    auto mm5_size = [](Pair& pair) {
+        pair.initiator->start(pair.now);
+        auto mm2 = pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
+        pair.initiator->on_datagram(mm2.at(0), pair.now);
+        auto mm4 = pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
+        pair.initiator->on_datagram(mm4.at(0), pair.now);
+        auto mm5 = pair.initiator->take_datagrams().at(0);
+        auto mm6 = pair.responder->on_datagram(mm5, pair.now);
+        pair.initiator->on_datagram(mm6.at(0), pair.now);
+        REQUIRE(pair.initiator->established());
+        REQUIRE(pair.responder->established());
+        return mm5.size();
+    };
+    auto server_logged = [](const Pair& pair) {
+        bool logged = false;
+        for (const auto& line : pair.server_log)
+            logged |= line.find("INITIAL-CONTACT") != std::string::npos;
+        return logged;
+    };
+    SECTION("first contact (the default) and a later registration") {
+        Pair first({p}, {p});
+        auto with = mm5_size(first);
+        CHECK(server_logged(first)); // the responder read the notification
+        Pair later({p}, {p}, psk, 1, true, false);
+        auto without = mm5_size(later);
+        CHECK_FALSE(server_logged(later));
+        CHECK(with > without);
+    }
+    SECTION("through a lossy network too") {
+        Pair pair({p}, {p}, psk, 1, true, false);
+        pair.run(3, {0.2, 0.2, std::chrono::milliseconds(300)});
+        REQUIRE(pair.initiator->established());
+        CHECK_FALSE(server_logged(pair));
+    }
 }
 
 TEST_CASE("garbage and foreign datagrams do not disturb an exchange", "[ike][main-mode]") {

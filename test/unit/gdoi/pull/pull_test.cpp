@@ -139,10 +139,12 @@ struct World {
     std::function<void(test_net::Datagram&)> tamper_answer; // applied to the server's answers
     TimePoint now{};
     gdoi::ike::Duration budget = std::chrono::seconds(30);
+    std::chrono::seconds phase1_lifetime{86400};
+    test_net::Datagram last_from_member;
 
     void build(ServerQuirks quirks = {}, std::string member_psk = psk, uint32_t group = 1234) {
         const Phase1Proposal p{crypto::CbcCipher::aes256, crypto::HashAlgorithm::sha256,
-                               crypto::DhGroup::modp2048, std::chrono::seconds(86400)};
+                               crypto::DhGroup::modp2048, phase1_lifetime};
         KeyServerEndpointConfig ks;
         ks.phase1.local_address = server_address;
         ks.phase1.acceptable = {p};
@@ -180,6 +182,7 @@ struct World {
         test_net::run(
             *member, net, now,
             [&](const test_net::Datagram& d, TimePoint t) {
+                last_from_member = d;
                 auto answers = server->on_datagram(member_address, d, t);
                 if (tamper_answer)
                     for (auto& a : answers)
@@ -343,4 +346,86 @@ TEST_CASE("PULL: AES-GCM TEKs are accepted for receiving only", "[pull]") {
     CHECK(e.policy->teks[0].cipher_key.size() == 20);
     CHECK_FALSE(e.policy->teks[1].receive_only);
     CHECK(w.member_logged("AES-GCM needs RFC 6054 sender IDs"));
+}
+
+TEST_CASE("PULL: never started or continued on a Phase 1 SA past its lifetime",
+          "[pull][lifetime]") {
+    SECTION("the SA expires while the member retransmits message 1") {
+        World w;
+        w.phase1_lifetime = std::chrono::seconds(20); // shorter than the 30 s retransmit budget
+        w.build();
+        // Every PULL answer is damaged: the member drops it and keeps retransmitting.
+        w.tamper_answer = [](test_net::Datagram& d) {
+            if (d[18] == wire::exchange::groupkey_pull) d.back() ^= 0x01;
+        };
+        auto start = w.now;
+        auto e = w.run();
+        CHECK(e.kind == RegistrationEvent::Kind::failed);
+        CHECK(e.reason == "Phase 1 SA with key server 192.0.2.1 reached its negotiated lifetime "
+                          "of 20 s before GROUPKEY-PULL completed; registering again needs a new "
+                          "Main Mode");
+        // It failed at the SA's end (timer armed there), not at the 30 s budget.
+        CHECK(w.now - start >= std::chrono::seconds(20));
+        CHECK(w.now - start < std::chrono::seconds(30));
+    }
+    SECTION("a PULL is not started on an SA that already expired") {
+        ike::Phase1Sa sa;
+        sa.peer = server_address;
+        sa.proposal.lifetime = std::chrono::seconds(600);
+        sa.established = TimePoint{} + std::chrono::seconds(1);
+        PullInitiatorConfig config;
+        config.group_id = 1234;
+        PullInitiator pull(config, sa);
+        pull.start(sa.established + std::chrono::seconds(600));
+        CHECK(pull.failed());
+        CHECK(pull.take_datagrams().empty());
+        CHECK(pull.failure_reason().find("reached its negotiated lifetime of 600 s before "
+                                         "GROUPKEY-PULL could start") != std::string::npos);
+    }
+    SECTION("one second before the end it still starts") {
+        World w;
+        w.phase1_lifetime = std::chrono::seconds(600);
+        w.build();
+        auto e = w.run();
+        REQUIRE(e.kind == RegistrationEvent::Kind::registered);
+        ike::Phase1Sa* sa = w.member->phase1_sa();
+        REQUIRE(sa);
+        PullInitiatorConfig config;
+        config.group_id = 1234;
+        PullInitiator pull(config, *sa);
+        pull.start(sa->expires() - std::chrono::seconds(1));
+        CHECK_FALSE(pull.failed());
+        CHECK(pull.take_datagrams().size() == 1);
+        CHECK(pull.next_timer() <= sa->expires());
+    }
+}
+
+TEST_CASE("key server: Phase 1 SAs are forgotten at the end of their lifetime",
+          "[pull][lifetime]") {
+    World w;
+    w.phase1_lifetime = std::chrono::seconds(120);
+    w.build();
+    auto e = w.run();
+    REQUIRE(e.kind == RegistrationEvent::Kind::registered);
+    auto established = w.member->phase1_sa()->established;
+    CHECK(w.server->phase1_sa_count() == 1);
+    w.server->expire(established + std::chrono::seconds(119));
+    CHECK(w.server->phase1_sa_count() == 1);
+
+    SECTION("expire() drops it") {
+        w.server->expire(established + std::chrono::seconds(120));
+        CHECK(w.server->phase1_sa_count() == 0);
+        CHECK(std::any_of(w.server_log.begin(), w.server_log.end(), [](const std::string& l) {
+            return l.find("reached its lifetime of 120 s") != std::string::npos;
+        }));
+    }
+    SECTION("a PULL message under the expired SA is dropped with it") {
+        auto answers = w.server->on_datagram(member_address, w.last_from_member,
+                                             established + std::chrono::seconds(121));
+        CHECK(answers.empty());
+        CHECK(w.server->phase1_sa_count() == 0);
+        CHECK(std::any_of(w.server_log.begin(), w.server_log.end(), [](const std::string& l) {
+            return l.find("past its lifetime of 120 s") != std::string::npos;
+        }));
+    }
 }

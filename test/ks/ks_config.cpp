@@ -255,11 +255,15 @@ KsConfig load_config(const std::string& path) {
             std::string hash = r.text(*kek_table, "signature-hash", "sha256");
             kek.signature_hash = hash == "sha1" ? SignatureHash::sha1 : SignatureHash::sha256;
             group.signing_key_path = r.text(*kek_table, "signing-key", "");
-            auto key = group.signing_key_path.empty()
-                           ? crypto::RsaPrivateKey::generate(2048)
-                           : crypto::RsaPrivateKey::load_pem_file(group.signing_key_path);
-            kek.public_key_der = key.public_key_der();
-            kek.signature_key_bits = static_cast<uint16_t>(key.modulus_bits());
+            group.signer = std::make_shared<const crypto::RsaPrivateKey>(
+                group.signing_key_path.empty()
+                    ? crypto::RsaPrivateKey::generate(2048)
+                    : crypto::RsaPrivateKey::load_pem_file(group.signing_key_path));
+            kek.public_key_der = group.signer->public_key_der();
+            kek.signature_key_bits = static_cast<uint16_t>(group.signer->modulus_bits());
+            group.multicast_ttl = static_cast<int>(r.number(*kek_table, "multicast-ttl", 1));
+            if (group.multicast_ttl < 1 || group.multicast_ttl > 255)
+                fail_at(path, *kek_table, "multicast-ttl must be 1..255");
             kek.lifetime = std::chrono::seconds(r.number(*kek_table, "lifetime", 86400));
             std::string ack = r.text(*kek_table, "ack", "none");
             kek.ack_request = ack == "rfc8263" ? AckRequest::rfc8263
@@ -287,6 +291,7 @@ KsConfig load_config(const std::string& path) {
                 if (t->get("transform-id"))
                     emission.transform_id = static_cast<uint8_t>(r.number(*t, "transform-id"));
                 group.options.tek_emission[tek.spi] = emission;
+                group.tek_templates.push_back(tek);
                 group.policy.teks.push_back(std::move(tek));
             }
         }

@@ -2,6 +2,7 @@
 // to emulate, and the groups with their members, KEK and TEKs. Keys are generated at start.
 #pragma once
 
+#include "gdoi/crypto/rsa_signature.hpp"
 #include "gdoi/group_policy.hpp"
 #include "gdoi/ike/phase1_proposal.hpp"
 #include "gdoi/ip_address.hpp"
@@ -10,6 +11,7 @@
 #include "gdoi/server_quirks.hpp"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +25,11 @@ struct KsGroup {
     std::optional<gdoi::SecretBytes> default_psk;
     std::optional<std::vector<gdoi::IpAddress>> authorised; // absent = everyone with a PSK
     std::string signing_key_path;                           // PEM; empty = generated
+    // The KEK's RSA key (signs GROUPKEY-PUSH messages); set when the group has a KEK.
+    std::shared_ptr<const gdoi::crypto::RsaPrivateKey> signer;
+    // The TEKs as configured: a rekey makes one fresh TEK (new SPI and keys) from each.
+    std::vector<gdoi::TekPolicy> tek_templates;
+    int multicast_ttl = 1; // [group.kek] multicast-ttl: pushes to a multicast KEK destination
 };
 
 struct KsConfig {

@@ -2,12 +2,17 @@
 // responder over UDP, configured from TOML, logging every exchange to stderr, steered through a
 // UNIX control socket (JSON lines). Usage: gdoi-test-ks --config ks.toml
 #include "gdoi/pull/key_server_endpoint.hpp"
+#include "gdoi/push/push_ack.hpp"
+#include "gdoi/push/push_crypto.hpp"
+#include "gdoi/wire/message.hpp"
 #include "test/ks/control_channel.hpp"
 #include "test/ks/ks_config.hpp"
 #include "test/ks/policy_json.hpp"
+#include "test/ks/rekey.hpp"
 #include "test/ks/udp_socket.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -37,14 +42,19 @@ void log_line(ike::LogLevel level, const std::string& text) {
 
 struct Server {
     KsConfig config;
+    std::vector<GroupRuntime> runtime; // parallel to config.groups
     bool silent = false;
     std::unique_ptr<pull::KeyServerEndpoint> endpoint;
+    std::vector<UdpSocket>* sockets = nullptr;
 
-    const KsGroup* find_group(const std::vector<uint32_t>& ids) const {
-        for (const auto& g : config.groups)
+    KsGroup* find_group(const std::vector<uint32_t>& ids) {
+        for (auto& g : config.groups)
             for (auto id : ids)
                 if (g.policy.group_id == id) return &g;
         return nullptr;
+    }
+    GroupRuntime& runtime_of(const KsGroup& g) {
+        return runtime[static_cast<size_t>(&g - config.groups.data())];
     }
 
     std::optional<SecretBytes> psk_for(const IpAddress& peer) const {
@@ -57,8 +67,8 @@ struct Server {
         return std::nullopt;
     }
 
-    pull::PullDecision authorise(const IpAddress& member, const std::vector<uint32_t>& ids) const {
-        const KsGroup* group = find_group(ids);
+    pull::PullDecision authorise(const IpAddress& member, const std::vector<uint32_t>& ids) {
+        KsGroup* group = find_group(ids);
         if (!group)
             return pull::PullRefusal{wire::NotifyType::invalid_id_information,
                                      "no group " + std::to_string(ids.front()) + " here"};
@@ -71,7 +81,158 @@ struct Server {
             return pull::PullRefusal{wire::NotifyType::authentication_failed,
                                      member.to_string() + " has no pre-shared key in group " +
                                          std::to_string(group->policy.group_id)};
-        return pull::PullGrant{group->policy, group->options, group->policy.sequence.value_or(0)};
+        auto& rt = runtime_of(*group);
+        if (rt.ejected.count(member))
+            return pull::PullRefusal{wire::NotifyType::authentication_failed,
+                                     member.to_string() + " was ejected from group " +
+                                         std::to_string(group->policy.group_id)};
+        auto policy = current_policy(*group, rt, ike::Clock::now());
+        return pull::PullGrant{policy, group->options, policy.sequence.value_or(0)};
+    }
+
+    // Members registered in `group` (each address once, ejected ones left out), in order.
+    std::vector<IpAddress> members_of(const KsGroup& group) {
+        std::vector<IpAddress> out;
+        const auto& ejected = runtime_of(group).ejected;
+        for (const auto& r : endpoint->registrations())
+            if (r.group_id == group.policy.group_id && !ejected.count(r.member) &&
+                std::find(out.begin(), out.end(), r.member) == out.end())
+                out.push_back(r.member);
+        return out;
+    }
+
+    // Sends from the first listen socket (the KS listen address, port 848); multicast leaves
+    // through the listen address's interface with the group's TTL.
+    nlohmann::json send(const KsGroup& group, const PushPlan& plan, const std::string& what) {
+        const UdpSocket& socket = sockets->front();
+        size_t sent = 0;
+        nlohmann::json to = nlohmann::json::array();
+        for (const auto& p : plan.pushes) {
+            bool ok = true;
+            if (p.multicast) {
+                try {
+                    socket.set_multicast_sender(config.listen.front(), group.multicast_ttl);
+                } catch (const std::exception& e) {
+                    log_line(ike::LogLevel::warning, what + ": " + e.what());
+                    ok = false;
+                }
+            }
+            ok = ok && socket.send_to(p.datagram, p.to, p.port);
+            sent += ok ? 1 : 0;
+            log_line(ok ? ike::LogLevel::info : ike::LogLevel::warning,
+                     what + " group " + std::to_string(group.policy.group_id) + " SEQ " +
+                         std::to_string(plan.sequence) + (ok ? " sent to " : " NOT sent to ") +
+                         (p.multicast ? "multicast " : "member ") + p.to.to_string() + ":" +
+                         std::to_string(p.port) + " (" + std::to_string(p.datagram.size()) +
+                         " octets)");
+            to.push_back(p.to.to_string());
+        }
+        nlohmann::json reply = {{"ok", true},
+                                {"group", group.policy.group_id},
+                                {"sequence", plan.sequence},
+                                {"datagrams_sent", sent},
+                                {"destinations", to}};
+        nlohmann::json spis = nlohmann::json::array();
+        for (auto spi : plan.new_tek_spis)
+            spis.push_back(push::spi_hex(spi));
+        reply["new_tek_spis"] = spis;
+        if (plan.new_kek_spi) reply["new_kek_spi"] = push::hex(*plan.new_kek_spi);
+        if (!plan.deleted_tek_spis.empty()) {
+            nlohmann::json deleted = nlohmann::json::array();
+            for (auto spi : plan.deleted_tek_spis)
+                deleted.push_back(push::spi_hex(spi));
+            reply["deleted_tek_spis"] = deleted;
+        }
+        return reply;
+    }
+
+    // "0x10000001", "268435457" or a JSON number.
+    static uint32_t spi_from(const nlohmann::json& v) {
+        if (v.is_number_unsigned()) return v.get<uint32_t>();
+        if (v.is_string())
+            return static_cast<uint32_t>(std::stoul(v.get<std::string>(), nullptr, 0));
+        throw RekeyError("\"spi\" must be a number or a string like \"0x10000001\"");
+    }
+
+    nlohmann::json push_command(const std::string& command, const nlohmann::json& request) {
+        if (!request.contains("group") || !request["group"].is_number_unsigned())
+            return {{"ok", false}, {"error", command + " needs \"group\": <number>"}};
+        uint32_t id = request["group"].get<uint32_t>();
+        KsGroup* group = find_group({id});
+        if (!group) return {{"ok", false}, {"error", "no group " + std::to_string(id) + " here"}};
+        auto& rt = runtime_of(*group);
+        auto now = ike::Clock::now();
+        try {
+            if (command == "push-now") {
+                bool roll = request.value("kek", false);
+                auto plan = rekey(*group, rt, members_of(*group), roll, now);
+                return send(*group, plan, roll ? "rekey (TEKs and KEK)" : "rekey");
+            }
+            if (command == "delete-tek") {
+                if (!request.contains("spi"))
+                    return {{"ok", false}, {"error", "delete-tek needs \"spi\" (0 = every TEK)"}};
+                auto plan =
+                    delete_tek(*group, rt, members_of(*group), spi_from(request["spi"]), now);
+                return send(*group, plan, "delete");
+            }
+            auto member = IpAddress::parse(request.value("member", ""));
+            if (!member)
+                return {{"ok", false}, {"error", "eject-member needs \"member\": <IP address>"}};
+            auto plan =
+                eject(*group, rt, *member, std::chrono::seconds(request.value("dtd", 10)), now);
+            auto reply = send(*group, plan, "ejection of " + member->to_string());
+            reply["method"] = plan.method;
+            if (request.value("rekey-others", false)) {
+                // RFC 6407 section 1 / 4 (paraphrased): the GCKS removes a member by rekeying the
+                // others with keys it does not get. Unicast only: the ejected member still holds
+                // the old KEK and would read a multicast push.
+                auto others = rekey(*group, rt, members_of(*group), true, now);
+                std::erase_if(others.pushes, [](const OutgoingPush& p) { return p.multicast; });
+                reply["rekey_others"] =
+                    send(*group, others, "rekey without " + member->to_string());
+            }
+            return reply;
+        } catch (const std::exception& e) {
+            return {{"ok", false}, {"error", command + ": " + e.what()}};
+        }
+    }
+
+    // A GROUPKEY-PUSH ack (RFC 8263, profile in gdoi/push/push_ack.hpp): checked against the
+    // KEKs we pushed under (current and rolled-over ones), counted per member.
+    void on_ack(const IpAddress& from, std::span<const uint8_t> datagram) {
+        for (auto& g : config.groups) {
+            if (!g.policy.kek || g.policy.kek->ack_request == AckRequest::none) continue;
+            auto& rt = runtime_of(g);
+            std::vector<const KekPolicy*> keks{&*g.policy.kek};
+            for (const auto& k : rt.previous_keks)
+                keks.push_back(&k);
+            std::string why;
+            for (const KekPolicy* kek : keks) {
+                if (!std::equal(kek->spi.begin(), kek->spi.end(), datagram.begin())) continue;
+                auto check = push::verify_ack(datagram, *kek);
+                if (check.valid) {
+                    auto& a = rt.acks[check.member.value_or(from)];
+                    ++a.count;
+                    a.last_sequence = check.sequence;
+                    log_line(ike::LogLevel::info, "ack from " + from.to_string() + " for group " +
+                                                      std::to_string(g.policy.group_id) + " SEQ " +
+                                                      std::to_string(check.sequence) + " (" +
+                                                      std::to_string(a.count) +
+                                                      " from this member)");
+                    return;
+                }
+                why = check.reason;
+            }
+            if (!why.empty()) {
+                ++rt.bad_acks;
+                log_line(ike::LogLevel::warning, "ack from " + from.to_string() + " for group " +
+                                                     std::to_string(g.policy.group_id) +
+                                                     " refused: " + why);
+                return;
+            }
+        }
+        log_line(ike::LogLevel::warning,
+                 "ack from " + from.to_string() + " names no KEK of a group that asks for acks");
     }
 
     nlohmann::json control(const nlohmann::json& request) {
@@ -81,13 +242,29 @@ struct Server {
             for (const auto& r : endpoint->registrations())
                 members.push_back({{"address", r.member.to_string()}, {"group", r.group_id}});
             nlohmann::json groups = nlohmann::json::array();
-            for (const auto& g : config.groups)
-                groups.push_back(policy_to_json(g.policy));
+            nlohmann::json acks = nlohmann::json::array();
+            nlohmann::json ejected = nlohmann::json::array();
+            auto now = ike::Clock::now();
+            for (auto& g : config.groups) {
+                auto& rt = runtime_of(g);
+                groups.push_back(policy_to_json(current_policy(g, rt, now)));
+                for (const auto& [member, a] : rt.acks)
+                    acks.push_back({{"group", g.policy.group_id},
+                                    {"member", member.to_string()},
+                                    {"count", a.count},
+                                    {"last_sequence", a.last_sequence}});
+                if (rt.bad_acks)
+                    acks.push_back({{"group", g.policy.group_id}, {"refused", rt.bad_acks}});
+                for (const auto& m : rt.ejected)
+                    ejected.push_back({{"group", g.policy.group_id}, {"member", m.to_string()}});
+            }
             return {{"ok", true},
                     {"silent", silent},
                     {"phase1_sas", endpoint->phase1_sa_count()},
                     {"members", members},
-                    {"groups", groups}};
+                    {"groups", groups},
+                    {"acks", acks},
+                    {"ejected", ejected}};
         }
         if (command == "silent") {
             silent = true;
@@ -100,7 +277,7 @@ struct Server {
             return {{"ok", true}};
         }
         if (command == "push-now" || command == "delete-tek" || command == "eject-member")
-            return {{"ok", false}, {"error", command + " is not implemented yet in gdoi-test-ks"}};
+            return push_command(command, request);
         return {{"ok", false}, {"error", "unknown command \"" + command + "\""}};
     }
 };
@@ -130,8 +307,13 @@ int main(int argc, char** argv) {
     };
     ec.log = log_line;
     server.endpoint = std::make_unique<pull::KeyServerEndpoint>(ec);
+    server.runtime.resize(server.config.groups.size());
+    for (size_t i = 0; i < server.config.groups.size(); ++i)
+        for (const auto& tek : server.config.groups[i].policy.teks)
+            server.runtime[i].tek_born[tek.spi] = ike::Clock::now();
 
     std::vector<UdpSocket> sockets;
+    server.sockets = &sockets;
     std::unique_ptr<ControlChannel> control;
     try {
         for (const auto& address : server.config.listen)
@@ -170,6 +352,11 @@ int main(int argc, char** argv) {
             if (i < sockets.size()) {
                 while (auto received = sockets[i].receive()) {
                     if (server.silent) continue;
+                    if (received->data.size() > 18 &&
+                        received->data[18] == push::AckProfile::exchange_type) {
+                        server.on_ack(received->from, received->data);
+                        continue;
+                    }
                     auto answers =
                         server.endpoint->on_datagram(received->from, received->data, now);
                     for (const auto& a : answers)

@@ -53,11 +53,34 @@ UdpSocket::~UdpSocket() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-void UdpSocket::send_to(std::span<const uint8_t> data, const IpAddress& to, uint16_t port) const {
+bool UdpSocket::send_to(std::span<const uint8_t> data, const IpAddress& to, uint16_t port) const {
     sockaddr_storage s;
     socklen_t length = to_sockaddr(to, port, s);
     // Datagrams may be lost anyway; a failed send is the same as a lost one for the protocol.
-    (void)::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&s), length);
+    return ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&s), length) ==
+           static_cast<ssize_t>(data.size());
+}
+
+void UdpSocket::set_multicast_sender(const IpAddress& interface, int ttl) const {
+    if (interface.family != IpFamily::v4)
+        throw std::runtime_error("multicast pushes are IPv4 only here");
+    in_addr address{};
+    std::memcpy(&address, interface.bytes.data(), 4);
+    if (address.s_addr != INADDR_ANY &&
+        ::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &address, sizeof address) != 0)
+        throw std::runtime_error("IP_MULTICAST_IF " + interface.to_string() + ": " +
+                                 std::strerror(errno));
+    if (::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0)
+        throw std::runtime_error(std::string("IP_MULTICAST_TTL: ") + std::strerror(errno));
+}
+
+void UdpSocket::join_multicast(const IpAddress& group, const IpAddress& interface) const {
+    ip_mreq request{};
+    std::memcpy(&request.imr_multiaddr, group.bytes.data(), 4);
+    std::memcpy(&request.imr_interface, interface.bytes.data(), 4);
+    if (::setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &request, sizeof request) != 0)
+        throw std::runtime_error("cannot join " + group.to_string() + " on " +
+                                 interface.to_string() + ": " + std::strerror(errno));
 }
 
 std::optional<UdpSocket::Received> UdpSocket::receive() const {

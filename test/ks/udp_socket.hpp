@@ -22,7 +22,12 @@ public:
     UdpSocket& operator=(UdpSocket&&) = delete;
 
     int fd() const { return fd_; }
-    void send_to(std::span<const uint8_t> data, const gdoi::IpAddress& to, uint16_t port) const;
+    // False when the kernel refused the datagram (no route, ...): the same as a lost one.
+    bool send_to(std::span<const uint8_t> data, const gdoi::IpAddress& to, uint16_t port) const;
+    // IPv4 multicast: send through the interface holding `interface` (0.0.0.0: the routing
+    // table decides) with `ttl`; join `group` on the interface holding `interface`.
+    void set_multicast_sender(const gdoi::IpAddress& interface, int ttl) const;
+    void join_multicast(const gdoi::IpAddress& group, const gdoi::IpAddress& interface) const;
     struct Received {
         std::vector<uint8_t> data;
         gdoi::IpAddress from;

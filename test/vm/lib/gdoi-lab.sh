@@ -50,16 +50,16 @@
 #                                 with which gdoid installs SAs, policies and its tc-BPF datapath).
 #                                 auto: only if `gdoid --check-config` accepts the key (older
 #                                 builds refuse unknown keys); GLAB_DATAPATH_KEYS_USED says which.
-#                                 The anchor addresses are left at their defaults
-#                                 (GLAB_ANCHOR_INBOUND 100.127.0.1, GLAB_ANCHOR_REMOTE 100.127.0.2).
+#                                 The anchor addresses are left at gdoid's defaults
+#                                 (GLAB_ANCHOR_INBOUND 100.127.255.1, GLAB_ANCHOR_REMOTE 100.127.255.2).
 # Needs python3 (the KS control channel, JSON checks) and openssl (the KEK signing key).
 
 GLAB_GROUP_ID=${GLAB_GROUP_ID:-4321}
 GLAB_TEK_SPI_AB=${GLAB_TEK_SPI_AB:-0x20000001}
 GLAB_TEK_SPI_BA=${GLAB_TEK_SPI_BA:-0x20000002}
 GLAB_SILENT_KS=${GLAB_SILENT_KS:-203.0.113.99}
-GLAB_ANCHOR_INBOUND=100.127.0.1
-GLAB_ANCHOR_REMOTE=100.127.0.2
+GLAB_ANCHOR_INBOUND=100.127.255.1 # gdoid's defaults (daemon/config.cpp)
+GLAB_ANCHOR_REMOTE=100.127.255.2
 GLAB_LOG_LEVEL=${GLAB_LOG_LEVEL:-debug}
 GLAB_RETRY=${GLAB_RETRY:-'{ count = 1, interval = "3s" }'}
 GLAB_DATAPATH_KEYS=${GLAB_DATAPATH_KEYS:-auto}

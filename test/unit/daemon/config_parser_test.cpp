@@ -75,6 +75,9 @@ TEST_CASE("the shipped example configuration is valid and reads as documented", 
     CHECK(wan.ike.lifetime == std::chrono::hours(24));
     CHECK(wan.wan_interface == "eth0");
     CHECK(wan.lan_interfaces == std::vector<std::string>{"eth1", "eth2"});
+    CHECK(wan.lan_prefixes == std::vector{*gdoi::IpPrefix::parse("10.1.0.0/16")});
+    CHECK(wan.anchor.inbound.to_string() == "100.127.255.1");
+    CHECK(wan.anchor.remote.to_string() == "100.127.255.2");
     CHECK(wan.match_direction == MatchDirection::both);
     CHECK(wan.df_bit == DfBit::clear);
     REQUIRE(wan.bypass_mark);
@@ -102,6 +105,57 @@ TEST_CASE("the shipped example configuration is valid and reads as documented", 
     CHECK(branch.match_direction == MatchDirection::both); // defaults
     CHECK(branch.df_bit == DfBit::clear);
     CHECK_FALSE(branch.bypass_mark);
+    CHECK(branch.lan_prefixes.empty());
+    CHECK(branch.anchor == default_anchor_addresses(gdoi::IpFamily::v6)); // its local address is IPv6
+}
+
+TEST_CASE("lan-prefixes and anchor: read, defaulted by family, and refused with the reason", "[config]") {
+    TempDir dir;
+    const auto psk = dir.write("k", test_psk);
+    SECTION("given") {
+        std::string text = group(psk);
+        text += "lan-prefixes = [\"10.1.0.0/16\", \"10.3.0.0/24\"]\n"
+                "anchor = { inbound = \"100.64.9.1\", remote = \"100.64.9.2\" }\n";
+        const auto result = parse_config(text, "a.conf", test_options(dir));
+        INFO(Catch::Detail::stringify(messages(result)));
+        REQUIRE(result.ok());
+        const auto& g = result.config->groups.at(0);
+        CHECK(g.lan_prefixes == std::vector{*gdoi::IpPrefix::parse("10.1.0.0/16"), *gdoi::IpPrefix::parse("10.3.0.0/24")});
+        CHECK(g.anchor.inbound == *gdoi::IpAddress::parse("100.64.9.1"));
+        CHECK(g.anchor.remote == *gdoi::IpAddress::parse("100.64.9.2"));
+    }
+    SECTION("defaults follow the local address's family") {
+        std::string text = group(psk);
+        replace(text, "servers = [\"192.0.2.1\"]", "servers = [\"2001:db8::1\"]");
+        replace(text, "local-address = \"192.0.2.10\"", "local-address = \"2001:db8::10\"");
+        const auto result = parse_config(text, "a.conf", test_options(dir));
+        INFO(Catch::Detail::stringify(messages(result)));
+        REQUIRE(result.ok());
+        CHECK(result.config->groups.at(0).anchor == default_anchor_addresses(gdoi::IpFamily::v6));
+        CHECK(result.config->groups.at(0).anchor.inbound.family == gdoi::IpFamily::v6);
+    }
+    SECTION("errors") {
+        std::string text = group(psk);
+        text += "lan-prefixes = [\"10.1.0.1/16\", 7]\n"
+                "anchor = { inbound = \"127.0.0.9\", remote = \"2001:db8::2\" }\n";
+        const auto result = parse_config(text, "e.conf", test_options(dir));
+        CHECK(messages(result) ==
+              std::vector<std::string>{
+                  "e.conf:9:17: `lan-prefixes`: \"10.1.0.1/16\" has host bits set; did you mean \"10.1.0.0/16\"?",
+                  "e.conf:9:32: `lan-prefixes`: each entry must be an address prefix like \"10.1.0.0/16\"",
+                  "e.conf:10:22: `anchor`: `inbound` \"127.0.0.9\" is a loopback address; the kernel drops packets "
+                  "forwarded to it (use an ordinary address that is not on the wire, e.g. in 100.64.0.0/10)",
+                  "e.conf:10:44: `anchor`: `remote` \"2001:db8::2\" is not of the same address family as "
+                  "`local-address`",
+              });
+    }
+    SECTION("the remote anchor must not be one of our own prefixes") {
+        std::string text = group(psk);
+        text += "lan-prefixes = [\"100.64.0.0/10\"]\nanchor = { inbound = \"100.127.0.1\", remote = \"100.64.0.2\" }\n";
+        const auto result = parse_config(text, "r.conf", test_options(dir));
+        REQUIRE(messages(result).size() == 1);
+        CHECK_THAT(messages(result)[0], Catch::Contains("`remote` 100.64.0.2 is inside `lan-prefixes` 100.64.0.0/10"));
+    }
 }
 
 TEST_CASE("a missing required key is reported at its table", "[config]") {

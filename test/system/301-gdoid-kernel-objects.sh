@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# What gdoid does to the kernel of its box, on the host kernel (XFRM policies and tc-BPF work
+# here; ESP states need the VM, test/vm/020-traffic.sh). gdoid in namespace "gm" with a WAN
+# veth toward the key server and a LAN veth toward a host namespace, `lan-prefixes` and one
+# fail-open rule configured. Asserts what an operator would look at with `ip xfrm policy`,
+# `tc filter` and `gdoictl status`:
+#   - before any key server answered: fail-closed block policies for the LAN prefixes, `out` on
+#     the WAN device and `fwd` on the LAN device; the datapath programs attached to WAN ingress,
+#     WAN egress and LAN ingress; the inbound anchor address on lo; status says fail-closed;
+#   - a foreign policy (an operator's or strongSwan's) is never touched;
+#   - once every key server failed: the fail-open rule's allow policies, both directions;
+#   - the key server comes back and registration succeeds: the fail-open rule goes, the SAs
+#     cannot be installed on this ESP-less kernel, and status says so with the kernel's reason,
+#     while the fail-closed blocks stay (nothing protected leaks);
+#   - gdoid stopped: every object it made is gone (policies, filters, anchor address), the
+#     foreign policy is still there.
+. "$(dirname "$0")/lib.sh"
+st_init
+
+st_ks_lab 10.79.0
+st_netns_create host
+HOST_NS=$ST_NETNS
+unset ST_NETNS
+LAN_IF="lan$$"
+ip link add "$LAN_IF" netns "$GM_NS" type veth peer name "h$$" netns "$HOST_NS" || st_fail "cannot create the LAN veth"
+ip -n "$GM_NS" addr add 10.1.0.1/24 dev "$LAN_IF"
+ip -n "$GM_NS" link set "$LAN_IF" up
+ip -n "$HOST_NS" addr add 10.1.0.10/24 dev "h$$"
+ip -n "$HOST_NS" link set "h$$" up
+# An operator's own policy, in a priority gdoid does not use.
+ip -n "$GM_NS" xfrm policy add src 10.50.0.0/16 dst 10.60.0.0/16 dir out priority 100 action block ||
+    st_fail "cannot add the foreign policy"
+
+cat >"$ST_DIR/ks.toml" <<TOML
+listen = ["$KS_ADDR"]
+port = 848
+control-socket = "$ST_DIR/ks.sock"
+
+[[group]]
+id = 4321
+psk = { "$GM_ADDR" = "$ST_PSK" }
+
+[group.kek]
+signing-key = "$ST_DIR/ks-key.pem"
+source = "$KS_ADDR:848"
+destination = "239.79.1.1:848"
+
+[[group.tek]]
+spi = 0x30000001
+source = "10.1.0.0/16"
+destination = "10.2.0.0/16"
+
+[[group.tek]]
+spi = 0x30000002
+source = "10.2.0.0/16"
+destination = "10.1.0.0/16"
+TOML
+
+cat >"$ST_DIR/gdoid.conf" <<TOML
+[daemon]
+control-socket = "$ST_DIR/run/control"
+log-level = "debug"
+
+[[group]]
+name = "lab"
+id = 4321
+servers = ["$KS_ADDR"]
+local-address = "$GM_ADDR"
+pre-shared-key = { file = "$ST_DIR/psk" }
+wan-interface = "$GM_IF"
+lan-interfaces = ["$LAN_IF"]
+lan-prefixes = ["10.1.0.0/16"]
+retry = { count = 1, interval = "1s" }
+
+  [[group.fail-open]]
+  name = "management"
+  source = "10.1.5.0/24"
+  destination = "10.9.0.0/24"
+TOML
+ST_SOCKET="$ST_DIR/run/control"
+ST_NETNS=$GM_NS
+
+status_json() { "$GDOICTL" --socket "$ST_SOCKET" status --json; }
+# wait_for_kernel PYTHON-CONDITION SECONDS WHAT: poll the group's status until the condition
+# over g (the group) and k (its kernel object) holds.
+wait_for_kernel() {
+    local i
+    for ((i = 0; i < $2 * 5; i++)); do
+        status_json >"$ST_DIR/status.json" 2>/dev/null || true
+        if python3 -c 'import json, sys
+j = json.load(open(sys.argv[1])); g = j["result"]["groups"][0]; k = g["kernel"]
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$ST_DIR/status.json" "$1" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    cat "$ST_DIR/status.json" >&2
+    st_fail "$3 (within $2 s)"
+}
+# One line per policy: "src ... dst ... dev X <tab> dir out action block priority N ..." (ip prints
+# no action for allow policies: "dir out priority N")
+policies() { ip -n "$GM_NS" xfrm policy | awk '/^src/ { if (r) print r; r = $0; next } { r = r " " $0 } END { if (r) print r }'; }
+# has_policy WORD...: some policy's line contains every WORD ("src 10.1.0.0/16", "dir out" ...)
+has_policy() {
+    local line word
+    while IFS= read -r line; do
+        for word in "$@"; do [[ "$line" == *"$word"* ]] || continue 2; done
+        return 0
+    done < <(policies)
+    return 1
+}
+
+st_start_gdoid "$ST_DIR/gdoid.conf"
+
+# ---- before any key server answered: fail-closed
+wait_for_kernel "k['state'] == 'installed' and k['fail_closed']" 20 "fail-closed policies installed"
+has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $GM_IF" "dir out action block" ||
+    st_fail "no fail-closed out block from 10.1.0.0/16 on $GM_IF: $(policies)"
+has_policy "src 0.0.0.0/0 dst 10.1.0.0/16 dev $GM_IF" "dir out action block" || st_fail "no fail-closed out block to 10.1.0.0/16"
+has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $LAN_IF" "dir fwd action block" || st_fail "no fail-closed fwd block on $LAN_IF"
+st_pass "fail-closed before registration: the LAN prefixes are blocked on $GM_IF (out) and $LAN_IF (fwd)"
+
+filters=$(tc -n "$GM_NS" filter show dev "$GM_IF" ingress; tc -n "$GM_NS" filter show dev "$GM_IF" egress;
+          tc -n "$GM_NS" filter show dev "$LAN_IF" ingress)
+for program in gdoid_wan_in gdoid_wan_out gdoid_lan_in; do
+    st_assert_contains "$filters" "$program" "datapath program $program attached"
+done
+st_assert_contains "$(ip -n "$GM_NS" addr show dev lo)" "100.127.255.1/32" "the inbound anchor address on lo"
+st_pass "the datapath is attached (WAN ingress/egress, LAN ingress) and the inbound anchor is on lo"
+
+# ---- every server failed: partial fail-open
+wait_for_kernel "k['fail_open']" 30 "fail-open rules in force after every key server failed"
+has_policy "src 10.1.5.0/24 dst 10.9.0.0/24" "dir out priority" || st_fail "no fail-open out allow: $(policies)"
+has_policy "src 10.9.0.0/24 dst 10.1.5.0/24" "dir fwd priority" || st_fail "no fail-open fwd allow for the return traffic"
+st_assert_eq "registering" "$(status_json | st_json "j['result']['groups'][0]['state']")" "group state during fail-open"
+st_pass "no key server answered: the fail-open rule management passes 10.1.5.0/24 <-> 10.9.0.0/24"
+
+# ---- the key server comes back
+st_ks_start "$ST_DIR/ks.toml"
+wait_for_kernel "g['state'] == 'registered' and k['state'] == 'error'" 30 "registered, SAs refused by this kernel"
+error=$(st_json "j['result']['groups'][0]['kernel']['error']" <"$ST_DIR/status.json")
+st_assert_contains "$error" "add state" "the kernel error names the refused operation"
+st_assert_contains "$error" "spi 0x3000000" "the kernel error names the TEK"
+has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $GM_IF" "dir out action block" || st_fail "fail-closed blocks went away without SAs"
+human=$("$GDOICTL" --socket "$ST_SOCKET" status)
+st_assert_contains "$human" "kernel error: " "gdoictl status shows the kernel error"
+st_pass "registered; the SA the kernel refused is reported ($error); fail-closed stays"
+
+# ---- stop: gdoid's objects go, the operator's stay
+st_stop_gdoid
+st_assert_eq 0 "$ST_GDOID_STATUS" "gdoid exit status"
+left=$(policies)
+st_assert_contains "$left" "src 10.50.0.0/16 dst 10.60.0.0/16" "the foreign policy survived"
+st_assert_eq 1 "$(grep -c '^src' <<<"$left")" "policies left after gdoid stopped (only the foreign one): $left"
+st_assert_not_contains "$(ip -n "$GM_NS" addr show dev lo)" "100.127.255.1" "anchor address removed"
+filters=$(tc -n "$GM_NS" filter show dev "$GM_IF" ingress; tc -n "$GM_NS" filter show dev "$LAN_IF" ingress)
+st_assert_not_contains "$filters" "gdoid_" "datapath filters removed"
+st_pass "stopped: gdoid's policies, filters and anchor address are gone; the foreign policy stays"

@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
+# (SC2034: the GLAB_* variables are this library's interface to the scenarios)
 # gdoid and the test key server in the standard lab (source after topology.sh and lab_up; bash;
 # root). The key server gdoi-test-ks runs in ks1 (203.0.113.1), gdoid in gm-a and gm-b, each
 # with its own configuration, pre-shared key (0600) and control socket under one runtime folder
@@ -97,7 +98,7 @@ glab_down() {
     local node pid i
     for node in "${!GLAB_GDOID_PID[@]}" "${!GLAB_KS_PID[@]}"; do
         pid=${GLAB_GDOID_PID[$node]:-${GLAB_KS_PID[$node]:-}}
-        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+        if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi
     done
     for node in "${!GLAB_GDOID_PID[@]}" "${!GLAB_KS_PID[@]}"; do
         pid=${GLAB_GDOID_PID[$node]:-${GLAB_KS_PID[$node]:-}}
@@ -120,7 +121,7 @@ glab_ks_start() {
         case $node in ks1) address=$LAB_KS1 ;; ks2) address=$LAB_KS2 ;; *) _glab_die "glab_ks_start $node: which address?"; return 1 ;; esac
     fi
     local dir=$GLAB_RUN/$node
-    mkdir -p -m 0700 "$dir"
+    mkdir -p "$dir" && chmod 0700 "$dir"
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/kek-signing.pem" 2>/dev/null ||
         { _glab_die "openssl could not generate the KEK signing key"; return 1; }
     GLAB_KS_SOCKET[$node]=$dir/control
@@ -258,7 +259,7 @@ glab_member_config() {
     glab_init || return 1
     (($#)) || set -- "$LAB_KS1"
     local dir=$GLAB_RUN/$gm
-    mkdir -p -m 0755 "$dir"
+    mkdir -p "$dir" && chmod 0755 "$dir"
     (umask 077 && printf '%s\n' "${GLAB_PSK[$gm]}" >"$dir/psk")
     chmod 0600 "$dir/psk"
     GLAB_SOCKET[$gm]=$dir/control
@@ -329,7 +330,9 @@ glab_wait_registered() {
 }
 
 glab_up() {
-    local -a a=(${GLAB_SERVERS_GMA:-$LAB_KS1}) b=(${GLAB_SERVERS_GMB:-$LAB_KS1})
+    local -a a b
+    read -r -a a <<<"${GLAB_SERVERS_GMA:-$LAB_KS1}"
+    read -r -a b <<<"${GLAB_SERVERS_GMB:-$LAB_KS1}"
     glab_ks_start ks1 &&
         glab_member_config gm-a "${a[@]}" && glab_member_config gm-b "${b[@]}" &&
         glab_member_start gm-a && glab_member_start gm-b &&

@@ -1,9 +1,4 @@
 #!/usr/bin/env bash
-# PENDING: this scenario waits in test/vm/pending/ (not executable, not run by scripts/vm) until
-# gdoid installs the SAs, policies and tc-BPF datapath itself after registering (the group
-# keys `lan-prefixes` / `anchor`). Whoever lands that moves it to test/vm/020-traffic.sh and
-# makes it executable; it finds its lib from either place.
-#
 # End-to-end group traffic with the daemon doing everything: gdoi-test-ks in ks1, gdoid in gm-a
 # and gm-b (test/vm/lib/gdoi-lab.sh, with `lan-prefixes` required), both registered. Asserts
 # what an operator would check:

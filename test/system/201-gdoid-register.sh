@@ -9,19 +9,7 @@
 st_init
 : "${GDOI_TEST_KS:?GDOI_TEST_KS must name gdoi-test-ks}"
 
-st_netns_create ks
-KS_NS=$ST_NETNS
-st_netns_create gm
-GM_NS=$ST_NETNS
-ip link add "ks$$" netns "$KS_NS" type veth peer name "gm$$" netns "$GM_NS" || st_fail "cannot create the veth pair"
-ip -n "$KS_NS" addr add 10.78.0.1/24 dev "ks$$"
-ip -n "$GM_NS" addr add 10.78.0.2/24 dev "gm$$"
-ip -n "$KS_NS" link set "ks$$" up
-ip -n "$GM_NS" link set "gm$$" up
-
-st_psk_file "$ST_DIR/psk"
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$ST_DIR/ks-key.pem" 2>/dev/null ||
-    st_fail "cannot generate the key server's RSA key"
+st_ks_lab 10.78.0
 cat >"$ST_DIR/ks.toml" <<TOML
 listen = ["10.78.0.1"]
 port = 848
@@ -64,11 +52,7 @@ source = "10.2.0.0/16"
 destination = "10.1.0.0/16"
 lifetime = 3600
 TOML
-ip netns exec "$KS_NS" "$GDOI_TEST_KS" --config "$ST_DIR/ks.toml" 2>"$ST_DIR/ks.log" &
-KS_PID=$!
-st_cleanup_push "kill $KS_PID; wait $KS_PID"
-for _ in $(seq 100); do [ -S "$ST_DIR/ks.sock" ] && break; sleep 0.1; done
-[ -S "$ST_DIR/ks.sock" ] || { cat "$ST_DIR/ks.log" >&2; st_fail "gdoi-test-ks did not start"; }
+st_ks_start "$ST_DIR/ks.toml"
 
 # gdoid.conf: server 10.78.0.9 does not exist (silent), 10.78.0.1 is the key server.
 write_config() { # write_config FILE ENCRYPTION HASH DH PSKFILE

@@ -5,7 +5,7 @@
 # Executables come from meson through the environment (test/system/meson.build):
 #     $GDOID, $GDOICTL            gdoid and gdoictl from the build tree
 #     $GDOID_SOURCE_ROOT          the source tree (examples/, test/)
-#     later: $GDOI_TEST_KS        the test key server (test/ks)
+#     $GDOI_TEST_KS, $PULL_PROBE  the test key server and the one-shot member (test/ks)
 #
 # Functions (all fail the scenario with a message on error; cleanup runs on every exit):
 #   st_init                       set -euo pipefail, require root, create $ST_DIR, install the trap
@@ -22,6 +22,16 @@
 #   st_wait_for_log REGEX [S]     wait up to S seconds (20) for a line in $ST_DIR/gdoid.log
 #   st_notify_listen              start a sd_notify receiver; exports NOTIFY_SOCKET, messages
 #                                 land one per line in $ST_DIR/notify.log
+#   st_ks_lab PREFIX              the key server lab: namespaces "ks" and "gm" joined by veth, the
+#                                 key server at PREFIX.1/24, the member at PREFIX.2/24 (PREFIX
+#                                 like 10.77.0); sets $KS_NS $GM_NS $KS_IF $GM_IF $KS_ADDR
+#                                 $GM_ADDR, writes $ST_DIR/psk ($ST_PSK) and the key server's RSA
+#                                 key $ST_DIR/ks-key.pem
+#   st_ks_start TOML              run $GDOI_TEST_KS in $KS_NS with config file TOML (whose
+#                                 control-socket must be $ST_DIR/ks.sock), log $ST_DIR/ks.log;
+#                                 sets $KS_PID, waits for the control socket
+#   st_ks_control JSON            send one request to the key server's control socket, print
+#                                 the reply (one JSON line)
 #   st_json EXPR                  read JSON on stdin, print the Python expression EXPR over `j`
 #   st_json_check WHAT PYTHON     read JSON on stdin into `j` and run PYTHON (assert statements)
 #                                 in one interpreter (python3 starts slowly on a loaded machine)
@@ -194,4 +204,51 @@ st_assert_contains() {
 
 st_assert_not_contains() {
     case "$1" in *"$2"*) st_fail "$3: '$2' must not appear in: $1" ;; *) ;; esac
+}
+
+st_ks_lab() {
+    local prefix=$1
+    : "${GDOI_TEST_KS:?GDOI_TEST_KS must name gdoi-test-ks}"
+    st_netns_create ks
+    KS_NS=$ST_NETNS
+    st_netns_create gm
+    GM_NS=$ST_NETNS
+    unset ST_NETNS
+    KS_IF="ks$$" GM_IF="gm$$" KS_ADDR="$prefix.1" GM_ADDR="$prefix.2"
+    ip link add "$KS_IF" netns "$KS_NS" type veth peer name "$GM_IF" netns "$GM_NS" ||
+        st_fail "cannot create the veth pair"
+    ip -n "$KS_NS" addr add "$KS_ADDR/24" dev "$KS_IF"
+    ip -n "$GM_NS" addr add "$GM_ADDR/24" dev "$GM_IF"
+    ip -n "$KS_NS" link set "$KS_IF" up
+    ip -n "$GM_NS" link set "$GM_IF" up
+    st_psk_file "$ST_DIR/psk"
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$ST_DIR/ks-key.pem" 2>/dev/null ||
+        st_fail "cannot generate the key server's RSA key"
+}
+
+st_ks_start() {
+    local config=$1 i
+    ip netns exec "$KS_NS" "$GDOI_TEST_KS" --config "$config" 2>"$ST_DIR/ks.log" &
+    KS_PID=$!
+    st_cleanup_push "kill $KS_PID; wait $KS_PID"
+    for ((i = 0; i < 100; i++)); do [ -S "$ST_DIR/ks.sock" ] && return 0; sleep 0.1; done
+    cat "$ST_DIR/ks.log" >&2
+    st_fail "gdoi-test-ks did not start"
+}
+
+st_ks_control() {
+    python3 - "$ST_DIR/ks.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+data = b""
+while not data.endswith(b"\n"):
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode().strip())
+PY
 }

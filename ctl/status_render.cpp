@@ -80,7 +80,14 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
         out += "  registrations: " + std::to_string(group.registrations) + " (" +
                std::to_string(group.registration_failures) + " failed), pushes: " +
                std::to_string(group.pushes_accepted) + " accepted, " + std::to_string(group.pushes_rejected) +
-               " rejected\n";
+               " rejected" + (group.acks_sent ? ", " + std::to_string(group.acks_sent) + " acknowledged" : std::string()) +
+               "\n";
+        if (!group.pushes_rejected_by_reason.empty()) {
+            std::string reasons;
+            for (const auto& [reason, count] : group.pushes_rejected_by_reason)
+                reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(count);
+            out += "  refused pushes: " + reasons + "\n";
+        }
         if (group.kernel) {
             const auto& kernel = *group.kernel;
             std::string line = "  kernel: " + (kernel.state == "installed" ? palette.green(kernel.state)

@@ -140,7 +140,9 @@ json to_json(const DaemonStatus& status) {
              {{"registrations", group.registrations},
               {"registration_failures", group.registration_failures},
               {"pushes_accepted", group.pushes_accepted},
-              {"pushes_rejected", group.pushes_rejected}}},
+              {"pushes_rejected", group.pushes_rejected},
+              {"pushes_rejected_by_reason", group.pushes_rejected_by_reason},
+              {"acks_sent", group.acks_sent}}},
         };
         if (group.kernel)
             entry["kernel"] = {{"state", group.kernel->state},
@@ -251,6 +253,11 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
                 !read_member(*it, "pushes_accepted", group.pushes_accepted, error) ||
                 !read_member(*it, "pushes_rejected", group.pushes_rejected, error))
                 return std::nullopt;
+            if (const auto by = it->find("pushes_rejected_by_reason"); by != it->end() && by->is_object())
+                for (const auto& [reason, count] : by->items())
+                    if (count.is_number_unsigned()) group.pushes_rejected_by_reason[reason] = count.get<uint64_t>();
+            if (const auto acks = it->find("acks_sent"); acks != it->end() && acks->is_number_unsigned())
+                group.acks_sent = acks->get<uint64_t>();
         }
         if (const auto it = entry.find("kernel"); it != entry.end() && it->is_object()) {
             KernelStatus kernel;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -158,6 +159,8 @@ struct GroupStatus {
     uint64_t registration_failures = 0;
     uint64_t pushes_accepted = 0;
     uint64_t pushes_rejected = 0;
+    std::map<std::string, uint64_t> pushes_rejected_by_reason;
+    uint64_t acks_sent = 0;
     std::optional<KernelStatus> kernel;
 };
 

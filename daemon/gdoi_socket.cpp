@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <net/if.h>
 
 #include "daemon/log.hpp"
 
@@ -94,6 +95,65 @@ std::unique_ptr<GdoiSocket> GdoiSocket::open(sd_event* event, const gdoi::IpAddr
     const int r = sd_event_add_io(event, &source, fd, EPOLLIN, on_readable, socket.get());
     if (r < 0) {
         error = "cannot watch the GDOI socket on " + where + ": " + std::strerror(-r);
+        return nullptr;
+    }
+    socket->source_.reset(source);
+    return socket;
+}
+
+std::unique_ptr<GdoiSocket> GdoiSocket::open_multicast(sd_event* event, const gdoi::IpAddress& group, uint16_t port,
+                                                       const gdoi::IpAddress& local, const std::string& interface,
+                                                       const std::optional<std::string>& vrf, Receiver receiver,
+                                                       std::string& error) {
+    const std::string where = ServerAddress{group, port}.to_string() + " on " + interface;
+    const unsigned ifindex = if_nametoindex(interface.c_str());
+    if (ifindex == 0) {
+        error = "cannot join " + where + ": no such interface";
+        return nullptr;
+    }
+    std::unique_ptr<GdoiSocket> socket(new GdoiSocket());
+    socket->address_ = group;
+    socket->receiver_ = std::move(receiver);
+    const bool v4 = group.family == gdoi::IpFamily::v4;
+    socket->fd_ = UniqueFd(::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
+    if (!socket->fd_) {
+        error = "cannot create a socket for " + where + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    const int fd = socket->fd_.get();
+    const int one = 1;
+    // Another group (or a restarted gdoid) may listen on the same multicast address and port.
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (vrf && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, vrf->c_str(), socklen_t(vrf->size())) < 0) {
+        error = "cannot bind " + where + " to routing instance " + *vrf + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    sockaddr_storage storage;
+    const socklen_t length = make_sockaddr(group, port, storage);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) < 0) {
+        error = "cannot bind " + where + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    int r = 0;
+    if (v4) {
+        ip_mreqn request{};
+        std::memcpy(&request.imr_multiaddr, group.bytes.data(), 4);
+        std::memcpy(&request.imr_address, local.bytes.data(), 4);
+        request.imr_ifindex = int(ifindex);
+        r = setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &request, sizeof request);
+    } else {
+        ipv6_mreq request{};
+        std::memcpy(&request.ipv6mr_multiaddr, group.bytes.data(), 16);
+        request.ipv6mr_interface = ifindex;
+        r = setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &request, sizeof request);
+    }
+    if (r < 0) {
+        error = "cannot join " + where + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    sd_event_source* source = nullptr;
+    if (const int e = sd_event_add_io(event, &source, fd, EPOLLIN, on_readable, socket.get()); e < 0) {
+        error = "cannot watch " + where + ": " + std::strerror(-e);
         return nullptr;
     }
     socket->source_.reset(source);

@@ -30,6 +30,12 @@ public:
     static std::unique_ptr<GdoiSocket> open(sd_event* event, const gdoi::IpAddress& address, uint16_t port,
                                             const std::optional<std::string>& vrf, netlink::KernelIpsec* kernel,
                                             Receiver receiver, std::string& error);
+    // Binds group:port and joins the multicast `group` on `interface` (whose address is `local`),
+    // for GROUPKEY-PUSH messages a key server sends to the KEK's multicast destination.
+    static std::unique_ptr<GdoiSocket> open_multicast(sd_event* event, const gdoi::IpAddress& group, uint16_t port,
+                                                      const gdoi::IpAddress& local, const std::string& interface,
+                                                      const std::optional<std::string>& vrf, Receiver receiver,
+                                                      std::string& error);
     ~GdoiSocket();
     GdoiSocket(const GdoiSocket&) = delete;
     GdoiSocket& operator=(const GdoiSocket&) = delete;

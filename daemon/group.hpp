@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,8 @@ struct GroupCounters {
     uint64_t pushes_accepted = 0;   // GROUPKEY-PUSH messages applied
     uint64_t pushes_rejected = 0;   // bad signature, replayed sequence, malformed...
     uint64_t acks_sent = 0;         // RFC 8263 acknowledgements
+    // Refused pushes by the first check that failed ("bad_signature", "replayed_seq" ...).
+    std::map<std::string, uint64_t> pushes_rejected_by_reason;
 };
 
 // How the current keys arrived: "pull" (registration) or "push" (a rekey from the server).

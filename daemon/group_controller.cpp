@@ -1,100 +1,65 @@
 #include "daemon/group_controller.hpp"
 
-#include <cstdio>
+#include <net/if.h>
 
 #include "daemon/log.hpp"
+#include "daemon/policy_summary.hpp"
+#include "daemon/rekey_schedule.hpp"
+#include "gdoi/push/push_reason.hpp"
 
 namespace gdoid::daemon {
 
 namespace {
 
-std::string hex(std::span<const uint8_t> bytes) {
-    std::string out;
-    char buffer[3];
-    for (uint8_t b : bytes) {
-        std::snprintf(buffer, sizeof buffer, "%02x", b);
-        out += buffer;
-    }
-    return out;
+// ISAKMP header: exchange type at octet 18 (RFC 2408 section 3.1); GROUPKEY-PUSH is 33
+// (RFC 6407 section 4).
+constexpr size_t exchange_type_offset = 18;
+constexpr uint8_t groupkey_push = 33;
+
+bool is_push(std::span<const uint8_t> bytes) {
+    return bytes.size() > exchange_type_offset && bytes[exchange_type_offset] == groupkey_push;
 }
 
-const char* tek_cipher_name(gdoi::TekCipher cipher) {
-    switch (cipher) {
-    case gdoi::TekCipher::none: return "none";
-    case gdoi::TekCipher::des3_cbc: return "3des-cbc";
-    case gdoi::TekCipher::aes_cbc: return "aes-cbc";
-    case gdoi::TekCipher::aes_gcm_16: return "aes-gcm-16";
-    case gdoi::TekCipher::null_encryption: return "null";
-    }
-    return "unknown";
+gdoi::ike::LogSink attempt_log(const std::string& group, const std::string& server) {
+    return [group, server](gdoi::ike::LogLevel level, const std::string& text) {
+        const LogFields fields{.group = group, .server = server};
+        switch (level) {
+        case gdoi::ike::LogLevel::debug: log_debug(text, fields); break;
+        case gdoi::ike::LogLevel::info: log_info(text, fields); break;
+        case gdoi::ike::LogLevel::warning: log_warning(text, fields); break;
+        case gdoi::ike::LogLevel::error: log_error(text, fields); break;
+        }
+    };
 }
 
-const char* integrity_name(gdoi::TekIntegrity integrity) {
-    switch (integrity) {
-    case gdoi::TekIntegrity::none: return "none";
-    case gdoi::TekIntegrity::hmac_md5: return "hmac-md5";
-    case gdoi::TekIntegrity::hmac_sha1: return "hmac-sha1";
-    case gdoi::TekIntegrity::hmac_sha256: return "hmac-sha256";
-    case gdoi::TekIntegrity::hmac_sha384: return "hmac-sha384";
-    case gdoi::TekIntegrity::hmac_sha512: return "hmac-sha512";
-    }
-    return "unknown";
-}
-
-std::string endpoint_text(const gdoi::SelectorEndpoint& endpoint, uint8_t protocol) {
-    std::string out;
-    for (const auto& prefix : endpoint.prefixes()) out += (out.empty() ? "" : ",") + prefix.to_string();
-    if (endpoint.port != 0 || protocol != 0) {
-        out += " proto " + std::to_string(protocol);
-        if (endpoint.port != 0) out += " port " + std::to_string(endpoint.port);
-    }
-    return out;
-}
-
-std::string spi_text(uint32_t spi) {
-    char buffer[16];
-    std::snprintf(buffer, sizeof buffer, "0x%08x", spi);
-    return buffer;
+std::string seconds_text(std::chrono::steady_clock::duration duration) {
+    return std::to_string(std::max<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(duration).count(), 0)) +
+           " s";
 }
 
 } // namespace
 
-KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::system_clock::time_point received) {
-    KekSummary summary;
-    summary.spi = hex(kek.spi);
-    summary.cipher = std::string(kek.cipher == gdoi::KekCipher::des3_cbc ? "3des-cbc" : "aes-cbc") + "-" +
-                     std::to_string(kek.key_bits);
-    summary.expires = received + kek.lifetime;
-    return summary;
-}
-
-TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::system_clock::time_point received) {
-    TekSummary summary;
-    summary.spi = tek.spi;
-    summary.cipher = std::string(tek_cipher_name(tek.cipher)) + "-" + std::to_string(tek.cipher_key_bits) + "/" +
-                     integrity_name(tek.integrity);
-    summary.source = endpoint_text(tek.selector.source, tek.selector.ip_protocol);
-    summary.destination = endpoint_text(tek.selector.destination, tek.selector.ip_protocol);
-    summary.expires = received + tek.lifetime;
-    return summary;
-}
-
 GroupController::GroupController(sd_event* event, Group& group, GdoiSocket& socket, GroupDataplane& dataplane)
     : event_(event), group_(group), socket_(socket), dataplane_(dataplane),
-      driver_(group.config(), [this](const ServerAddress& server) {
-          const std::string group_name = group_.name();
-          const std::string server_name = server.to_string();
-          return RegistrationDriver::attempt_config(
-              group_.config(), server, [group_name, server_name](gdoi::ike::LogLevel level, const std::string& text) {
-                  const LogFields fields{.group = group_name, .server = server_name};
-                  switch (level) {
-                  case gdoi::ike::LogLevel::debug: log_debug(text, fields); break;
-                  case gdoi::ike::LogLevel::info: log_info(text, fields); break;
-                  case gdoi::ike::LogLevel::warning: log_warning(text, fields); break;
-                  case gdoi::ike::LogLevel::error: log_error(text, fields); break;
-                  }
-              });
-      }) {}
+      driver_(group.config(),
+              [this](const ServerAddress& server) {
+                  auto config = RegistrationDriver::attempt_config(group_.config(), server,
+                                                                   attempt_log(group_.name(), server.to_string()));
+                  const auto& servers = group_.config().servers;
+                  const auto index = size_t(std::find(servers.begin(), servers.end(), server) - servers.begin());
+                  config.phase1.initial_contact = !contacted_servers_.contains(index);
+                  return config;
+              }),
+      registration_timer_(event, "registration of group " + group.name(),
+                          [this] {
+                              driver_.on_timer(gdoi::ike::Clock::now());
+                              pump();
+                          }),
+      pull_timer_(event, "rekey pull of group " + group.name(),
+                  [this] { reregister("no rekey push arrived inside the pull window; pulling new keys"); }),
+      removal_timer_(event, "TEK removal of group " + group.name(), [this] { apply_removals(); }),
+      push_receiver_(gdoi::push::PushReceiverConfig{group.config().quirks, group.config().local_address}),
+      random_(std::random_device{}()) {}
 
 GroupController::~GroupController() = default;
 
@@ -104,16 +69,28 @@ void GroupController::start() {
     pump();
 }
 
+void GroupController::reregister(const std::string& why) {
+    log_info(why, {.group = group_.name()});
+    pull_timer_.disarm();
+    // The keys in use stay until they expire; only the state says a pull is under way.
+    group_.set_state(policy_ ? GroupState::rekeying : GroupState::registering);
+    driver_.start(gdoi::ike::Clock::now());
+    pump();
+}
+
 void GroupController::on_datagram(const ServerAddress& from, std::span<const uint8_t> bytes) {
-    const auto now = gdoi::ike::Clock::now();
-    driver_.on_datagram(from, bytes, now);
+    if (is_push(bytes)) {
+        on_push(from, bytes);
+        return;
+    }
+    driver_.on_datagram(from, bytes, gdoi::ike::Clock::now());
     pump();
 }
 
 void GroupController::pump() {
     for (const auto& datagram : driver_.take_datagrams()) socket_.send(datagram.to, datagram.bytes);
     for (auto& progress : driver_.take_events()) handle(progress);
-    arm_timer();
+    arm_registration_timer();
 }
 
 void GroupController::handle(RegistrationProgress& progress) {
@@ -123,18 +100,18 @@ void GroupController::handle(RegistrationProgress& progress) {
     switch (progress.kind) {
     case RegistrationProgress::Kind::attempt_started:
         group_.set_server_in_use(progress.server_index);
-        if (group_.state() != GroupState::registered) group_.set_state(GroupState::registering);
+        if (group_.state() != GroupState::registered && group_.state() != GroupState::rekeying)
+            group_.set_state(GroupState::registering);
         log_info("registering with key server " + server + " (attempt " + std::to_string(progress.attempt) + " of " +
                      std::to_string(group_.config().retry.count + 1) + ")",
                  fields);
         break;
     case RegistrationProgress::Kind::attempt_failed: {
         ++group_.counters.registration_failures;
-        const auto wait = std::chrono::duration_cast<std::chrono::seconds>(
-            progress.next_attempt_at.value_or(gdoi::ike::Clock::now()) - gdoi::ike::Clock::now());
+        const auto wait = progress.next_attempt_at.value_or(gdoi::ike::Clock::now()) - gdoi::ike::Clock::now();
         group_.record_error(progress.reason);
         log_error("registration with key server " + server + " failed: " + progress.reason + "; next attempt in " +
-                      std::to_string(std::max<int64_t>(wait.count(), 0)) + " s",
+                      seconds_text(wait),
                   fields);
         break;
     }
@@ -148,13 +125,11 @@ void GroupController::handle(RegistrationProgress& progress) {
     case RegistrationProgress::Kind::registered: {
         const auto received = std::chrono::system_clock::now();
         policy_ = std::move(progress.policy);
+        contacted_servers_.insert(progress.server_index);
         ++group_.counters.registrations;
         group_.set_state(GroupState::registered);
         group_.set_server_in_use(progress.server_index);
-        group_.kek = policy_->kek ? std::optional(summarize_kek(*policy_->kek, received)) : std::nullopt;
-        group_.teks.clear();
-        for (const auto& tek : policy_->teks) group_.teks.push_back(summarize_tek(tek, received));
-        group_.sequence = policy_->sequence;
+        show_policy(group_, *policy_, received);
         group_.last_rekey = GroupRekeyRecord{"pull", received};
         std::string spis;
         for (const auto& tek : policy_->teks) spis += (spis.empty() ? "" : ", ") + spi_text(tek.spi);
@@ -162,38 +137,142 @@ void GroupController::handle(RegistrationProgress& progress) {
                      spis + "]" + (policy_->kek ? ", KEK " + group_.kek->spi : std::string(", no KEK")),
                  fields);
         dataplane_.observe(*policy_);
+        sync_multicast_socket();
+        schedule_pull();
         break;
     }
     }
 }
 
-void GroupController::arm_timer() {
-    const auto next = driver_.next_timer();
-    if (!next) {
-        if (timer_) sd_event_source_set_enabled(timer_.get(), SD_EVENT_OFF);
+void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t> bytes) {
+    const auto now = gdoi::push::Clock::now();
+    const LogFields fields{.group = group_.name(), .server = from.to_string()};
+    if (!policy_ || !policy_->kek) {
+        ++group_.counters.pushes_rejected;
+        ++group_.counters.pushes_rejected_by_reason["no_kek"];
+        if (auto d = rejected_push_log_.check(group_.name() + "/no-kek"); d.emit)
+            log_warning("GROUPKEY-PUSH from " + from.to_string() +
+                            " ignored: the group has no KEK yet (not registered)",
+                        fields);
         return;
     }
-    // steady_clock is CLOCK_MONOTONIC on Linux, the clock sd-event's timer uses here.
-    const uint64_t usec = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(next->time_since_epoch()).count());
-    if (!timer_) {
-        sd_event_source* source = nullptr;
-        if (sd_event_add_time(event_, &source, CLOCK_MONOTONIC, usec, 10000, on_timer, this) < 0) {
-            log_error("cannot arm the registration timer", {.group = group_.name()});
-            return;
-        }
-        timer_.reset(source);
-    } else {
-        sd_event_source_set_time(timer_.get(), usec);
+    auto verdict = push_receiver_.receive(bytes, *policy_->kek, policy_->sequence.value_or(0), now, policy_->teks);
+    if (!verdict.accepted()) {
+        const std::string reason(gdoi::push::push_reason_name(verdict.reason));
+        ++group_.counters.pushes_rejected;
+        ++group_.counters.pushes_rejected_by_reason[reason];
+        // A refused push changes nothing; the log says why, once a minute per reason at most.
+        if (auto d = rejected_push_log_.check(group_.name() + "/" + reason + "/" + from.address.to_string()); d.emit)
+            log_warning("GROUPKEY-PUSH from " + from.to_string() + " refused (" + reason + "): " + verdict.message +
+                            (d.suppressed ? " (" + std::to_string(d.suppressed) + " similar suppressed)" : ""),
+                        fields);
+        return;
     }
-    sd_event_source_set_enabled(timer_.get(), SD_EVENT_ONESHOT);
+    const auto& update = *verdict.update;
+    const auto result = gdoi::push::apply(*policy_, update, now);
+    policy_ = result.next;
+    const auto received = std::chrono::system_clock::now();
+    ++group_.counters.pushes_accepted;
+    show_policy(group_, *policy_, received);
+    group_.last_rekey = GroupRekeyRecord{"push", received};
+    log_info("GROUPKEY-PUSH sequence " + std::to_string(update.sequence) + " from " + from.to_string() + " accepted",
+             fields);
+    for (const auto& event : result.events) log_info(event, fields);
+    for (const auto& note : update.notes) log_info(note, fields);
+    // RFC 8263: the ack goes back to the key server, in the clear, only when the KEK asks.
+    if (verdict.ack) {
+        if (socket_.send(from, *verdict.ack)) ++group_.counters.acks_sent;
+    }
+    for (const auto& removal : result.removals) pending_removals_.push_back(removal);
+    dataplane_.observe(*policy_);
+    apply_removals();
+    if (update.ejection_suspected) {
+        log_warning("the key server appears to have removed this member (" + update.ejection_reason +
+                        "); registering again",
+                    fields);
+        group_.set_state(GroupState::removed_by_key_server);
+        dataplane_.forget_all_teks();
+        reregister("re-registering after removal by the key server");
+        return;
+    }
+    if (result.reregister) {
+        reregister("the push left the group without usable keys; registering again");
+        return;
+    }
+    sync_multicast_socket();
+    schedule_pull();
 }
 
-int GroupController::on_timer(sd_event_source*, uint64_t, void* userdata) {
-    auto& controller = *static_cast<GroupController*>(userdata);
-    const auto now = gdoi::ike::Clock::now();
-    controller.driver_.on_timer(now);
-    controller.pump();
-    return 0;
+void GroupController::apply_removals() {
+    const auto now = gdoi::push::Clock::now();
+    std::optional<gdoi::push::TimePoint> next;
+    std::vector<gdoi::push::TekRemoval> later;
+    for (const auto& removal : pending_removals_) {
+        if (removal.at <= now) {
+            log_info("TEK " + spi_text(removal.spi) + " removed: " + removal.why, {.group = group_.name()});
+            dataplane_.forget_tek(removal.spi);
+        } else {
+            later.push_back(removal);
+            if (!next || removal.at < *next) next = removal.at;
+        }
+    }
+    pending_removals_ = std::move(later);
+    if (next)
+        removal_timer_.arm_at(*next);
+    else
+        removal_timer_.disarm();
+}
+
+void GroupController::schedule_pull() {
+    if (!policy_) return;
+    const double draw = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+    const auto at = next_pull(*policy_, std::chrono::steady_clock::now(), group_.config().rekey.pull_window, draw);
+    if (!at) {
+        pull_timer_.disarm();
+        return;
+    }
+    pull_timer_.arm_at(*at);
+    log_debug("pulling new keys in " + seconds_text(*at - std::chrono::steady_clock::now()) +
+                  " unless a rekey push arrives first",
+              {.group = group_.name()});
+}
+
+void GroupController::sync_multicast_socket() {
+    // A multicast KEK destination means the key server pushes to that group: join it on the
+    // WAN interface. A unicast destination (our own address) arrives on the shared socket.
+    std::optional<gdoi::IpAddress> wanted;
+    if (policy_ && policy_->kek && !policy_->kek->destination.prefixes().empty()) {
+        const auto address = policy_->kek->destination.prefixes().front().address;
+        if (address.is_multicast() && address.family == group_.config().local_address.family) wanted = address;
+    }
+    if (wanted == multicast_group_) return;
+    multicast_.reset();
+    multicast_group_.reset();
+    if (!wanted) return;
+    const auto& config = group_.config();
+    std::string error;
+    auto socket = GdoiSocket::open_multicast(
+        event_, *wanted, default_gdoi_port, config.local_address, config.wan_interface, config.routing_instance,
+        [this](const ServerAddress& from, std::span<const uint8_t> bytes) {
+            if (is_push(bytes)) on_push(from, bytes);
+        },
+        error);
+    if (!socket) {
+        log_error("cannot receive multicast rekeys: " + error, {.group = group_.name()});
+        group_.record_error("cannot receive multicast rekeys: " + error);
+        return;
+    }
+    log_info("joined multicast group " + wanted->to_string() + " on " + config.wan_interface + " for rekeys",
+             {.group = group_.name()});
+    multicast_ = std::move(socket);
+    multicast_group_ = wanted;
+}
+
+void GroupController::arm_registration_timer() {
+    if (const auto next = driver_.next_timer())
+        registration_timer_.arm_at(*next);
+    else
+        registration_timer_.disarm();
 }
 
 } // namespace gdoid::daemon

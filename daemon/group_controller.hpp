@@ -1,20 +1,28 @@
 // One group's life in the event loop: registers with its key servers (RegistrationDriver),
-// keeps what the server gave us, and reflects every step in the Group model that
-// `gdoictl status` shows and in the log. Owns the group's timer; the socket is shared.
+// accepts GROUPKEY-PUSH rekeys (unicast on the shared GDOI socket, multicast on a socket of its
+// own that joins the KEK's destination group), acknowledges them when the KEK asks (RFC 8263),
+// pulls again inside the pull window when no push came, and hands every policy to the group's
+// GroupDataplane. Every step is reflected in the Group model (`gdoictl status`) and the log.
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
+#include <random>
+#include <set>
 #include <span>
 
 #include <systemd/sd-event.h>
 
 #include "daemon/gdoi_socket.hpp"
-#include "daemon/group_dataplane.hpp"
 #include "daemon/group.hpp"
+#include "daemon/group_dataplane.hpp"
+#include "daemon/oneshot_timer.hpp"
+#include "daemon/rate_limiter.hpp"
 #include "daemon/registration_driver.hpp"
-#include "daemon/sd_event_ptr.hpp"
 #include "gdoi/group_policy.hpp"
+#include "gdoi/push/push_apply.hpp"
+#include "gdoi/push/push_receiver.hpp"
 
 namespace gdoid::daemon {
 
@@ -26,7 +34,10 @@ public:
     GroupController& operator=(const GroupController&) = delete;
 
     void start();
+    // A datagram on the group's unicast socket: a registration reply or a unicast push.
     void on_datagram(const ServerAddress& from, std::span<const uint8_t> bytes);
+    // Registers again from the preferred server now (gdoictl re-register / rekey).
+    void reregister(const std::string& why);
 
     Group& group() { return group_; }
     const std::optional<gdoi::GroupPolicy>& policy() const { return policy_; }
@@ -34,20 +45,28 @@ public:
 private:
     void pump();
     void handle(RegistrationProgress& progress);
-    void arm_timer();
-    static int on_timer(sd_event_source* source, uint64_t usec, void* userdata);
+    void arm_registration_timer();
+    void on_push(const ServerAddress& from, std::span<const uint8_t> bytes);
+    void apply_removals();
+    void schedule_pull();
+    void sync_multicast_socket();
 
     sd_event* event_;
     Group& group_;
     GdoiSocket& socket_;
     GroupDataplane& dataplane_;
     RegistrationDriver driver_;
-    SdEventSourcePtr timer_;
+    OneshotTimer registration_timer_;
+    OneshotTimer pull_timer_;    // pull again when no push renewed the keys in time
+    OneshotTimer removal_timer_; // TEK removals a push scheduled (deletes honouring the DTD)
     std::optional<gdoi::GroupPolicy> policy_;
+    gdoi::push::PushReceiver push_receiver_;
+    std::vector<gdoi::push::TekRemoval> pending_removals_;
+    std::unique_ptr<GdoiSocket> multicast_;
+    std::optional<gdoi::IpAddress> multicast_group_;
+    std::set<size_t> contacted_servers_; // INITIAL-CONTACT only on first contact (RFC 2407 4.6.3.3)
+    RateLimiter rejected_push_log_;
+    std::mt19937_64 random_;
 };
-
-// What the control socket shows of a policy (never keys): cipher names, selectors, expiry.
-KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::system_clock::time_point received);
-TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::system_clock::time_point received);
 
 } // namespace gdoid::daemon

@@ -1,0 +1,20 @@
+// What the control socket and the log show of a group policy (never keys): cipher names,
+// selectors, expiry times, SPIs as operators write them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "daemon/group.hpp"
+#include "gdoi/group_policy.hpp"
+
+namespace gdoid::daemon {
+
+KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::system_clock::time_point received);
+TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::system_clock::time_point received);
+// Fills the group's KEK/TEK/sequence view from a policy received at `received`.
+void show_policy(Group& group, const gdoi::GroupPolicy& policy, std::chrono::system_clock::time_point received);
+std::string spi_text(uint32_t spi); // "0x10000001"
+
+} // namespace gdoid::daemon

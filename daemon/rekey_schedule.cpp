@@ -1,0 +1,41 @@
+#include "daemon/rekey_schedule.hpp"
+
+#include <algorithm>
+
+namespace gdoid::daemon {
+
+std::chrono::steady_clock::time_point pull_point(const KeyLifetime& keys, const PullWindow& window, double draw) {
+    using namespace std::chrono;
+    const auto expiry = keys.received + keys.lifetime;
+    milliseconds start_before{0};
+    milliseconds end_before{0};
+    if (window.unit == PullWindow::Unit::percent) {
+        const auto life = duration_cast<milliseconds>(keys.lifetime).count();
+        start_before = milliseconds(life * window.start / 100);
+        end_before = milliseconds(life * window.end / 100);
+    } else {
+        start_before = seconds(window.start);
+        end_before = seconds(window.end);
+    }
+    draw = std::clamp(draw, 0.0, 1.0);
+    const auto before = start_before - duration_cast<milliseconds>((start_before - end_before) * draw);
+    return std::max(keys.received, expiry - before);
+}
+
+std::optional<std::chrono::steady_clock::time_point> next_pull(const gdoi::GroupPolicy& policy,
+                                                               std::chrono::steady_clock::time_point received,
+                                                               const PullWindow& window, double draw) {
+    std::optional<std::chrono::steady_clock::time_point> earliest;
+    const auto consider = [&](std::chrono::seconds lifetime) {
+        if (lifetime.count() <= 0) return; // no lifetime given: nothing to renew
+        const auto at = pull_point({received, lifetime}, window, draw);
+        if (!earliest || at < *earliest) earliest = at;
+    };
+    if (policy.kek) consider(policy.kek->lifetime);
+    std::chrono::seconds newest_tek{0};
+    for (const auto& tek : policy.teks) newest_tek = std::max(newest_tek, tek.lifetime);
+    consider(newest_tek);
+    return earliest;
+}
+
+} // namespace gdoid::daemon

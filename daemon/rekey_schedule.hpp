@@ -1,0 +1,30 @@
+// When a member pulls new keys by itself because no GROUPKEY-PUSH brought them: inside the
+// configured pull window before the group's keys expire (Juniper: re-register when 7 % to 5 % of
+// the lifetime is left), at a random point of it so a thousand members do not all call the key
+// server in the same second. Pure: the caller passes the time and the random draw.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "daemon/config.hpp"
+#include "gdoi/group_policy.hpp"
+
+namespace gdoid::daemon {
+
+struct KeyLifetime {
+    std::chrono::steady_clock::time_point received;
+    std::chrono::seconds lifetime;
+};
+
+// The moment to pull again for keys of `lifetime` received at `received`; `draw` in [0, 1]
+// picks the point inside the window (0 = its start, 1 = its end). Never before `received`.
+std::chrono::steady_clock::time_point pull_point(const KeyLifetime& keys, const PullWindow& window, double draw);
+
+// The earliest pull point over the KEK and the newest TEK (the keys traffic would run out of
+// last); nullopt when nothing in the policy expires.
+std::optional<std::chrono::steady_clock::time_point> next_pull(const gdoi::GroupPolicy& policy,
+                                                               std::chrono::steady_clock::time_point received,
+                                                               const PullWindow& window, double draw);
+
+} // namespace gdoid::daemon

@@ -1,0 +1,51 @@
+#include <catch2/catch.hpp>
+
+#include "daemon/rekey_schedule.hpp"
+
+using namespace gdoid::daemon;
+using namespace std::chrono;
+
+namespace {
+
+const steady_clock::time_point t0 = steady_clock::time_point(hours(1000));
+
+gdoi::TekPolicy tek(seconds lifetime) {
+    gdoi::TekPolicy t;
+    t.lifetime = lifetime;
+    return t;
+}
+
+} // namespace
+
+TEST_CASE("the pull point lies inside the window, at the draw's place", "[rekey]") {
+    const PullWindow percent{PullWindow::Unit::percent, 7, 5};
+    const KeyLifetime hour{t0, seconds(3600)};
+    // 7 % of 3600 s = 252 s before expiry, 5 % = 180 s before expiry.
+    CHECK(pull_point(hour, percent, 0.0) == t0 + seconds(3600 - 252));
+    CHECK(pull_point(hour, percent, 1.0) == t0 + seconds(3600 - 180));
+    CHECK(pull_point(hour, percent, 0.5) == t0 + seconds(3600 - 216));
+    CHECK(pull_point(hour, percent, 7.0) == pull_point(hour, percent, 1.0)); // clamped
+
+    const PullWindow absolute{PullWindow::Unit::seconds, 90, 30};
+    CHECK(pull_point(hour, absolute, 0.0) == t0 + seconds(3600 - 90));
+    CHECK(pull_point(hour, absolute, 1.0) == t0 + seconds(3600 - 30));
+    // A lifetime shorter than the window: pull at once rather than in the past.
+    CHECK(pull_point({t0, seconds(20)}, absolute, 0.0) == t0);
+}
+
+TEST_CASE("the next pull follows the KEK or the newest TEK, whichever runs out first", "[rekey]") {
+    const PullWindow window{PullWindow::Unit::seconds, 60, 60};
+    gdoi::GroupPolicy policy;
+    CHECK_FALSE(next_pull(policy, t0, window, 0.5)); // nothing expires: no pull
+
+    policy.teks = {tek(seconds(600)), tek(seconds(1800))};
+    // The older TEK's expiry does not matter: the newer one keeps traffic flowing.
+    CHECK(next_pull(policy, t0, window, 0.5) == t0 + seconds(1800 - 60));
+
+    policy.kek = gdoi::KekPolicy{};
+    policy.kek->lifetime = seconds(900);
+    CHECK(next_pull(policy, t0, window, 0.5) == t0 + seconds(900 - 60)); // without a KEK no push can come
+
+    policy.kek->lifetime = seconds(0); // a KEK without a lifetime does not expire
+    CHECK(next_pull(policy, t0, window, 0.5) == t0 + seconds(1800 - 60));
+}

@@ -20,6 +20,8 @@ namespace {
 IdPayload member_id(const IpAddress& member) {
     IdPayload id;
     id.id_type = member.family == IpFamily::v4 ? id_type::ipv4_addr : id_type::ipv6_addr;
+    id.protocol = AckProfile::id_protocol;
+    id.port = AckProfile::id_port;
     id.data.assign(member.bytes.begin(),
                    member.bytes.begin() + static_cast<long>(member.width_bytes()));
     return id;

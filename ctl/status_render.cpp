@@ -71,6 +71,8 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
         if (group.last_rekey)
             out += "  keys from: " + group.last_rekey->kind + " at " + local_time(group.last_rekey->time) +
                    (group.sequence ? ", push sequence " + std::to_string(*group.sequence) : std::string()) + "\n";
+        if (group.next_pull)
+            out += "  next rekey: pull at " + local_time(*group.next_pull) + " unless a push comes first\n";
         if (group.kek)
             out += "  KEK " + group.kek->spi + " " + group.kek->cipher + ", expires " +
                    local_time(group.kek->expires) + "\n";

@@ -136,6 +136,7 @@ json to_json(const DaemonStatus& status) {
             {"sequence", group.sequence ? json(*group.sequence) : json(nullptr)},
             {"last_rekey", group.last_rekey ? json{{"kind", group.last_rekey->kind}, {"time", group.last_rekey->time}}
                                             : json(nullptr)},
+            {"next_pull", group.next_pull ? json(*group.next_pull) : json(nullptr)},
             {"counters",
              {{"registrations", group.registrations},
               {"registration_failures", group.registration_failures},
@@ -247,6 +248,8 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
                 return std::nullopt;
             group.last_rekey = rekey;
         }
+        if (const auto it = entry.find("next_pull"); it != entry.end() && it->is_number_integer())
+            group.next_pull = it->get<int64_t>();
         if (const auto it = entry.find("counters"); it != entry.end() && it->is_object()) {
             if (!read_member(*it, "registrations", group.registrations, error) ||
                 !read_member(*it, "registration_failures", group.registration_failures, error) ||

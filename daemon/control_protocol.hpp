@@ -155,6 +155,7 @@ struct GroupStatus {
     std::vector<TekStatus> teks;
     std::optional<uint32_t> sequence;
     std::optional<RekeyStatus> last_rekey;
+    std::optional<int64_t> next_pull; // seconds since the epoch
     uint64_t registrations = 0;
     uint64_t registration_failures = 0;
     uint64_t pushes_accepted = 0;

@@ -38,6 +38,7 @@ Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
     // Event sources go before the loop they are registered with.
+    link_source_.reset();
     controllers_.clear();
     dataplanes_.clear();
     sockets_.clear();
@@ -208,6 +209,49 @@ void Daemon::withdraw_all() {
     dataplanes_.clear();
 }
 
+void Daemon::sync_link_monitor() {
+    std::set<std::string> wanted;
+    for (const auto& group : groups_) wanted.insert(group->config().wan_interface);
+    if (links_ && wanted == watched_links_) return;
+    link_source_.reset();
+    links_.reset();
+    watched_links_ = wanted;
+    try {
+        links_ = std::make_unique<netlink::LinkMonitor>(wanted);
+    } catch (const std::exception& e) {
+        log_warning(std::string("cannot watch interfaces (link up/down will go unnoticed): ") + e.what());
+        return;
+    }
+    sd_event_source* source = nullptr;
+    if (sd_event_add_io(event_.get(), &source, links_->fd(), EPOLLIN, on_link_readable, this) < 0) {
+        log_warning("cannot watch interfaces: the event loop refused the rtnetlink socket");
+        links_.reset();
+        return;
+    }
+    link_source_.reset(source);
+}
+
+int Daemon::on_link_readable(sd_event_source*, int, uint32_t, void* userdata) {
+    static_cast<Daemon*>(userdata)->on_link_events();
+    return 0;
+}
+
+void Daemon::on_link_events() {
+    if (!links_) return;
+    for (const auto& event : links_->read_events()) {
+        for (auto& [group, controller] : controllers_) {
+            const auto& wan = group->config().wan_interface;
+            const bool resync = event.type == netlink::LinkEventType::resync_needed;
+            if (!resync && event.interface != wan) continue;
+            if (event.type == netlink::LinkEventType::link_down ||
+                (resync && links_->is_up(wan) == false))
+                controller->interface_down();
+            else if (event.type == netlink::LinkEventType::link_up || (resync && links_->is_up(wan) == true))
+                controller->interface_up();
+        }
+    }
+}
+
 void Daemon::sync_controllers() {
     for (auto it = controllers_.begin(); it != controllers_.end();) {
         const bool alive = std::any_of(groups_.begin(), groups_.end(),
@@ -239,8 +283,19 @@ void Daemon::sync_controllers() {
             continue;
         }
         auto controller = std::make_unique<GroupController>(event_.get(), *group, *socket, dataplane);
-        controller->start();
         controllers_[group.get()] = std::move(controller);
+    }
+    sync_link_monitor();
+    for (auto& [group, controller] : controllers_) {
+        if (group->state() != GroupState::idle) continue; // already started
+        const auto up = links_ ? links_->is_up(group->config().wan_interface) : std::nullopt;
+        if (up == false) {
+            controller->group().set_state(GroupState::interface_down);
+            log_warning("WAN interface " + group->config().wan_interface + " is down: registering when it comes up",
+                        {.group = group->name()});
+            continue;
+        }
+        controller->start();
     }
     for (auto it = sockets_.begin(); it != sockets_.end();) {
         const bool used = std::any_of(controllers_.begin(), controllers_.end(), [&](const auto& entry) {

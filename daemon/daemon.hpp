@@ -23,6 +23,7 @@
 #include "daemon/notify.hpp"
 #include "daemon/sd_event_ptr.hpp"
 #include "netlink/kernel_ipsec.hpp"
+#include "netlink/link_monitor.hpp"
 
 namespace gdoid::daemon {
 
@@ -71,6 +72,10 @@ private:
     GroupDataplane& dataplane_for(Group& group);
     // Daemon stopping: every group's kernel objects and the datapath go.
     void withdraw_all();
+    // Watches the groups' WAN interfaces (recreated when the set changes).
+    void sync_link_monitor();
+    void on_link_events();
+    static int on_link_readable(sd_event_source* source, int fd, uint32_t events, void* userdata);
 
     static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata);
 
@@ -89,6 +94,9 @@ private:
     std::map<std::string, std::unique_ptr<GroupDataplane>> dataplanes_;
     // Declared after the groups and sockets they point into, so they are destroyed first.
     std::map<const Group*, std::unique_ptr<GroupController>> controllers_;
+    std::unique_ptr<netlink::LinkMonitor> links_;
+    std::set<std::string> watched_links_;
+    SdEventSourcePtr link_source_;
     std::optional<std::string> config_error_; // why the last reload was refused
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

@@ -97,6 +97,8 @@ public:
     std::vector<TekSummary> teks;
     std::optional<uint32_t> sequence; // the last accepted GROUPKEY-PUSH sequence number
     std::optional<GroupRekeyRecord> last_rekey;
+    // When the member pulls new keys by itself unless a push renews them first.
+    std::optional<std::chrono::system_clock::time_point> next_pull;
     GroupCounters counters;
     GroupKernelSummary kernel;
 

@@ -69,9 +69,39 @@ void GroupController::start() {
     pump();
 }
 
+void GroupController::interface_down() {
+    if (group_.state() == GroupState::interface_down) return;
+    log_warning("WAN interface " + group_.config().wan_interface +
+                    " is down: clearing the group's SAs and stopping registration until it is back",
+                {.group = group_.name()});
+    driver_.stop();
+    driver_.take_datagrams();
+    driver_.take_events();
+    registration_timer_.disarm();
+    pull_timer_.disarm();
+    removal_timer_.disarm();
+    pending_removals_.clear();
+    group_.next_pull.reset();
+    policy_.reset();
+    multicast_.reset();
+    multicast_group_.reset();
+    group_.kek.reset();
+    group_.teks.clear();
+    group_.set_server_in_use(std::nullopt);
+    group_.set_state(GroupState::interface_down);
+    dataplane_.forget_all_teks(); // fail-closed stands while the interface is down
+}
+
+void GroupController::interface_up() {
+    if (group_.state() != GroupState::interface_down) return;
+    log_info("WAN interface " + group_.config().wan_interface + " is up: registering", {.group = group_.name()});
+    start();
+}
+
 void GroupController::reregister(const std::string& why) {
     log_info(why, {.group = group_.name()});
     pull_timer_.disarm();
+    group_.next_pull.reset();
     // The keys in use stay until they expire; only the state says a pull is under way.
     group_.set_state(policy_ ? GroupState::rekeying : GroupState::registering);
     driver_.start(gdoi::ike::Clock::now());
@@ -110,14 +140,24 @@ void GroupController::handle(RegistrationProgress& progress) {
         ++group_.counters.registration_failures;
         const auto wait = progress.next_attempt_at.value_or(gdoi::ike::Clock::now()) - gdoi::ike::Clock::now();
         group_.record_error(progress.reason);
+        // Juniper: an ejected member re-registers; when the server refuses, the group reports
+        // that the key server removed it (its SAs go at the DTD the ejection push gave).
+        if (ejected_) group_.set_state(GroupState::removed_by_key_server);
         log_error("registration with key server " + server + " failed: " + progress.reason + "; next attempt in " +
                       seconds_text(wait),
                   fields);
         break;
     }
     case RegistrationProgress::Kind::all_servers_failed:
-        group_.set_state(GroupState::failed);
         group_.set_server_in_use(std::nullopt);
+        if (ejected_) {
+            group_.set_state(GroupState::removed_by_key_server);
+            log_error("removed by the key server: no server accepts this member again; trying again from the "
+                      "preferred server",
+                      fields);
+            break; // refused, not unreachable: fail-open rules do not apply
+        }
+        group_.set_state(GroupState::failed);
         log_error("no key server answered the registration; trying again from the preferred server", fields);
         // Partial fail-open (Juniper): the operator's rules pass in clear text only now.
         dataplane_.set_servers_unreachable(true);
@@ -125,6 +165,7 @@ void GroupController::handle(RegistrationProgress& progress) {
     case RegistrationProgress::Kind::registered: {
         const auto received = std::chrono::system_clock::now();
         policy_ = std::move(progress.policy);
+        ejected_ = false;
         contacted_servers_.insert(progress.server_index);
         ++group_.counters.registrations;
         group_.set_state(GroupState::registered);
@@ -187,12 +228,11 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
     dataplane_.observe(*policy_);
     apply_removals();
     if (update.ejection_suspected) {
-        log_warning("the key server appears to have removed this member (" + update.ejection_reason +
-                        "); registering again",
-                    fields);
-        group_.set_state(GroupState::removed_by_key_server);
-        dataplane_.forget_all_teks();
-        reregister("re-registering after removal by the key server");
+        // The SAs stay until the DTD the push gave (scheduled above); a re-registration tells
+        // whether the server really removed us.
+        ejected_ = true;
+        reregister("the key server appears to have removed this member (" + update.ejection_reason +
+                   "); registering again to find out");
         return;
     }
     if (result.reregister) {
@@ -229,9 +269,12 @@ void GroupController::schedule_pull() {
     const auto at = next_pull(*policy_, std::chrono::steady_clock::now(), group_.config().rekey.pull_window, draw);
     if (!at) {
         pull_timer_.disarm();
+        group_.next_pull.reset();
         return;
     }
     pull_timer_.arm_at(*at);
+    group_.next_pull = std::chrono::system_clock::now() +
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(*at - std::chrono::steady_clock::now());
     log_debug("pulling new keys in " + seconds_text(*at - std::chrono::steady_clock::now()) +
                   " unless a rekey push arrives first",
               {.group = group_.name()});

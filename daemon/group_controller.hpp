@@ -38,6 +38,10 @@ public:
     void on_datagram(const ServerAddress& from, std::span<const uint8_t> bytes);
     // Registers again from the preferred server now (gdoictl re-register / rekey).
     void reregister(const std::string& why);
+    // The WAN interface went down: the group's SAs are cleared and registration stops; when it
+    // comes back up the group registers from scratch (Juniper Group VPNv2 behaviour).
+    void interface_down();
+    void interface_up();
 
     Group& group() { return group_; }
     const std::optional<gdoi::GroupPolicy>& policy() const { return policy_; }
@@ -64,6 +68,7 @@ private:
     std::vector<gdoi::push::TekRemoval> pending_removals_;
     std::unique_ptr<GdoiSocket> multicast_;
     std::optional<gdoi::IpAddress> multicast_group_;
+    bool ejected_ = false; // a push removed us; a refused re-registration confirms it
     std::set<size_t> contacted_servers_; // INITIAL-CONTACT only on first contact (RFC 2407 4.6.3.3)
     RateLimiter rejected_push_log_;
     std::mt19937_64 random_;

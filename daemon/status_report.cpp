@@ -29,6 +29,7 @@ control::GroupStatus make_group_status(const Group& group) {
     }
     status.sequence = group.sequence;
     if (group.last_rekey) status.last_rekey = control::RekeyStatus{group.last_rekey->kind, epoch_seconds(group.last_rekey->when)};
+    if (group.next_pull) status.next_pull = epoch_seconds(*group.next_pull);
     status.registrations = group.counters.registrations;
     status.registration_failures = group.counters.registration_failures;
     status.pushes_accepted = group.counters.pushes_accepted;

@@ -12,6 +12,8 @@
 #   - the key server comes back and registration succeeds: the fail-open rule goes, the SAs
 #     cannot be installed on this ESP-less kernel, and status says so with the kernel's reason,
 #     while the fail-closed blocks stay (nothing protected leaks);
+#   - the WAN interface goes down: the keys are cleared, registration stops, fail-closed stays;
+#     it comes back up: the group registers again;
 #   - gdoid stopped: every object it made is gone (policies, filters, anchor address), the
 #     foreign policy is still there.
 . "$(dirname "$0")/lib.sh"
@@ -145,6 +147,16 @@ has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $GM_IF" "dir out action block" || 
 human=$("$GDOICTL" --socket "$ST_SOCKET" status)
 st_assert_contains "$human" "kernel error: " "gdoictl status shows the kernel error"
 st_pass "registered; the SA the kernel refused is reported ($error); fail-closed stays"
+
+# ---- WAN interface down: SAs cleared, registration stops, fail-closed stays; up: registers again
+ip -n "$GM_NS" link set "$GM_IF" down
+wait_for_kernel "g['state'] == 'interface-down' and g['teks'] == [] and k['fail_closed']" 20 \
+    "interface-down with the keys cleared and fail-closed in force"
+has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $GM_IF" "dir out action block" || st_fail "fail-closed lost while the WAN is down"
+st_wait_for_log "WAN interface $GM_IF is down: clearing the group's SAs and stopping registration" 10
+ip -n "$GM_NS" link set "$GM_IF" up
+wait_for_kernel "g['state'] == 'registered' and g['counters']['registrations'] == 2" 30 "registered again after the WAN came back"
+st_pass "WAN down: keys cleared, registration stopped, fail-closed kept; WAN up: registered again"
 
 # ---- stop: gdoid's objects go, the operator's stay
 st_stop_gdoid

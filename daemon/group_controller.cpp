@@ -165,6 +165,7 @@ void GroupController::handle(RegistrationProgress& progress) {
     case RegistrationProgress::Kind::registered: {
         const auto received = std::chrono::system_clock::now();
         policy_ = std::move(progress.policy);
+        drop_retired_teks(); // a server's PULL may still list TEKs a push already replaced
         ejected_ = false;
         contacted_servers_.insert(progress.server_index);
         ++group_.counters.registrations;
@@ -187,7 +188,8 @@ void GroupController::handle(RegistrationProgress& progress) {
 
 void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t> bytes) {
     const auto now = gdoi::push::Clock::now();
-    const LogFields fields{.group = group_.name(), .server = from.to_string()};
+    const std::string server = from.to_string();
+    const LogFields fields{.group = group_.name(), .server = server};
     if (!policy_ || !policy_->kek) {
         ++group_.counters.pushes_rejected;
         ++group_.counters.pushes_rejected_by_reason["no_kek"];
@@ -197,7 +199,11 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
                         fields);
         return;
     }
-    auto verdict = push_receiver_.receive(bytes, *policy_->kek, policy_->sequence.value_or(0), now, policy_->teks);
+    // The TEKs we hold and those we retired: a server's push repeats superseded TEKs, and
+    // telling a rekey from an ejection needs to know they are old, not new.
+    std::vector<gdoi::TekPolicy> known = policy_->teks;
+    known.insert(known.end(), retired_teks_.begin(), retired_teks_.end());
+    auto verdict = push_receiver_.receive(bytes, *policy_->kek, policy_->sequence.value_or(0), now, known);
     if (!verdict.accepted()) {
         const std::string reason(gdoi::push::push_reason_name(verdict.reason));
         ++group_.counters.pushes_rejected;
@@ -212,6 +218,7 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
     const auto& update = *verdict.update;
     const auto result = gdoi::push::apply(*policy_, update, now);
     policy_ = result.next;
+    drop_retired_teks();
     const auto received = std::chrono::system_clock::now();
     ++group_.counters.pushes_accepted;
     show_policy(group_, *policy_, received);
@@ -251,6 +258,8 @@ void GroupController::apply_removals() {
         if (removal.at <= now) {
             log_info("TEK " + spi_text(removal.spi) + " removed: " + removal.why, {.group = group_.name()});
             dataplane_.forget_tek(removal.spi);
+            retire(removal.spi);
+            drop_retired_teks();
         } else {
             later.push_back(removal);
             if (!next || removal.at < *next) next = removal.at;
@@ -261,6 +270,23 @@ void GroupController::apply_removals() {
         removal_timer_.arm_at(*next);
     else
         removal_timer_.disarm();
+}
+
+void GroupController::retire(uint32_t spi) {
+    if (policy_)
+        for (const auto& tek : policy_->teks)
+            if (tek.spi == spi) retired_teks_.push_back(tek);
+    // Bounded: a server lists a superseded TEK only until it expires, a few rekeys at most.
+    while (retired_teks_.size() > 64) retired_teks_.erase(retired_teks_.begin());
+    if (retired_spis_.size() >= 4096) retired_spis_.clear(); // SPIs are random 32-bit values
+    retired_spis_.insert(spi);
+}
+
+void GroupController::drop_retired_teks() {
+    if (!policy_) return;
+    const auto before = policy_->teks.size();
+    std::erase_if(policy_->teks, [&](const gdoi::TekPolicy& tek) { return retired_spis_.contains(tek.spi); });
+    if (policy_->teks.size() != before) show_policy(group_, *policy_, std::chrono::system_clock::now());
 }
 
 void GroupController::schedule_pull() {

@@ -52,6 +52,9 @@ private:
     void arm_registration_timer();
     void on_push(const ServerAddress& from, std::span<const uint8_t> bytes);
     void apply_removals();
+    // Superseded or deleted TEKs leave the policy for good (servers keep listing them).
+    void drop_retired_teks();
+    void retire(uint32_t spi);
     void schedule_pull();
     void sync_multicast_socket();
 
@@ -69,6 +72,8 @@ private:
     std::unique_ptr<GdoiSocket> multicast_;
     std::optional<gdoi::IpAddress> multicast_group_;
     bool ejected_ = false; // a push removed us; a refused re-registration confirms it
+    std::set<uint32_t> retired_spis_;
+    std::vector<gdoi::TekPolicy> retired_teks_; // their policies, for telling old from new
     std::set<size_t> contacted_servers_; // INITIAL-CONTACT only on first contact (RFC 2407 4.6.3.3)
     RateLimiter rejected_push_log_;
     std::mt19937_64 random_;

@@ -53,7 +53,7 @@ void GroupTimeline::observe(const gdoi::GroupPolicy& policy, TimePoint received_
 
     for (const auto& tek : policy.teks) {
         slot_for(tek.selector);
-        if (find(tek.spi) != nullptr) continue;
+        if (find(tek.spi) != nullptr || retired(tek.spi)) continue;
         teks_.push_back({tek, received_at, policy.gap.activation_delay,
                          policy.gap.deactivation_delay, arrivals_++});
     }
@@ -81,6 +81,12 @@ void GroupTimeline::observe(const gdoi::GroupPolicy& policy, TimePoint received_
 
 void GroupTimeline::forget_tek(uint32_t spi) {
     std::erase_if(teks_, [&](const KnownTek& k) { return k.tek.spi == spi; });
+    if (!retired_.insert(spi).second) return;
+    retired_order_.push_back(spi);
+    if (retired_order_.size() > max_retired) {
+        retired_.erase(retired_order_.front());
+        retired_order_.pop_front();
+    }
 }
 
 void GroupTimeline::forget_all_teks() {

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <set>
 #include <optional>
 #include <vector>
 
@@ -58,8 +60,12 @@ public:
     // receipt time: a push repeats the old TEK with only the remainder of its life. A known
     // TEK absent from the policy lives on until its schedule ends (or forget_tek()).
     void observe(const gdoi::GroupPolicy& policy, TimePoint received_at);
-    // A DELETE payload named this SPI: it is gone at once, whatever its schedule said.
+    // A DELETE payload named this SPI, or its DTD ran out: it is gone at once, whatever its
+    // schedule said, and stays gone: key servers keep listing a superseded TEK (with its
+    // remaining lifetime) in later pushes and PULLs, and taking it back would make it the newest
+    // TEK of its slot and switch senders back to it.
     void forget_tek(uint32_t spi);
+    bool retired(uint32_t spi) const { return retired_.contains(spi); }
     // Ejection or re-registration from scratch: no TEK remains (the slots stay known, so
     // fail-closed can still cover the last known selectors).
     void forget_all_teks();
@@ -88,6 +94,11 @@ private:
     std::vector<KnownTek> teks_;
     std::vector<gdoi::TrafficSelector> deny_;
     uint64_t arrivals_ = 0;
+    // SPIs forgotten one by one, oldest first; bounded (SPIs are random 32-bit values, so an
+    // old tombstone hiding a new TEK is as unlikely as an SPI collision).
+    std::set<uint32_t> retired_;
+    std::deque<uint32_t> retired_order_;
+    static constexpr size_t max_retired = 4096;
 };
 
 } // namespace policy

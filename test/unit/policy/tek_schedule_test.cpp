@@ -171,3 +171,27 @@ TEST_CASE("a TEK without lifetime never expires", "[schedule]") {
     CHECK(s.inbound_at(at(std::chrono::hours(24 * 365))));
     CHECK_FALSE(timeline.next_change_after(t0()));
 }
+
+TEST_CASE("a superseded TEK the key server keeps listing never comes back", "[schedule]") {
+    // Seen in the VM lab: the server repeats every live TEK in each push. Once the old TEK's
+    // DTD had run out and it was forgotten, the next push re-added it as if new, and senders
+    // switched back to the old key.
+    GroupTimeline timeline;
+    timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}), t0());
+    timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 3560s),
+                                   tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 3600s)},
+                                  5s, 10s),
+                     at(40s));
+    timeline.forget_tek(0x1000); // its DTD ran out
+    CHECK(timeline.retired(0x1000));
+    timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 3520s),
+                                   tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 3560s),
+                                   tek(0x3000, "10.0.0.0/8", "10.0.0.0/8", 3600s)},
+                                  5s, 10s),
+                     at(80s));
+    REQUIRE(timeline.find(0x1000) == nullptr);
+    CHECK(schedule_of(timeline, 0x3000).activate_outbound_at == at(85s));
+    CHECK(schedule_of(timeline, 0x2000).deactivate_outbound_at == at(85s));
+    CHECK(schedule_of(timeline, 0x2000).remove_at == at(90s));
+    for (const auto& s : timeline.schedule()) CHECK_FALSE(s.outbound_at(at(86s)) != (s.spi == 0x3000));
+}

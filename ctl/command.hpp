@@ -16,6 +16,7 @@ struct Context {
 
 void add_status_command(CLI::App& app, Context& context);
 void add_reload_command(CLI::App& app, Context& context);
+void add_action_commands(CLI::App& app, Context& context);
 
 // Sends `command`, prints errors as "gdoictl: ..." on stderr; returns the reply when ok.
 std::optional<nlohmann::json> run_command(Context& context, const std::string& command,

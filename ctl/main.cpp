@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     add_status_command(app, context);
     add_reload_command(app, context);
+    add_action_commands(app, context);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

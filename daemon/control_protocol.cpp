@@ -40,6 +40,8 @@ const std::vector<CommandInfo>& commands() {
     static const std::vector<CommandInfo> list = {
         {"status", Access::read, "daemon and group state"},
         {"reload", Access::action, "re-read the configuration file (like SIGHUP)"},
+        {"re-register", Access::action, "register a group (or every group) again from the preferred server"},
+        {"kernel", Access::read, "the kernel objects gdoid keeps for a group, with their roles"},
     };
     return list;
 }

@@ -368,6 +368,25 @@ nlohmann::json Daemon::handle_request(const control::Request& request, const con
         }
         return control::make_ok_reply({{"summary", outcome.diff.summary()}, {"warnings", problems}});
     }
+    if (request.command == "re-register" || request.command == "kernel") {
+        const auto group = request.arguments.value("group", std::string());
+        if (!group.empty() && (!config_ || !config_->find_group(group)))
+            return control::make_error_reply(control::error_code::bad_request, "no group named `" + group + "` is configured");
+        nlohmann::json names = nlohmann::json::array();
+        nlohmann::json groups = nlohmann::json::array();
+        for (auto& [g, controller] : controllers_) {
+            if (!group.empty() && g->name() != group) continue;
+            if (request.command == "re-register") {
+                controller->reregister("re-registration requested over the control socket by uid " +
+                                       std::to_string(peer.uid));
+                names.push_back(g->name());
+            } else if (auto it = dataplanes_.find(g->name()); it != dataplanes_.end()) {
+                groups.push_back({{"name", g->name()}, {"objects", it->second->render()}});
+            }
+        }
+        return control::make_ok_reply(request.command == "re-register" ? nlohmann::json{{"groups", names}}
+                                                                        : nlohmann::json{{"groups", groups}});
+    }
     return control::make_error_reply(control::error_code::unknown_command, "`" + request.command + "` is not implemented");
 }
 

@@ -148,6 +148,18 @@ human=$("$GDOICTL" --socket "$ST_SOCKET" status)
 st_assert_contains "$human" "kernel error: " "gdoictl status shows the kernel error"
 st_pass "registered; the SA the kernel refused is reported ($error); fail-closed stays"
 
+# ---- what gdoid wants in the kernel, as the operator reads it; a re-registration on request
+objects=$("$GDOICTL" --socket "$ST_SOCKET" kernel lab)
+st_assert_contains "$objects" "# ACL entry 1 TEK 0x30000001 inbound anchor" "gdoictl kernel names each state's role"
+st_assert_contains "$objects" "dst 100.127.255.1 proto esp spi 0x30000001" "gdoictl kernel shows the inbound anchor state"
+st_assert_not_contains "$objects" "$ST_PSK" "gdoictl kernel shows no secret"
+st_run out code "$GDOICTL" --socket "$ST_SOCKET" kernel nosuchgroup
+[ "$code" != 0 ] || st_fail "gdoictl kernel nosuchgroup succeeded"
+st_assert_contains "$out" "no group named \`nosuchgroup\` is configured" "unknown group refused by name"
+"$GDOICTL" --socket "$ST_SOCKET" re-register lab >/dev/null || st_fail "gdoictl re-register failed"
+wait_for_kernel "g['state'] == 'registered' and g['counters']['registrations'] == 2" 30 "registered again on request"
+st_pass "gdoictl kernel shows the objects with their roles; gdoictl re-register registers again"
+
 # ---- WAN interface down: SAs cleared, registration stops, fail-closed stays; up: registers again
 ip -n "$GM_NS" link set "$GM_IF" down
 wait_for_kernel "g['state'] == 'interface-down' and g['teks'] == [] and k['fail_closed']" 20 \
@@ -155,7 +167,7 @@ wait_for_kernel "g['state'] == 'interface-down' and g['teks'] == [] and k['fail_
 has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $GM_IF" "dir out action block" || st_fail "fail-closed lost while the WAN is down"
 st_wait_for_log "WAN interface $GM_IF is down: clearing the group's SAs and stopping registration" 10
 ip -n "$GM_NS" link set "$GM_IF" up
-wait_for_kernel "g['state'] == 'registered' and g['counters']['registrations'] == 2" 30 "registered again after the WAN came back"
+wait_for_kernel "g['state'] == 'registered' and g['counters']['registrations'] == 3" 30 "registered again after the WAN came back"
 st_pass "WAN down: keys cleared, registration stopped, fail-closed kept; WAN up: registered again"
 
 # ---- stop: gdoid's objects go, the operator's stay

@@ -164,6 +164,27 @@ void Daemon::apply(Config config, const ConfigDiff& diff) {
                      (change.needs_reregistration ? "registering again" : "updating the data path"),
                  {.group = change.name});
     }
+    // Controllers and dataplanes point at Group objects: settle them while the old ones still
+    // exist. A controller of a replaced group goes (the group registers again); a group's
+    // dataplane moves to its new Group object (its SAs stay); a removed group's is withdrawn.
+    const auto in_next = [&](const std::string& name) {
+        return std::any_of(next.begin(), next.end(), [&](const std::unique_ptr<Group>& g) { return g->name() == name; });
+    };
+    for (auto it = controllers_.begin(); it != controllers_.end();) {
+        const bool kept = std::any_of(next.begin(), next.end(),
+                                      [&](const std::unique_ptr<Group>& g) { return g.get() == it->first; });
+        it = kept ? std::next(it) : controllers_.erase(it);
+    }
+    for (auto it = dataplanes_.begin(); it != dataplanes_.end();) {
+        if (!in_next(it->first)) {
+            it->second->withdraw();
+            it = dataplanes_.erase(it);
+            continue;
+        }
+        for (auto& group : next)
+            if (group->name() == it->first) it->second->rebind(*group);
+        ++it;
+    }
     groups_ = std::move(next);
     config_ = std::move(config);
     sync_controllers();
@@ -191,10 +212,7 @@ void Daemon::dispatch(const gdoi::IpAddress& local, const ServerAddress& from, s
 }
 
 GroupDataplane& Daemon::dataplane_for(Group& group) {
-    if (auto it = dataplanes_.find(group.name()); it != dataplanes_.end()) {
-        it->second->rebind(group);
-        return *it->second;
-    }
+    if (auto it = dataplanes_.find(group.name()); it != dataplanes_.end()) return *it->second; // rebound by apply()
     std::set<uint32_t> taken;
     for (const auto& [name, dataplane] : dataplanes_) taken.insert(dataplane->group_slot());
     const uint32_t slot = pick_group_slot(group.config().id, taken);

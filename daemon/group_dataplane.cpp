@@ -42,7 +42,8 @@ GroupDataplane::GroupDataplane(sd_event* event, Group& group, netlink::KernelIps
       timer_(event, "kernel update of group " + group.name(), [this] { reconcile(); }) {}
 
 void GroupDataplane::rebind(Group& group) {
-    group.kernel = group_->kernel;
+    if (&group == group_) return;
+    group.kernel = group_->kernel; // the old Group object is still alive here (Daemon::apply)
     group_ = &group;
 }
 

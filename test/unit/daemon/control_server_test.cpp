@@ -147,7 +147,7 @@ TEST_CASE("control socket: bad requests get error replies, the server stays up",
     REQUIRE(replies.size() == 6);
     CHECK(json::parse(replies[0])["error"]["code"] == "malformed-json");
     CHECK(json::parse(replies[1])["error"]["code"] == "unknown-command");
-    CHECK(json::parse(replies[1])["error"]["message"] == "unknown command `explode` (known: status, reload)");
+    CHECK(json::parse(replies[1])["error"]["message"] == "unknown command `explode` (known: status, reload, re-register, kernel)");
     CHECK(json::parse(replies[2])["error"]["code"] == "unsupported-version");
     CHECK(json::parse(replies[3])["error"]["code"] == "request-too-large");
     CHECK(json::parse(replies[3])["error"]["message"] == "the request is 65537 bytes; at most 65536 are accepted");

@@ -271,22 +271,7 @@ void Daemon::on_link_events() {
 }
 
 void Daemon::sync_controllers() {
-    for (auto it = controllers_.begin(); it != controllers_.end();) {
-        const bool alive = std::any_of(groups_.begin(), groups_.end(),
-                                       [&](const std::unique_ptr<Group>& g) { return g.get() == it->first; });
-        it = alive ? std::next(it) : controllers_.erase(it);
-    }
-    // A group removed from the configuration takes its kernel objects with it.
-    for (auto it = dataplanes_.begin(); it != dataplanes_.end();) {
-        const bool configured = std::any_of(groups_.begin(), groups_.end(),
-                                            [&](const std::unique_ptr<Group>& g) { return g->name() == it->first; });
-        if (configured) {
-            ++it;
-            continue;
-        }
-        it->second->withdraw();
-        it = dataplanes_.erase(it);
-    }
+    // apply() already dropped the controllers and dataplanes of replaced and removed groups.
     for (auto& group : groups_) {
         if (controllers_.count(group.get())) continue;
         // Kernel objects first: fail-closed blocks stand before the first registration.

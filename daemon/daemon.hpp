@@ -64,8 +64,8 @@ private:
     void apply(Config config, const ConfigDiff& diff);
     nlohmann::json handle_request(const control::Request& request, const control::PeerCredentials& peer);
     void log_group_configured(const Group& group);
-    // Starts a controller for every group that has none, stops those of removed groups, and
-    // closes GDOI sockets no group uses any more.
+    // Starts a controller for every group that has none (apply() has stopped those of replaced
+    // and removed groups), and closes GDOI sockets no group uses any more.
     void sync_controllers();
     GdoiSocket* socket_for(const Group& group, std::string& error);
     void dispatch(const gdoi::IpAddress& local, const ServerAddress& from, std::span<const uint8_t> bytes);

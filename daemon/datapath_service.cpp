@@ -25,7 +25,14 @@ std::string entry_key(const policy::MapEntry& entry) {
 
 } // namespace
 
+bool DatapathNeeds::operator==(const DatapathNeeds& other) const {
+    return wan == other.wan && lans == other.lans && same_anchors(anchors, other.anchors) &&
+           bypass_mark == other.bypass_mark && set_df == other.set_df;
+}
+
 void DatapathService::require(const std::string& group, const DatapathNeeds& needs) {
+    // Called at every reconcile of every group: nothing to do unless its needs changed.
+    if (const auto known = needs_.find(group); datapath_ && known != needs_.end() && known->second == needs) return;
     for (const auto& [other, theirs] : needs_) {
         if (other == group) continue;
         if (theirs.wan != needs.wan)

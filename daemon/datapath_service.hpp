@@ -24,6 +24,8 @@ struct DatapathNeeds {
     bpf::Anchors anchors; // of the group's family
     uint32_t bypass_mark = 0;
     bool set_df = false;
+
+    bool operator==(const DatapathNeeds& other) const;
 };
 
 class DatapathService {

@@ -127,19 +127,26 @@ void GroupDataplane::reconcile() {
     }
     installed.datapath = maps_.entries();
 
+    // One translation serves the plan and the summary (policy::plan() would compute it again).
     const auto desired = policy::desired_objects(timeline_, settings, status_, now);
-    const auto plan = policy::plan(timeline_, settings, status_, installed, now);
-    for (const auto& op : plan.operations) log_debug(op.to_string(), {.group = group_->name()});
-    const auto result = policy::apply_plan(plan.operations, *kernel_, maps_);
+    const auto operations = policy::diff(desired, installed, group_slot_);
+    for (const auto& op : operations) log_debug(op.to_string(), {.group = group_->name()});
+    const auto result = policy::apply_plan(operations, *kernel_, maps_);
 
     summary.problems = desired.problems;
     summary.fail_closed = !desired.has_valid_sa;
     summary.fail_open = any_fail_open_policy(desired);
-    try {
-        summary.states = count_owned_states(kernel_->dump_states(), group_slot_);
-        summary.policies = count_owned_policies(kernel_->dump_policies(), group_slot_);
-    } catch (const std::exception&) {
-        // The counts are informational; the next reconcile refreshes them.
+    if (result.ok()) {
+        // After a complete plan the group's objects in the kernel are exactly the desired ones.
+        summary.states = desired.states.size();
+        summary.policies = desired.policies.size();
+    } else {
+        try {
+            summary.states = count_owned_states(kernel_->dump_states(), group_slot_);
+            summary.policies = count_owned_policies(kernel_->dump_policies(), group_slot_);
+        } catch (const std::exception&) {
+            // The counts are informational; the next reconcile refreshes them.
+        }
     }
 
     if (!result.ok()) {
@@ -148,7 +155,7 @@ void GroupDataplane::reconcile() {
         schedule_retry(kernel_refusal_retry);
         return;
     }
-    if (!plan.operations.empty())
+    if (!operations.empty())
         log_info("kernel updated: " + std::to_string(result.applied) + " change(s); " +
                      std::to_string(summary.states) + " states, " + std::to_string(summary.policies) +
                      " policies" + (summary.fail_closed ? ", fail-closed" : ""),
@@ -157,8 +164,8 @@ void GroupDataplane::reconcile() {
     summary.error.reset();
     logged_error_.reset();
     timeline_.prune(now);
-    if (plan.next_due)
-        timer_.arm_at(*plan.next_due);
+    if (const auto next = timeline_.next_change_after(now))
+        timer_.arm_at(*next);
     else
         timer_.disarm();
 }

@@ -13,6 +13,12 @@
 
 namespace gdoid::daemon {
 
+std::string spi_text(uint32_t spi) {
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "0x%08x", spi);
+    return buffer;
+}
+
 namespace {
 
 struct LogState {
@@ -48,11 +54,6 @@ int syslog_priority(LogLevel level) {
     return LOG_INFO;
 }
 
-std::string spi_text(uint32_t spi) {
-    char buffer[16];
-    std::snprintf(buffer, sizeof buffer, "0x%08x", spi);
-    return buffer;
-}
 
 void send_to_journal(LogLevel level, std::string_view message, const LogFields& fields) {
     std::vector<std::string> entries;

@@ -25,6 +25,9 @@ enum class LogTarget : uint8_t {
     stderr_text,
 };
 
+// An SPI as operators write it, in logs (GDOI_SPI=) and status: "0x10000001".
+std::string spi_text(uint32_t spi);
+
 void log_init(LogTarget target, LogLevel level);
 void log_set_level(LogLevel level);
 LogLevel log_level();

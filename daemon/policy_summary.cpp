@@ -1,5 +1,7 @@
 #include "daemon/policy_summary.hpp"
 
+#include "daemon/log.hpp"
+
 #include <cstdio>
 #include <span>
 
@@ -52,11 +54,6 @@ std::string endpoint_text(const gdoi::SelectorEndpoint& endpoint, uint8_t protoc
 
 } // namespace
 
-std::string spi_text(uint32_t spi) {
-    char buffer[16];
-    std::snprintf(buffer, sizeof buffer, "0x%08x", spi);
-    return buffer;
-}
 
 KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::system_clock::time_point received) {
     KekSummary summary;

@@ -15,6 +15,5 @@ KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::system_clock::
 TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::system_clock::time_point received);
 // Fills the group's KEK/TEK/sequence view from a policy received at `received`.
 void show_policy(Group& group, const gdoi::GroupPolicy& policy, std::chrono::system_clock::time_point received);
-std::string spi_text(uint32_t spi); // "0x10000001"
 
 } // namespace gdoid::daemon

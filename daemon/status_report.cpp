@@ -1,5 +1,7 @@
 #include "daemon/status_report.hpp"
 
+#include "daemon/log.hpp"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,11 +24,8 @@ control::GroupStatus make_group_status(const Group& group) {
         return int64_t(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
     };
     if (group.kek) status.kek = control::KekStatus{group.kek->spi, group.kek->cipher, epoch_seconds(group.kek->expires)};
-    for (const auto& tek : group.teks) {
-        char spi[16];
-        std::snprintf(spi, sizeof spi, "0x%08x", tek.spi);
-        status.teks.push_back({spi, tek.cipher, tek.source, tek.destination, epoch_seconds(tek.expires)});
-    }
+    for (const auto& tek : group.teks)
+        status.teks.push_back({spi_text(tek.spi), tek.cipher, tek.source, tek.destination, epoch_seconds(tek.expires)});
     status.sequence = group.sequence;
     if (group.last_rekey) status.last_rekey = control::RekeyStatus{group.last_rekey->kind, epoch_seconds(group.last_rekey->when)};
     if (group.next_pull) status.next_pull = epoch_seconds(*group.next_pull);

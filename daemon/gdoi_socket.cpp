@@ -53,25 +53,41 @@ std::optional<ServerAddress> from_sockaddr(const sockaddr_storage& storage) {
 
 } // namespace
 
-std::unique_ptr<GdoiSocket> GdoiSocket::open(sd_event* event, const gdoi::IpAddress& address, uint16_t port,
-                                             const std::optional<std::string>& vrf, netlink::KernelIpsec* kernel,
-                                             Receiver receiver, std::string& error) {
-    const std::string where = ServerAddress{address, port}.to_string();
+std::unique_ptr<GdoiSocket> GdoiSocket::create(const gdoi::IpAddress& address, const std::optional<std::string>& vrf,
+                                               Receiver receiver, const std::string& what, std::string& error) {
     std::unique_ptr<GdoiSocket> socket(new GdoiSocket());
     socket->address_ = address;
     socket->receiver_ = std::move(receiver);
     const int family = address.family == gdoi::IpFamily::v4 ? AF_INET : AF_INET6;
     socket->fd_ = UniqueFd(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
     if (!socket->fd_) {
-        error = "cannot create the GDOI socket for " + where + ": " + std::strerror(errno);
+        error = "cannot create " + what + ": " + std::strerror(errno);
         return nullptr;
     }
+    if (vrf && setsockopt(socket->fd_.get(), SOL_SOCKET, SO_BINDTODEVICE, vrf->c_str(), socklen_t(vrf->size())) < 0) {
+        error = "cannot bind " + what + " to routing instance " + *vrf + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    return socket;
+}
+
+bool GdoiSocket::watch(sd_event* event, const std::string& what, std::string& error) {
+    sd_event_source* source = nullptr;
+    if (const int r = sd_event_add_io(event, &source, fd_.get(), EPOLLIN, on_readable, this); r < 0) {
+        error = "cannot watch " + what + ": " + std::strerror(-r);
+        return false;
+    }
+    source_.reset(source);
+    return true;
+}
+
+std::unique_ptr<GdoiSocket> GdoiSocket::open(sd_event* event, const gdoi::IpAddress& address, uint16_t port,
+                                             const std::optional<std::string>& vrf, netlink::KernelIpsec* kernel,
+                                             Receiver receiver, std::string& error) {
+    const std::string where = ServerAddress{address, port}.to_string();
+    auto socket = create(address, vrf, std::move(receiver), "the GDOI socket for " + where, error);
+    if (!socket) return nullptr;
     const int fd = socket->fd_.get();
-    if (vrf && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, vrf->c_str(), socklen_t(vrf->size())) < 0) {
-        error = "cannot bind the GDOI socket for " + where + " to routing instance " + *vrf + ": " +
-                std::strerror(errno);
-        return nullptr;
-    }
     // The bypass goes on before the first datagram: RFC 6407's control traffic must never be
     // caught by the very policies it installs.
     if (kernel) {
@@ -91,13 +107,7 @@ std::unique_ptr<GdoiSocket> GdoiSocket::open(sd_event* event, const gdoi::IpAddr
                 (errno == EADDRNOTAVAIL ? " (is local-address configured on an interface?)" : "");
         return nullptr;
     }
-    sd_event_source* source = nullptr;
-    const int r = sd_event_add_io(event, &source, fd, EPOLLIN, on_readable, socket.get());
-    if (r < 0) {
-        error = "cannot watch the GDOI socket on " + where + ": " + std::strerror(-r);
-        return nullptr;
-    }
-    socket->source_.reset(source);
+    if (!socket->watch(event, "the GDOI socket on " + where, error)) return nullptr;
     return socket;
 }
 
@@ -111,23 +121,12 @@ std::unique_ptr<GdoiSocket> GdoiSocket::open_multicast(sd_event* event, const gd
         error = "cannot join " + where + ": no such interface";
         return nullptr;
     }
-    std::unique_ptr<GdoiSocket> socket(new GdoiSocket());
-    socket->address_ = group;
-    socket->receiver_ = std::move(receiver);
-    const bool v4 = group.family == gdoi::IpFamily::v4;
-    socket->fd_ = UniqueFd(::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
-    if (!socket->fd_) {
-        error = "cannot create a socket for " + where + ": " + std::strerror(errno);
-        return nullptr;
-    }
+    auto socket = create(group, vrf, std::move(receiver), "a socket for " + where, error);
+    if (!socket) return nullptr;
     const int fd = socket->fd_.get();
     const int one = 1;
     // Another group (or a restarted gdoid) may listen on the same multicast address and port.
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (vrf && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, vrf->c_str(), socklen_t(vrf->size())) < 0) {
-        error = "cannot bind " + where + " to routing instance " + *vrf + ": " + std::strerror(errno);
-        return nullptr;
-    }
     sockaddr_storage storage;
     const socklen_t length = make_sockaddr(group, port, storage);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) < 0) {
@@ -135,7 +134,7 @@ std::unique_ptr<GdoiSocket> GdoiSocket::open_multicast(sd_event* event, const gd
         return nullptr;
     }
     int r = 0;
-    if (v4) {
+    if (group.family == gdoi::IpFamily::v4) {
         ip_mreqn request{};
         std::memcpy(&request.imr_multiaddr, group.bytes.data(), 4);
         std::memcpy(&request.imr_address, local.bytes.data(), 4);
@@ -151,12 +150,7 @@ std::unique_ptr<GdoiSocket> GdoiSocket::open_multicast(sd_event* event, const gd
         error = "cannot join " + where + ": " + std::strerror(errno);
         return nullptr;
     }
-    sd_event_source* source = nullptr;
-    if (const int e = sd_event_add_io(event, &source, fd, EPOLLIN, on_readable, socket.get()); e < 0) {
-        error = "cannot watch " + where + ": " + std::strerror(-e);
-        return nullptr;
-    }
-    socket->source_.reset(source);
+    if (!socket->watch(event, where, error)) return nullptr;
     return socket;
 }
 

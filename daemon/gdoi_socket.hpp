@@ -47,6 +47,12 @@ public:
 
 private:
     GdoiSocket() = default;
+    // The socket both openers start from (family of `address`, bound to `vrf` when set);
+    // `what` names it in errors ("the GDOI socket for 192.0.2.10:848").
+    static std::unique_ptr<GdoiSocket> create(const gdoi::IpAddress& address, const std::optional<std::string>& vrf,
+                                              Receiver receiver, const std::string& what, std::string& error);
+    // Adds the reader to the event loop.
+    bool watch(sd_event* event, const std::string& what, std::string& error);
     static int on_readable(sd_event_source* source, int fd, uint32_t events, void* userdata);
 
     UniqueFd fd_;

@@ -27,10 +27,10 @@
 #                                 like 10.77.0); sets $KS_NS $GM_NS $KS_IF $GM_IF $KS_ADDR
 #                                 $GM_ADDR, writes $ST_DIR/psk ($ST_PSK) and the key server's RSA
 #                                 key $ST_DIR/ks-key.pem
-#   st_ks_start TOML              run $GDOI_TEST_KS in $KS_NS with config file TOML (whose
-#                                 control-socket must be $ST_DIR/ks.sock), log $ST_DIR/ks.log;
-#                                 sets $KS_PID, waits for the control socket
-#   st_ks_control JSON            send one request to the key server's control socket, print
+#   st_ks_start TOML [NAME]       run $GDOI_TEST_KS in $KS_NS with config file TOML (whose
+#                                 control-socket must be $ST_DIR/NAME.sock; NAME default "ks"),
+#                                 log $ST_DIR/NAME.log; sets $KS_PID, waits for the control socket
+#   st_ks_control JSON [NAME]     send one request to key server NAME's control socket, print
 #                                 the reply (one JSON line)
 #   st_json EXPR                  read JSON on stdin, print the Python expression EXPR over `j`
 #   st_json_check WHAT PYTHON     read JSON on stdin into `j` and run PYTHON (assert statements)
@@ -227,17 +227,17 @@ st_ks_lab() {
 }
 
 st_ks_start() {
-    local config=$1 i
-    ip netns exec "$KS_NS" "$GDOI_TEST_KS" --config "$config" 2>"$ST_DIR/ks.log" &
+    local config=$1 name=${2:-ks} i
+    ip netns exec "$KS_NS" "$GDOI_TEST_KS" --config "$config" 2>"$ST_DIR/$name.log" &
     KS_PID=$!
     st_cleanup_push "kill $KS_PID; wait $KS_PID"
-    for ((i = 0; i < 100; i++)); do [ -S "$ST_DIR/ks.sock" ] && return 0; sleep 0.1; done
-    cat "$ST_DIR/ks.log" >&2
-    st_fail "gdoi-test-ks did not start"
+    for ((i = 0; i < 100; i++)); do [ -S "$ST_DIR/$name.sock" ] && return 0; sleep 0.1; done
+    cat "$ST_DIR/$name.log" >&2
+    st_fail "gdoi-test-ks ($name) did not start"
 }
 
 st_ks_control() {
-    python3 - "$ST_DIR/ks.sock" "$1" <<'PY'
+    python3 - "$ST_DIR/${2:-ks}.sock" "$1" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(10)

@@ -11,6 +11,10 @@ namespace gdoid::daemon {
 
 namespace {
 
+// The longest an ack waits before it is sent (RFC 8263's review: acks after a jitter of "a few
+// seconds"); the key server's ack bookkeeping tolerates far more.
+constexpr std::chrono::milliseconds ack_jitter{2000};
+
 // ISAKMP header: exchange type at octet 18 (RFC 2408 section 3.1); GROUPKEY-PUSH is 33
 // (RFC 6407 section 4).
 constexpr size_t exchange_type_offset = 18;
@@ -58,6 +62,7 @@ GroupController::GroupController(sd_event* event, Group& group, GdoiSocket& sock
       pull_timer_(event, "rekey pull of group " + group.name(),
                   [this] { reregister("no rekey push arrived inside the pull window; pulling new keys"); }),
       removal_timer_(event, "TEK removal of group " + group.name(), [this] { apply_removals(); }),
+      ack_timer_(event, "rekey acknowledgements of group " + group.name(), [this] { send_due_acks(); }),
       push_receiver_(gdoi::push::PushReceiverConfig{group.config().quirks, group.config().local_address}),
       random_(std::random_device{}()) {}
 
@@ -227,9 +232,15 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
              fields);
     for (const auto& event : result.events) log_info(event, fields);
     for (const auto& note : update.notes) log_info(note, fields);
-    // RFC 8263: the ack goes back to the key server, in the clear, only when the KEK asks.
+    // RFC 8263: the ack goes back to the key server, in the clear, only when the KEK asks;
+    // after a random jitter of up to ack_jitter (the draft's "a few seconds"), so that a
+    // multicast push to thousands of members does not come back as thousands of acks in the
+    // same millisecond.
     if (verdict.ack) {
-        if (socket_.send(from, *verdict.ack)) ++group_.counters.acks_sent;
+        const auto delay = std::chrono::milliseconds(
+            std::uniform_int_distribution<int64_t>(0, ack_jitter.count())(random_));
+        pending_acks_.push_back({std::chrono::steady_clock::now() + delay, from, std::move(*verdict.ack)});
+        send_due_acks();
     }
     for (const auto& removal : result.removals) pending_removals_.push_back(removal);
     dataplane_.observe(*policy_);
@@ -287,6 +298,23 @@ void GroupController::drop_retired_teks() {
     const auto before = policy_->teks.size();
     std::erase_if(policy_->teks, [&](const gdoi::TekPolicy& tek) { return retired_spis_.contains(tek.spi); });
     if (policy_->teks.size() != before) show_policy(group_, *policy_, std::chrono::system_clock::now());
+}
+
+void GroupController::send_due_acks() {
+    const auto now = std::chrono::steady_clock::now();
+    std::optional<std::chrono::steady_clock::time_point> next;
+    std::erase_if(pending_acks_, [&](PendingAck& ack) {
+        if (ack.due > now) {
+            if (!next || ack.due < *next) next = ack.due;
+            return false;
+        }
+        if (socket_.send(ack.to, ack.datagram)) ++group_.counters.acks_sent;
+        return true;
+    });
+    if (next)
+        ack_timer_.arm_at(*next);
+    else
+        ack_timer_.disarm();
 }
 
 void GroupController::schedule_pull() {

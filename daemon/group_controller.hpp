@@ -57,6 +57,7 @@ private:
     void retire(uint32_t spi);
     void schedule_pull();
     void sync_multicast_socket();
+    void send_due_acks();
 
     sd_event* event_;
     Group& group_;
@@ -66,6 +67,13 @@ private:
     OneshotTimer registration_timer_;
     OneshotTimer pull_timer_;    // pull again when no push renewed the keys in time
     OneshotTimer removal_timer_; // TEK removals a push scheduled (deletes honouring the DTD)
+    OneshotTimer ack_timer_;     // acks wait a random jitter (see on_push)
+    struct PendingAck {
+        std::chrono::steady_clock::time_point due;
+        ServerAddress to;
+        std::vector<uint8_t> datagram;
+    };
+    std::vector<PendingAck> pending_acks_;
     std::optional<gdoi::GroupPolicy> policy_;
     gdoi::push::PushReceiver push_receiver_;
     std::vector<gdoi::push::TekRemoval> pending_removals_;

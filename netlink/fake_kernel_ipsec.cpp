@@ -37,6 +37,54 @@ std::string policy_text(const XfrmPolicyId& id) {
     return text;
 }
 
+// The journal's short forms (see journal() in the header).
+std::string mark_suffix(const std::optional<XfrmMark>& mark) {
+    return mark ? " mark " + hex(mark->value) + "/" + hex(mark->mask) : "";
+}
+
+std::string state_line(const char* verb, const XfrmStateId& id, XfrmStateDirection direction) {
+    std::string text = std::string(verb) + " state " + hex(id.spi);
+    switch (direction) {
+    case XfrmStateDirection::in:
+        text += " in";
+        break;
+    case XfrmStateDirection::out:
+        text += " out";
+        break;
+    case XfrmStateDirection::unspecified:
+        text += " dst " + id.destination.to_string();
+        break;
+    }
+    if (id.ip_protocol != 50) text += " proto " + std::to_string(id.ip_protocol);
+    return text + mark_suffix(id.mark);
+}
+
+std::string policy_line(const char* verb, const XfrmPolicyId& id) {
+    static const char* const directions[] = {"in", "out", "fwd"};
+    const auto& s = id.selector;
+    std::string text = std::string(verb) + " policy " + directions[size_t(id.direction) % 3] + " " +
+                       s.source.to_string() + "->" + s.destination.to_string();
+    if (s.ip_protocol != 0) text += " proto " + std::to_string(s.ip_protocol);
+    if (s.source_port != 0) text += " sport " + std::to_string(s.source_port);
+    if (s.destination_port != 0) text += " dport " + std::to_string(s.destination_port);
+    if (s.ifindex != 0) text += " dev if" + std::to_string(s.ifindex);
+    return text + mark_suffix(id.mark);
+}
+
+// Adds what the policy does: "block", "allow" (a plain bypass) or its templates.
+std::string policy_line(const char* verb, const XfrmPolicy& policy) {
+    std::string text = policy_line(verb, policy.id);
+    if (policy.action == XfrmPolicyAction::block) return text + " block";
+    if (policy.templates.empty()) return text + " allow";
+    for (const auto& t : policy.templates) {
+        text += t.ip_protocol == 50   ? " esp"
+                : t.ip_protocol == 51 ? " ah"
+                                      : " proto " + std::to_string(t.ip_protocol);
+        if (t.spi != 0) text += " spi " + hex(t.spi);
+    }
+    return text;
+}
+
 void wipe_keys(XfrmState& state) {
     for (auto* algorithm : {&state.encryption, &state.authentication, &state.aead})
         if (*algorithm) (*algorithm)->key.wipe();
@@ -87,7 +135,8 @@ void FakeKernelIpsec::refuse(const std::string& what, int error_number) {
                       error_number);
 }
 
-void FakeKernelIpsec::finish() {
+void FakeKernelIpsec::finish(std::string line) {
+    journal_.push_back(std::move(line));
     if (observer_) observer_(*this, calls_.back());
 }
 
@@ -107,7 +156,7 @@ void FakeKernelIpsec::add_state(const XfrmState& state) {
     begin({Call::Kind::add_state, state.id, std::nullopt, {}, 0});
     if (find_state(state.id)) refuse("state exists", EEXIST);
     states_.push_back(state);
-    finish();
+    finish(state_line("add", state.id, state.direction));
 }
 
 void FakeKernelIpsec::update_state(const XfrmState& state) {
@@ -117,7 +166,7 @@ void FakeKernelIpsec::update_state(const XfrmState& state) {
                            [&](const XfrmState& s) { return s.id == state.id; });
     if (it == states_.end()) refuse("no such state", ESRCH);
     *it = state;
-    finish();
+    finish(state_line("update", state.id, state.direction));
 }
 
 void FakeKernelIpsec::delete_state(const XfrmStateId& id) {
@@ -125,8 +174,9 @@ void FakeKernelIpsec::delete_state(const XfrmStateId& id) {
     auto it = std::find_if(states_.begin(), states_.end(),
                            [&](const XfrmState& s) { return s.id == id; });
     if (it == states_.end()) refuse("no such state", ESRCH);
+    const XfrmStateDirection direction = it->direction;
     states_.erase(it);
-    finish();
+    finish(state_line("delete", id, direction));
 }
 
 std::vector<XfrmState> FakeKernelIpsec::dump_states() {
@@ -149,7 +199,7 @@ void FakeKernelIpsec::add_policy(const XfrmPolicy& policy) {
     policies_.push_back(policy);
     policies_.back().index = next_index_;
     next_index_ += 8;
-    finish();
+    finish(policy_line("add", policy));
 }
 
 void FakeKernelIpsec::update_policy(const XfrmPolicy& policy) {
@@ -166,7 +216,7 @@ void FakeKernelIpsec::update_policy(const XfrmPolicy& policy) {
         *it = policy;
         it->index = index;
     }
-    finish();
+    finish(policy_line("update", policy));
 }
 
 void FakeKernelIpsec::delete_policy(const XfrmPolicyId& id) {
@@ -175,7 +225,7 @@ void FakeKernelIpsec::delete_policy(const XfrmPolicyId& id) {
                            [&](const XfrmPolicy& p) { return p.id == id; });
     if (it == policies_.end()) refuse("no such policy", ENOENT);
     policies_.erase(it);
-    finish();
+    finish(policy_line("delete", id));
 }
 
 std::vector<XfrmPolicy> FakeKernelIpsec::dump_policies() {
@@ -188,7 +238,7 @@ void FakeKernelIpsec::bypass_socket(int fd, IpFamily family) {
     calls_.back().text += " fd " + std::to_string(fd);
     if (fd < 0) refuse("bad file descriptor", EBADF);
     bypassed_.push_back({fd, family});
-    finish();
+    finish("bypass socket fd " + std::to_string(fd));
 }
 
 void FakeKernelIpsec::fail_when(std::function<bool(const Call&)> match, int error_number,

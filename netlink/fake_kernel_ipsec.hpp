@@ -1,7 +1,8 @@
 // An in-memory KernelIpsec for unit tests: the kernel's identity rules (a state is its
 // destination/SPI/protocol/mark, a policy its selector/direction/mark), its errors (EEXIST on a
 // duplicate add, ESRCH for a missing state and ENOENT for a missing policy, as the kernel
-// answers), an ordered log of every call, injected failures, and room for foreign objects.
+// answers), an ordered log of every call, a journal of the changes made, injected failures,
+// and room for foreign objects.
 #pragma once
 
 #include "netlink/kernel_ipsec.hpp"
@@ -64,6 +65,15 @@ public:
     std::vector<std::string> call_texts() const;
     void clear_calls() { calls_.clear(); }
 
+    // The changes made, in order, one short line each, so a test can assert a whole sequence
+    // of kernel operations: "add state 0x00001000 in", "delete state 0x00001000 out",
+    // "update policy out 10.1.0.0/16->10.2.0.0/16 dev if2 esp spi 0x00001000",
+    // "add policy fwd 10.2.0.0/16->10.1.0.0/16 dev if3 block", "bypass socket fd 5".
+    // A state without a direction (kernels before XFRMA_SA_DIR) reads "dst <address>" instead.
+    // Refused calls and dumps change nothing and are not in it.
+    const std::vector<std::string>& journal() const { return journal_; }
+    void clear_journal() { journal_.clear(); }
+
     // What is installed, keys included (the real kernel never reports keys; dump_*() do not).
     const std::vector<XfrmState>& states() const { return states_; }
     const std::vector<XfrmPolicy>& policies() const { return policies_; }
@@ -81,13 +91,15 @@ private:
     };
     // Logs the call; throws KernelError if an injected failure matches.
     void begin(Call call);
-    void finish();
+    // Records the change (`line` for the journal) and tells the observer.
+    void finish(std::string line);
     [[noreturn]] void refuse(const std::string& what, int error_number);
 
     std::vector<XfrmState> states_;
     std::vector<XfrmPolicy> policies_;
     std::vector<std::pair<int, IpFamily>> bypassed_;
     std::vector<Call> calls_;
+    std::vector<std::string> journal_;
     std::vector<Failure> failures_;
     std::function<void(const FakeKernelIpsec&, const Call&)> observer_;
     uint32_t next_index_ = 8; // the kernel's policy indexes are never 0

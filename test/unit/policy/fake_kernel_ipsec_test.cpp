@@ -152,3 +152,53 @@ TEST_CASE("the call log, injected failures, observers and foreign objects", "[fa
                    Catch::Contains("add_state dst 100.127.0.1") && Catch::Contains("File exists"));
     }
 }
+
+TEST_CASE("the journal: one short line per change, refusals and dumps left out", "[fake_kernel]") {
+    FakeKernelIpsec k;
+    auto inbound = state("100.127.0.1", 0x1000);
+    inbound.direction = netlink::XfrmStateDirection::in;
+    k.add_state(inbound);
+    k.add_state(state("100.127.0.2", 0x1000)); // no direction: named by its destination
+    CHECK(error_of([&] { k.add_state(inbound); }) == EEXIST);
+    k.dump_states();
+
+    auto encrypt = make_policy("10.1.0.0/16", "10.2.0.0/16", 2);
+    encrypt.templates.push_back({addr("192.0.2.1"), addr("100.127.0.2"), 0x1000, 50,
+                                 netlink::XfrmMode::tunnel, 0x6d000001, false});
+    k.add_policy(encrypt);
+    auto decrypt = make_policy("10.2.0.0/16", "10.1.0.0/16", 3);
+    decrypt.id.direction = netlink::XfrmPolicyDirection::fwd;
+    decrypt.templates.push_back({{}, {}, 0, 50, netlink::XfrmMode::tunnel, 0x6d000001, false});
+    k.add_policy(decrypt);
+    auto bypass = make_policy("0.0.0.0/0", "0.0.0.0/0");
+    bypass.id.mark = netlink::XfrmMark{0x100000, 0x100000};
+    k.add_policy(bypass);
+    encrypt.action = netlink::XfrmPolicyAction::block;
+    encrypt.templates.clear();
+    k.update_policy(encrypt);
+    k.delete_policy(decrypt.id);
+    k.delete_state(inbound.id); // the direction of what was installed
+    k.dump_policies();
+
+    const std::vector<std::string> expected{
+        "add state 0x00001000 in",
+        "add state 0x00001000 dst 100.127.0.2",
+        "add policy out 10.1.0.0/16->10.2.0.0/16 dev if2 esp spi 0x00001000",
+        "add policy fwd 10.2.0.0/16->10.1.0.0/16 dev if3 esp",
+        "add policy out 0.0.0.0/0->0.0.0.0/0 mark 0x00100000/0x00100000 allow",
+        "update policy out 10.1.0.0/16->10.2.0.0/16 dev if2 block",
+        "delete policy fwd 10.2.0.0/16->10.1.0.0/16 dev if3",
+        "delete state 0x00001000 in",
+    };
+    CHECK(k.journal() == expected);
+    // The observer already sees the line of the change it is told about.
+    std::string seen;
+    k.on_change([&](const FakeKernelIpsec& kernel, const FakeKernelIpsec::Call&) {
+        seen = kernel.journal().back();
+    });
+    k.bypass_socket(5, gdoi::IpFamily::v4);
+    CHECK(seen == "bypass socket fd 5");
+    k.clear_journal();
+    CHECK(k.journal().empty());
+    CHECK(k.calls().size() == 12); // the call log is unchanged by the journal
+}

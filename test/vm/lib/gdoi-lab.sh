@@ -47,6 +47,10 @@
 #   GLAB_SOCKET[GM] GLAB_CONFIG[GM] GLAB_KS_SOCKET[NODE] GLAB_GDOID_PID[GM] GLAB_KS_PID[NODE]
 #   GLAB_LOG_LEVEL                gdoid's log-level (debug)
 #   GLAB_RETRY                    gdoid's retry setting ({ count = 1, interval = "3s" })
+#   GLAB_MEMBER_EXTRA             TOML appended to each member's [[group]] (more keys, or
+#                                 [[group.fail-open]] tables); empty by default
+#   GLAB_KS_EXTRA                 TOML appended to each key server's [[group]] (e.g. a
+#                                 [group.rekey] table); empty by default
 #   GLAB_DATAPATH_KEYS            auto | yes | no: write `lan-prefixes` (the member's own LAN,
 #                                 with which gdoid installs SAs, policies and its tc-BPF datapath).
 #                                 auto: only if `gdoid --check-config` accepts the key (older
@@ -64,6 +68,8 @@ GLAB_ANCHOR_REMOTE=100.127.255.2
 GLAB_LOG_LEVEL=${GLAB_LOG_LEVEL:-debug}
 GLAB_RETRY=${GLAB_RETRY:-'{ count = 1, interval = "3s" }'}
 GLAB_DATAPATH_KEYS=${GLAB_DATAPATH_KEYS:-auto}
+GLAB_MEMBER_EXTRA=${GLAB_MEMBER_EXTRA:-}
+GLAB_KS_EXTRA=${GLAB_KS_EXTRA:-}
 GLAB_DATAPATH_KEYS_USED=""
 GLAB_RUN=""
 declare -gA GLAB_PSK=() GLAB_SOCKET=() GLAB_CONFIG=() GLAB_KS_SOCKET=() GLAB_GDOID_PID=() GLAB_KS_PID=()
@@ -172,6 +178,8 @@ lifetime = 3600
 mode = "tunnel"
 preservation = "source-and-destination"
 direction = "symmetric"
+
+$GLAB_KS_EXTRA
 TOML
     lab_bg "$node" "$GLAB_KS" --config "$dir/ks.toml" >>"$GLAB_LOGS/$node.ks.log" 2>&1
     GLAB_KS_PID[$node]=$LAB_LAST_PID
@@ -250,6 +258,7 @@ wan-interface = "wan0"
 lan-interfaces = ["lan0"]
 $datapath
 retry = $GLAB_RETRY
+$GLAB_MEMBER_EXTRA
 TOML
 }
 
@@ -315,8 +324,9 @@ glab_member_stop() {
 }
 
 glab_wait_registered() {
-    local gm=$1 seconds=${2:-90} i json
-    for ((i = 0; i < seconds * 4; i++)); do
+    local gm=$1 seconds=${2:-90} json
+    local deadline=$((SECONDS + seconds)) # a deadline, not a count: each check costs ~1 s under TCG
+    while ((SECONDS < deadline)); do
         json=$(glab_status "$gm" 2>/dev/null) || json=""
         [[ $json == *'"state":"registered"'* ]] && return 0
         kill -0 "${GLAB_GDOID_PID[$gm]}" 2>/dev/null || { echo "gdoi-lab: gdoid on $gm exited" >&2; break; }

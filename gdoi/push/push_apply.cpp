@@ -78,9 +78,18 @@ ApplyResult apply(const GroupPolicy& current, const PushUpdate& update, TimePoin
             });
         if (!superseded) continue;
         if (gap.deactivation_delay) {
-            r.removals.push_back({old.spi, now + *gap.deactivation_delay, "superseded"});
-            events.push_back("rekey: old TEK spi " + spi_hex(old.spi) + " removed after DTD " +
-                             seconds(*gap.deactivation_delay));
+            // RFC 6407 section 5.3.1: the DTD is how long after the new SAs a member waits
+            // before deleting the old ones; the ATD is when senders start using the new ones.
+            // A DTD shorter than the ATD would delete the old SA while every member still
+            // sends with it: the old SA stays at least until the ATD has passed.
+            const auto delay = std::max(*gap.deactivation_delay,
+                                        gap.activation_delay.value_or(std::chrono::seconds(0)));
+            r.removals.push_back({old.spi, now + delay, "superseded"});
+            events.push_back("rekey: old TEK spi " + spi_hex(old.spi) + " removed after " +
+                             (delay == *gap.deactivation_delay
+                                  ? "DTD " + seconds(delay)
+                                  : seconds(delay) + " (the ATD; the DTD " +
+                                        seconds(*gap.deactivation_delay) + " is shorter)"));
         } else {
             events.push_back("rekey: old TEK spi " + spi_hex(old.spi) +
                              " kept until it expires (no DTD)");

@@ -65,6 +65,22 @@ TEST_CASE("apply: rekey with ATD and DTD schedules the old TEK's removal", "[pus
     CHECK_FALSE(r.reregister);
 }
 
+TEST_CASE("apply: a DTD shorter than the ATD keeps the old TEK until senders switch", "[push][apply]") {
+    // Members switch to the new TEK at the ATD; deleting the old SA at an earlier DTD would drop
+    // everything they send in between.
+    auto current = group_with({tek(0x100)});
+    PushUpdate u;
+    u.sequence = 6;
+    u.teks = {tek(0x100), tek(0x200)};
+    u.new_tek_spis = {0x200};
+    u.gap = GroupAssociatedPolicy{seconds(60), seconds(30), {}};
+    auto r = apply(current, u, t0);
+    REQUIRE(r.removals.size() == 1);
+    CHECK(r.removals[0].spi == 0x100u);
+    CHECK(r.removals[0].at == t0 + seconds(60));
+    CHECK(has_event(r, "old TEK spi 0x00000100 removed after 60 s (the ATD; the DTD 30 s is shorter)"));
+}
+
 TEST_CASE("apply: no ATD installs at once, no DTD keeps the old TEK to its expiry",
           "[push][apply]") {
     auto current = group_with({tek(0x100)});

@@ -170,6 +170,7 @@ void GroupController::handle(RegistrationProgress& progress) {
     case RegistrationProgress::Kind::registered: {
         const auto received = std::chrono::system_clock::now();
         policy_ = std::move(progress.policy);
+        kek_received_ = std::chrono::steady_clock::now();
         drop_retired_teks(); // a server's PULL may still list TEKs a push already replaced
         ejected_ = false;
         contacted_servers_.insert(progress.server_index);
@@ -223,6 +224,7 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
     const auto& update = *verdict.update;
     const auto result = gdoi::push::apply(*policy_, update, now);
     policy_ = result.next;
+    if (update.kek) kek_received_ = std::chrono::steady_clock::now(); // its lifetime is the time left
     drop_retired_teks();
     const auto received = std::chrono::system_clock::now();
     ++group_.counters.pushes_accepted;
@@ -320,7 +322,21 @@ void GroupController::send_due_acks() {
 void GroupController::schedule_pull() {
     if (!policy_) return;
     const double draw = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
-    const auto at = next_pull(*policy_, std::chrono::steady_clock::now(), group_.config().rekey.pull_window, draw);
+    const auto now = std::chrono::steady_clock::now();
+    // Each key with the time it was first received and its lifetime then: a push that repeats
+    // a key (or does not carry it at all) gives it no new life.
+    std::vector<KeyLifetime> keys;
+    if (policy_->kek) keys.push_back({kek_received_, policy_->kek->lifetime});
+    std::optional<KeyLifetime> newest_tek;
+    for (const auto& tek : policy_->teks) {
+        KeyLifetime life{now, tek.lifetime};
+        if (const auto* known = dataplane_.timeline().find(tek.spi)) life = {known->received_at, known->tek.lifetime};
+        if (life.lifetime.count() <= 0) continue;
+        if (!newest_tek || life.received + life.lifetime > newest_tek->received + newest_tek->lifetime)
+            newest_tek = life;
+    }
+    if (newest_tek) keys.push_back(*newest_tek);
+    const auto at = next_pull(keys, group_.config().rekey.pull_window, draw);
     if (!at) {
         pull_timer_.disarm();
         group_.next_pull.reset();

@@ -75,6 +75,7 @@ private:
     };
     std::vector<PendingAck> pending_acks_;
     std::optional<gdoi::GroupPolicy> policy_;
+    std::chrono::steady_clock::time_point kek_received_{}; // when policy_->kek's lifetime was given
     gdoi::push::PushReceiver push_receiver_;
     std::vector<gdoi::push::TekRemoval> pending_removals_;
     std::unique_ptr<GdoiSocket> multicast_;

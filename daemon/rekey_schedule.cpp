@@ -22,20 +22,26 @@ std::chrono::steady_clock::time_point pull_point(const KeyLifetime& keys, const 
     return std::max(keys.received, expiry - before);
 }
 
+std::optional<std::chrono::steady_clock::time_point> next_pull(const std::vector<KeyLifetime>& keys,
+                                                               const PullWindow& window, double draw) {
+    std::optional<std::chrono::steady_clock::time_point> earliest;
+    for (const auto& key : keys) {
+        if (key.lifetime.count() <= 0) continue; // no lifetime given: nothing to renew
+        const auto at = pull_point(key, window, draw);
+        if (!earliest || at < *earliest) earliest = at;
+    }
+    return earliest;
+}
+
 std::optional<std::chrono::steady_clock::time_point> next_pull(const gdoi::GroupPolicy& policy,
                                                                std::chrono::steady_clock::time_point received,
                                                                const PullWindow& window, double draw) {
-    std::optional<std::chrono::steady_clock::time_point> earliest;
-    const auto consider = [&](std::chrono::seconds lifetime) {
-        if (lifetime.count() <= 0) return; // no lifetime given: nothing to renew
-        const auto at = pull_point({received, lifetime}, window, draw);
-        if (!earliest || at < *earliest) earliest = at;
-    };
-    if (policy.kek) consider(policy.kek->lifetime);
+    std::vector<KeyLifetime> keys;
+    if (policy.kek) keys.push_back({received, policy.kek->lifetime});
     std::chrono::seconds newest_tek{0};
     for (const auto& tek : policy.teks) newest_tek = std::max(newest_tek, tek.lifetime);
-    consider(newest_tek);
-    return earliest;
+    keys.push_back({received, newest_tek});
+    return next_pull(keys, window, draw);
 }
 
 } // namespace gdoid::daemon

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <optional>
+#include <vector>
 
 #include "daemon/config.hpp"
 #include "gdoi/group_policy.hpp"
@@ -21,8 +22,13 @@ struct KeyLifetime {
 // picks the point inside the window (0 = its start, 1 = its end). Never before `received`.
 std::chrono::steady_clock::time_point pull_point(const KeyLifetime& keys, const PullWindow& window, double draw);
 
-// The earliest pull point over the KEK and the newest TEK (the keys traffic would run out of
-// last); nullopt when nothing in the policy expires.
+// The earliest pull point over `keys`: the KEK and the newest TEK (the keys traffic would run
+// out of last), each with the time it was FIRST received and the lifetime it had then (a push
+// repeating a key does not give it a new life); nullopt when nothing expires.
+std::optional<std::chrono::steady_clock::time_point> next_pull(const std::vector<KeyLifetime>& keys,
+                                                               const PullWindow& window, double draw);
+
+// The same for a policy whose keys were all received at `received` (a fresh registration).
 std::optional<std::chrono::steady_clock::time_point> next_pull(const gdoi::GroupPolicy& policy,
                                                                std::chrono::steady_clock::time_point received,
                                                                const PullWindow& window, double draw);

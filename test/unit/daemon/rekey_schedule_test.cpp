@@ -49,3 +49,19 @@ TEST_CASE("the next pull follows the KEK or the newest TEK, whichever runs out f
     policy.kek->lifetime = seconds(0); // a KEK without a lifetime does not expire
     CHECK(next_pull(policy, t0, window, 0.5) == t0 + seconds(1800 - 60));
 }
+
+TEST_CASE("each key counts from when it was first received, not from the last push", "[rekey]") {
+    // A KEK of 2000 s received at registration (t0); pushes at +100, +200, +300 bring new TEKs
+    // but no KEK: the pull for the KEK stays where the KEK's own life puts it (it used to slide
+    // 100 s later with every push, past the KEK's expiry).
+    const PullWindow window{PullWindow::Unit::seconds, 120, 120};
+    const KeyLifetime kek{t0, seconds(2000)};
+    for (int push = 1; push <= 3; ++push) {
+        const KeyLifetime newest_tek{t0 + seconds(100 * push), seconds(3600)};
+        CHECK(next_pull({kek, newest_tek}, window, 0.5) == t0 + seconds(2000 - 120));
+    }
+    // The newest TEK decides when it runs out first; keys without a lifetime never do.
+    CHECK(next_pull({KeyLifetime{t0, seconds(0)}, KeyLifetime{t0 + seconds(50), seconds(600)}}, window, 0.5) ==
+          t0 + seconds(50 + 600 - 120));
+    CHECK_FALSE(next_pull(std::vector<KeyLifetime>{}, window, 0.5));
+}

@@ -2,6 +2,7 @@
 
 #include "gdoi/crypto/prf.hpp"
 #include "gdoi/crypto/rsa_signature.hpp"
+#include "gdoi/push/push_crypto.hpp"
 
 #include <stdexcept>
 #include <toml++/toml.h>
@@ -151,6 +152,38 @@ TekPolicy read_tek(const Reader& r, const toml::table& t, uint32_t index) {
     return tek;
 }
 
+// [group.rekey], read after the group's KEK and TEKs, which it is checked against.
+TimedRekeyConfig read_timed_rekey(const Reader& r, const toml::table& t, const KsGroup& group) {
+    TimedRekeyConfig timed;
+    auto before = r.number(t, "before-expiry");
+    const toml::node& before_node = *t.get("before-expiry");
+    if (before <= 0)
+        fail_at(r.path, before_node,
+                "before-expiry must be greater than 0 (seconds of TEK life left at the rekey)");
+    timed.before_expiry = std::chrono::seconds(before);
+    if (group.tek_templates.empty())
+        fail_at(r.path, t, "[group.rekey] needs at least one [[group.tek]] to make new TEKs from");
+    // At or past a TEK's lifetime, the next rekey would be due as soon as its TEKs are made: the
+    // server would rekey without pause.
+    for (const auto& tek : group.tek_templates)
+        if (timed.before_expiry >= tek.lifetime)
+            fail_at(r.path, before_node,
+                    "before-expiry (" + std::to_string(before) +
+                        ") must be smaller than every TEK lifetime of the group (TEK " +
+                        push::spi_hex(tek.spi) + " lives " + std::to_string(tek.lifetime.count()) +
+                        " s)");
+    std::string send = r.text(t, "send", "push");
+    if (send == "none")
+        timed.send = TimedRekeyConfig::Send::none;
+    else if (send != "push")
+        fail_at(r.path, *t.get("send"),
+                "unknown send \"" + send + "\" (push: a GROUPKEY-PUSH to the members; none: " +
+                    "they learn the new TEKs by their next PULL)");
+    if (timed.send == TimedRekeyConfig::Send::push && !group.policy.kek)
+        fail_at(r.path, t, "send = \"push\" needs a [group.kek] to push with (or send = \"none\")");
+    return timed;
+}
+
 } // namespace
 
 KsConfig load_config(const std::string& path) {
@@ -294,6 +327,10 @@ KsConfig load_config(const std::string& path) {
                 group.tek_templates.push_back(tek);
                 group.policy.teks.push_back(std::move(tek));
             }
+        }
+        if (auto* rekey = g->get("rekey")) {
+            if (!rekey->as_table()) fail_at(path, *rekey, "[group.rekey] must be a table");
+            group.timed_rekey = read_timed_rekey(r, *rekey->as_table(), group);
         }
         c.groups.push_back(std::move(group));
     }

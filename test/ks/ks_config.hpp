@@ -10,6 +10,7 @@
 #include "gdoi/secret_bytes.hpp"
 #include "gdoi/server_quirks.hpp"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,16 @@
 #include <vector>
 
 namespace gdoi_test_ks {
+
+// [group.rekey]: rekeys the server makes on its own, as a production key server does, so that
+// scenarios see push and PULL rekeys without a script driving each one (test/ks/timed_rekey.*).
+struct TimedRekeyConfig {
+    std::chrono::seconds before_expiry{0}; // rekey when the newest TEKs have this much life left
+    enum class Send {
+        push, // a GROUPKEY-PUSH to every member (and the KEK's multicast group), as push-now
+        none, // nothing sent: members learn the new TEKs by their next PULL
+    } send = Send::push;
+};
 
 struct KsGroup {
     gdoi::GroupPolicy policy;                          // with freshly generated keys
@@ -30,6 +41,7 @@ struct KsGroup {
     // The TEKs as configured: a rekey makes one fresh TEK (new SPI and keys) from each.
     std::vector<gdoi::TekPolicy> tek_templates;
     int multicast_ttl = 1; // [group.kek] multicast-ttl: pushes to a multicast KEK destination
+    std::optional<TimedRekeyConfig> timed_rekey; // absent: rekeys only on control requests
 };
 
 struct KsConfig {

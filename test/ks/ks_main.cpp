@@ -9,6 +9,7 @@
 #include "test/ks/ks_config.hpp"
 #include "test/ks/policy_json.hpp"
 #include "test/ks/rekey.hpp"
+#include "test/ks/timed_rekey.hpp"
 #include "test/ks/udp_socket.hpp"
 
 #include <CLI/CLI.hpp>
@@ -197,6 +198,34 @@ struct Server {
         }
     }
 
+    // [group.rekey]: the earliest timed rekey of any group, to wake up for.
+    std::optional<TimePoint> next_timed_rekey_due() {
+        std::optional<TimePoint> earliest;
+        for (const auto& g : config.groups)
+            if (auto due = next_timed_rekey(g, runtime_of(g));
+                due && (!earliest || *due < *earliest))
+                earliest = due;
+        return earliest;
+    }
+
+    void run_due_timed_rekeys(TimePoint now) {
+        for (auto& g : config.groups) {
+            auto& rt = runtime_of(g);
+            if (auto due = next_timed_rekey(g, rt); !due || *due > now) continue;
+            try {
+                auto plan = timed_rekey(g, rt, members_of(g), now);
+                send(g, plan, "timed rekey");
+                log_line(ike::LogLevel::info, timed_rekey_summary(g, plan));
+            } catch (const std::exception& e) {
+                // Still due on the next turn: trying again would spin.
+                g.timed_rekey.reset();
+                log_line(ike::LogLevel::error, "timed rekeys of group " +
+                                                   std::to_string(g.policy.group_id) +
+                                                   " stopped: " + e.what());
+            }
+        }
+    }
+
     // A GROUPKEY-PUSH ack (RFC 8263, profile in gdoi/push/push_ack.hpp): checked against the
     // KEKs we pushed under (current and rolled-over ones), counted per member.
     void on_ack(const IpAddress& from, std::span<const uint8_t> datagram) {
@@ -247,7 +276,9 @@ struct Server {
             auto now = ike::Clock::now();
             for (auto& g : config.groups) {
                 auto& rt = runtime_of(g);
-                groups.push_back(policy_to_json(current_policy(g, rt, now)));
+                auto group = policy_to_json(current_policy(g, rt, now));
+                group["timed_rekeys"] = rt.timed_rekeys;
+                groups.push_back(std::move(group));
                 for (const auto& [member, a] : rt.acks)
                     acks.push_back({{"group", g.policy.group_id},
                                     {"member", member.to_string()},
@@ -330,10 +361,16 @@ int main(int argc, char** argv) {
     action.sa_handler = on_signal;
     sigaction(SIGTERM, &action, nullptr);
     sigaction(SIGINT, &action, nullptr);
-    for (const auto& g : server.config.groups)
+    for (const auto& g : server.config.groups) {
+        std::string timed;
+        if (g.timed_rekey)
+            timed = ", timed rekeys " + std::to_string(g.timed_rekey->before_expiry.count()) +
+                    " s before expiry (send = " +
+                    (g.timed_rekey->send == TimedRekeyConfig::Send::push ? "push" : "none") + ")";
         log_line(ike::LogLevel::info, "serving group " + std::to_string(g.policy.group_id) +
                                           " with " + std::to_string(g.policy.teks.size()) +
-                                          " TEK(s)");
+                                          " TEK(s)" + timed);
+    }
     log_line(ike::LogLevel::info, "listening on port " + std::to_string(server.config.port));
 
     while (!stop_requested) {
@@ -343,9 +380,15 @@ int main(int argc, char** argv) {
         if (control)
             for (int fd : control->fds())
                 fds.push_back({fd, POLLIN, 0});
-        int n = ::poll(fds.data(), fds.size(), 1000);
+        int timeout_ms = 1000;
+        if (auto due = server.next_timed_rekey_due()) {
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(*due - ike::Clock::now());
+            timeout_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, timeout_ms));
+        }
+        int n = ::poll(fds.data(), fds.size(), timeout_ms);
         auto now = ike::Clock::now();
         server.endpoint->expire(now);
+        server.run_due_timed_rekeys(now);
         if (n <= 0) continue;
         for (size_t i = 0; i < fds.size(); ++i) {
             if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;

@@ -46,20 +46,66 @@ KekPolicy fresh_kek(const KekPolicy& old) {
     return kek;
 }
 
-// The frame every push of the group shares: under the current KEK, signed with the KEK's RSA
-// key, the next SEQ. RFC 6407 section 3.2.1 / 5.7 (paraphrased): the GCKS increments SEQ for
-// each GROUPKEY-PUSH, and a member refuses a push whose SEQ is not greater than the last.
-push::PushSpec base_spec(KsGroup& group) {
+void require_kek(const KsGroup& group) {
     if (!group.policy.kek || !group.signer)
         throw RekeyError("group " + std::to_string(group.policy.group_id) +
                          " has no KEK: it cannot be pushed to (add [group.kek])");
+}
+
+// RFC 6407 section 3.2.1 / 5.7 (paraphrased): the GCKS increments SEQ for each GROUPKEY-PUSH,
+// and a member refuses a push whose SEQ is not greater than the last. A rekey that is not
+// pushed takes a SEQ too, so that a member's next PULL sees the group state has moved on.
+uint32_t next_sequence(KsGroup& group) {
+    group.policy.sequence = group.policy.sequence.value_or(0) + 1;
+    return *group.policy.sequence;
+}
+
+// The frame every push of the group shares: under the current KEK, signed with the KEK's RSA
+// key, with `sequence`.
+push::PushSpec push_frame(const KsGroup& group, uint32_t sequence) {
+    require_kek(group);
     push::PushSpec spec;
     spec.kek = *group.policy.kek;
     spec.signer = group.signer.get();
     spec.quirks = group.options.quirks;
-    group.policy.sequence = group.policy.sequence.value_or(0) + 1;
-    spec.sequence = *group.policy.sequence;
+    spec.sequence = sequence;
     return spec;
+}
+
+push::PushSpec base_spec(KsGroup& group) {
+    require_kek(group); // before the SEQ is used up
+    return push_frame(group, next_sequence(group));
+}
+
+// The new group state of a rekey, pushed or not.
+struct Renewal {
+    std::vector<TekPolicy> teks; // the still-valid TEKs with their remaining life, then the new
+    PushPlan plan;               // sequence and new_tek_spis; no pushes yet
+};
+
+Renewal renew(KsGroup& group, GroupRuntime& runtime, TimePoint now) {
+    if (group.tek_templates.empty())
+        throw RekeyError("group " + std::to_string(group.policy.group_id) +
+                         " has no configured TEK to make new ones from");
+    Renewal out;
+    // The old TEKs stay with their remaining life, so a member keeps them until they expire
+    // (traffic still protected by them is accepted during the changeover).
+    out.teks = current_policy(group, runtime, now).teks;
+    out.plan.sequence = next_sequence(group);
+    for (size_t i = 0; i < group.tek_templates.size(); ++i) {
+        TekPolicy tek = fresh_tek(group.tek_templates[i], group.policy);
+        out.plan.new_tek_spis.push_back(tek.spi);
+        runtime.tek_born[tek.spi] = now;
+        runtime.made_from[tek.spi] = i;
+        group.policy.teks.push_back(tek);
+        out.teks.push_back(std::move(tek));
+    }
+    return out;
+}
+
+void forget_tek(GroupRuntime& runtime, uint32_t spi) {
+    runtime.tek_born.erase(spi);
+    runtime.made_from.erase(spi);
 }
 
 void address_to(PushPlan& plan, const std::vector<uint8_t>& datagram, const KekPolicy& kek,
@@ -81,7 +127,7 @@ GroupPolicy current_policy(KsGroup& group, GroupRuntime& runtime, TimePoint now)
         auto born = runtime.tek_born.emplace(tek.spi, now).first->second;
         auto left = tek.lifetime - std::chrono::duration_cast<std::chrono::seconds>(now - born);
         if (left.count() <= 0) {
-            runtime.tek_born.erase(tek.spi);
+            forget_tek(runtime, tek.spi);
             continue; // expired: the member would have to drop it anyway
         }
         TekPolicy copy = tek;
@@ -95,24 +141,11 @@ GroupPolicy current_policy(KsGroup& group, GroupRuntime& runtime, TimePoint now)
 
 PushPlan rekey(KsGroup& group, GroupRuntime& runtime, const std::vector<IpAddress>& members,
                bool roll_kek, TimePoint now) {
-    if (group.tek_templates.empty())
-        throw RekeyError("group " + std::to_string(group.policy.group_id) +
-                         " has no configured TEK to make new ones from");
-    GroupPolicy held = current_policy(group, runtime, now);
-    push::PushSpec spec = base_spec(group);
-    PushPlan plan;
-    plan.sequence = spec.sequence;
-
-    // The old TEKs stay in the push with their remaining life, so a member keeps them until
-    // they expire (traffic still protected by them is accepted during the changeover).
-    spec.teks = held.teks;
-    for (const auto& templ : group.tek_templates) {
-        TekPolicy tek = fresh_tek(templ, group.policy);
-        plan.new_tek_spis.push_back(tek.spi);
-        runtime.tek_born[tek.spi] = now;
-        group.policy.teks.push_back(tek);
-        spec.teks.push_back(std::move(tek));
-    }
+    require_kek(group); // before the group state changes
+    Renewal renewal = renew(group, runtime, now);
+    PushPlan plan = std::move(renewal.plan);
+    push::PushSpec spec = push_frame(group, plan.sequence);
+    spec.teks = std::move(renewal.teks);
     if (group.policy.gap.activation_delay || group.policy.gap.deactivation_delay)
         spec.gap = group.policy.gap;
 
@@ -133,6 +166,10 @@ PushPlan rekey(KsGroup& group, GroupRuntime& runtime, const std::vector<IpAddres
     }
     address_to(plan, datagram, spec.kek, members, true);
     return plan;
+}
+
+PushPlan renew_teks(KsGroup& group, GroupRuntime& runtime, TimePoint now) {
+    return renew(group, runtime, now).plan;
 }
 
 PushPlan delete_tek(KsGroup& group, GroupRuntime& runtime, const std::vector<IpAddress>& members,
@@ -158,7 +195,7 @@ PushPlan delete_tek(KsGroup& group, GroupRuntime& runtime, const std::vector<IpA
     }
     auto datagram = push::build_push(spec);
     for (uint32_t gone : plan.deleted_tek_spis) {
-        runtime.tek_born.erase(gone);
+        forget_tek(runtime, gone);
         group.options.tek_emission.erase(gone);
     }
     std::erase_if(teks, [&](const TekPolicy& t) {

@@ -43,7 +43,10 @@ public:
 
 // Per-group state of the running key server beyond the configuration.
 struct GroupRuntime {
-    std::map<uint32_t, TimePoint> tek_born;     // when each TEK was made (lifetime counts from it)
+    std::map<uint32_t, TimePoint> tek_born; // when each TEK was made (lifetime counts from it)
+    // The configured TEK (index in KsGroup::tek_templates) each rekeyed TEK was made from; a
+    // configured TEK itself is not listed (its SPI is its template's).
+    std::map<uint32_t, size_t> made_from;
     std::vector<gdoi::KekPolicy> previous_keks; // rolled-over KEKs (acks may still name them)
     std::set<gdoi::IpAddress> ejected;          // refused in later PULLs
     struct Acks {
@@ -52,6 +55,7 @@ struct GroupRuntime {
     };
     std::map<gdoi::IpAddress, Acks> acks; // valid acks received, per member
     uint64_t bad_acks = 0;
+    uint64_t timed_rekeys = 0; // made by [group.rekey] (test/ks/timed_rekey.*)
 };
 
 // The group policy as a PULL hands it out at `now`: TEK lifetimes are the time left, TEKs past
@@ -64,6 +68,10 @@ gdoi::GroupPolicy current_policy(KsGroup& group, GroupRuntime& runtime, TimePoin
 // destination when it is one.
 PushPlan rekey(KsGroup& group, GroupRuntime& runtime, const std::vector<gdoi::IpAddress>& members,
                bool roll_kek, TimePoint now);
+
+// The group state of a rekey, announced to nobody: the fresh TEKs and SEQ + 1 of rekey(),
+// which members learn by their next PULL. Needs no KEK. The plan has no pushes.
+PushPlan renew_teks(KsGroup& group, GroupRuntime& runtime, TimePoint now);
 
 // delete-tek: a push with a DELETE for `spi` (0 = every TEK); the TEK(s) leave the policy.
 PushPlan delete_tek(KsGroup& group, GroupRuntime& runtime,

@@ -2,10 +2,15 @@
 // (gdoi::push::PushReceiver) in one process: what the control commands promise is what a
 // member sees.
 #include "gdoi/crypto/prf.hpp"
+#include "gdoi/push/push_crypto.hpp"
 #include "gdoi/push/push_receiver.hpp"
 #include "test/ks/rekey.hpp"
+#include "test/ks/timed_rekey.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 
 using namespace gdoi;
 using namespace gdoi_test_ks;
@@ -185,4 +190,145 @@ TEST_CASE("TEKs past their lifetime leave the group", "[ks][push]") {
     REQUIRE(p.teks.size() == 2); // only the new generation
     CHECK(p.teks[0].lifetime == std::chrono::seconds(1800));
     CHECK(g.policy.teks.size() == 2);
+}
+
+// [group.rekey] under a simulated clock: t0 is when the configured TEKs were made.
+TEST_CASE("timed rekey: due when the newest TEKs have before-expiry left", "[ks][timed]") {
+    using std::chrono::seconds;
+    KsGroup g = group();
+    GroupRuntime rt;
+    const TimePoint t0{};
+    current_policy(g, rt, t0); // records the births, as ks_main does at start
+
+    SECTION("no [group.rekey]: never") {
+        CHECK_FALSE(next_timed_rekey(g, rt));
+        CHECK_THROWS_AS(timed_rekey(g, rt, {m1}, t0), RekeyError);
+        CHECK(*g.policy.sequence == 3);
+    }
+
+    g.timed_rekey = TimedRekeyConfig{seconds(600), TimedRekeyConfig::Send::push};
+
+    SECTION("TEKs whose birth is unknown are not timed") {
+        CHECK_FALSE(next_timed_rekey(g, GroupRuntime{}));
+    }
+    SECTION("the shortest-lived configured TEK decides; one rekey renews them all") {
+        CHECK(next_timed_rekey(g, rt) == t0 + seconds(3000));
+        g.policy.teks[1].lifetime = g.tek_templates[1].lifetime = seconds(1200);
+        CHECK(next_timed_rekey(g, rt) == t0 + seconds(600));
+    }
+    SECTION("send = push: a push-now, then timed from the new TEKs") {
+        const KekPolicy kek = *g.policy.kek;
+        const auto held = current_policy(g, rt, t0).teks;
+        auto plan = timed_rekey(g, rt, {m1, m2}, t0 + seconds(3000));
+        CHECK(rt.timed_rekeys == 1);
+        CHECK(plan.sequence == 4);
+        REQUIRE(plan.new_tek_spis.size() == 2);
+        REQUIRE(plan.pushes.size() == 3); // both members and the multicast group
+        CHECK_FALSE(plan.new_kek_spi);
+        auto v = receive(plan.pushes[0], kek, 3, held, t0 + seconds(3000));
+        REQUIRE(v.accepted());
+        CHECK(v.update->new_tek_spis == plan.new_tek_spis);
+        REQUIRE(v.update->teks.size() == 4);
+        CHECK(v.update->teks[0].lifetime == seconds(600)); // the old ones, until they expire
+        // The old TEKs are still in the group but no longer the newest: they time nothing.
+        CHECK(next_timed_rekey(g, rt) == t0 + seconds(6000));
+        CHECK(timed_rekey_summary(g, plan) ==
+              "timed rekey of group 1234: new TEKs " + push::spi_hex(plan.new_tek_spis[0]) + ", " +
+                  push::spi_hex(plan.new_tek_spis[1]) + " (sequence 4), pushed to 2 members");
+    }
+    SECTION("send = none: the group moves on, nothing is sent, the next PULL has both") {
+        g.timed_rekey->send = TimedRekeyConfig::Send::none;
+        auto plan = timed_rekey(g, rt, {m1, m2}, t0 + seconds(3000));
+        CHECK(plan.pushes.empty());
+        CHECK(plan.sequence == 4);
+        CHECK(rt.timed_rekeys == 1);
+        auto pulled = current_policy(g, rt, t0 + seconds(3010));
+        CHECK(pulled.sequence == 4);
+        REQUIRE(pulled.teks.size() == 4);
+        CHECK(pulled.teks[0].spi == 0x10000001);
+        CHECK(pulled.teks[0].lifetime == seconds(590));
+        CHECK(pulled.teks[2].spi == plan.new_tek_spis[0]);
+        CHECK(pulled.teks[2].lifetime == seconds(3590));
+        CHECK(next_timed_rekey(g, rt) == t0 + seconds(6000));
+        CHECK(timed_rekey_summary(g, plan).ends_with("(sequence 4), not pushed (send = none)"));
+    }
+    SECTION("a group without a KEK can still renew its TEKs unpushed") {
+        g.policy.kek.reset();
+        g.timed_rekey->send = TimedRekeyConfig::Send::none;
+        CHECK(timed_rekey(g, rt, {m1}, t0 + seconds(3000)).new_tek_spis.size() == 2);
+    }
+    SECTION("overdue (the server was held up): due in the past, one rekey catches up") {
+        auto due = next_timed_rekey(g, rt);
+        REQUIRE(due);
+        CHECK(*due < t0 + seconds(3500));
+        timed_rekey(g, rt, {}, t0 + seconds(3500));
+        CHECK(next_timed_rekey(g, rt) == t0 + seconds(6500));
+    }
+    SECTION("push-now starts the clock again") {
+        rekey(g, rt, {m1}, false, t0 + seconds(100));
+        CHECK(next_timed_rekey(g, rt) == t0 + seconds(3100));
+        CHECK(rt.timed_rekeys == 0);
+    }
+    SECTION("a configured TEK whose TEKs were deleted times nothing") {
+        g.policy.teks[1].lifetime = g.tek_templates[1].lifetime = seconds(1200);
+        delete_tek(g, rt, {}, 0x10000002, t0);
+        CHECK(next_timed_rekey(g, rt) == t0 + seconds(3000));
+        delete_tek(g, rt, {}, 0, t0);
+        CHECK_FALSE(next_timed_rekey(g, rt));
+        rekey(g, rt, {}, false, t0 + seconds(10)); // push-now makes both anew
+        CHECK(next_timed_rekey(g, rt) == t0 + seconds(610));
+    }
+}
+
+namespace {
+
+// load_config on `toml` written to a scratch file.
+KsConfig config_from(const std::string& toml) {
+    auto path = std::filesystem::temp_directory_path() /
+                ("ks-timed-rekey-test-" + std::to_string(::getpid()) + ".toml");
+    std::ofstream(path) << toml;
+    struct Remove {
+        std::filesystem::path p;
+        ~Remove() { std::filesystem::remove(p); }
+    } remove{path};
+    return load_config(path.string());
+}
+
+const std::string group_head = R"(
+[[group]]
+id = 1234
+default-psk = "x"
+[[group.tek]]
+spi = 0x10000001
+source = "10.1.0.0/16"
+destination = "10.2.0.0/16"
+lifetime = 20
+)";
+
+} // namespace
+
+TEST_CASE("[group.rekey] is read and checked", "[ks][timed][config]") {
+    using Catch::Matchers::Contains;
+    CHECK_FALSE(config_from(group_head).groups[0].timed_rekey);
+
+    auto none = config_from(group_head + "[group.rekey]\nbefore-expiry = 15\nsend = \"none\"\n");
+    REQUIRE(none.groups[0].timed_rekey);
+    CHECK(none.groups[0].timed_rekey->before_expiry == std::chrono::seconds(15));
+    CHECK(none.groups[0].timed_rekey->send == TimedRekeyConfig::Send::none);
+
+    CHECK_THROWS_WITH(config_from(group_head + "[group.rekey]\nsend = \"none\"\n"),
+                      Contains("missing \"before-expiry\""));
+    CHECK_THROWS_WITH(config_from(group_head + "[group.rekey]\nbefore-expiry = 0\n"),
+                      Contains(":11:17: before-expiry must be greater than 0"));
+    CHECK_THROWS_WITH(
+        config_from(group_head + "[group.rekey]\nbefore-expiry = 20\nsend = \"none\"\n"),
+        Contains("before-expiry (20) must be smaller than every TEK lifetime of the group (TEK "
+                 "0x10000001 lives 20 s)"));
+    CHECK_THROWS_WITH(
+        config_from(group_head + "[group.rekey]\nbefore-expiry = 5\nsend = \"pull\"\n"),
+        Contains(":12:8: unknown send \"pull\" (push:"));
+    CHECK_THROWS_WITH(config_from(group_head + "[group.rekey]\nbefore-expiry = 5\n"),
+                      Contains("send = \"push\" needs a [group.kek]"));
+    CHECK_THROWS_WITH(config_from("[[group]]\nid = 1\nrekey = 5\n"),
+                      Contains(":3:9: [group.rekey] must be a table"));
 }

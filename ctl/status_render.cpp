@@ -52,6 +52,20 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
     if (status.config_error)
         out += "  " + palette.red("last reload refused") + ": " + *status.config_error +
                " (the previous configuration is in force)\n";
+    if (status.datapath_counters) {
+        // The counters an operator acts on; `--json` has all of them.
+        const auto& c = *status.datapath_counters;
+        const auto get = [&](const char* name) {
+            const auto it = c.find(name);
+            return it == c.end() ? uint64_t(0) : it->second;
+        };
+        const uint64_t unrestored = get("out_unrestored_dropped") + get("out_unflagged_dropped");
+        out += "  datapath: " + std::to_string(get("out_restored")) + " packets sent with their own addresses, " +
+               std::to_string(get("in_rewritten")) + " received; " +
+               (unrestored ? palette.red(std::to_string(unrestored) + " dropped unrestored")
+                           : std::string("0 dropped unrestored")) +
+               "\n";
+    }
     if (status.groups.empty()) out += "  no groups\n";
     for (const auto& group : status.groups) {
         out += "\n" + palette.bold("group " + group.name) + " (id " + std::to_string(group.id) +

@@ -163,7 +163,8 @@ json to_json(const DaemonStatus& status) {
                   {"uptime_seconds", status.uptime_seconds},
                   {"config_path", status.config_path},
                   {"config_error", status.config_error ? json(*status.config_error) : json(nullptr)}}},
-                {"groups", std::move(groups)}};
+                {"groups", std::move(groups)},
+                {"datapath", status.datapath_counters ? json{{"counters", *status.datapath_counters}} : json(nullptr)}};
 }
 
 namespace {
@@ -203,6 +204,11 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
         !read_member(daemon, "config_error", config_error, error, true))
         return std::nullopt;
     if (!config_error.empty()) status.config_error = config_error;
+    if (const auto it = result.find("datapath"); it != result.end() && it->is_object()) {
+        std::map<std::string, uint64_t> counters;
+        if (!read_member(*it, "counters", counters, error)) return std::nullopt;
+        status.datapath_counters = std::move(counters);
+    }
     for (const auto& entry : result["groups"]) {
         if (!entry.is_object()) {
             error = "a group entry is not an object";

@@ -173,6 +173,10 @@ struct DaemonStatus {
     // Set when the last reload was refused; the previous configuration is still in force.
     std::optional<std::string> config_error;
     std::vector<GroupStatus> groups;
+    // The tc-BPF datapath's packet counters (summed over CPUs), by name; nullopt while no
+    // datapath is loaded. "out_unrestored_dropped" must stay 0: a packet the WAN egress program
+    // could not give its real addresses back, dropped instead of leaking toward the anchor.
+    std::optional<std::map<std::string, uint64_t>> datapath_counters;
 };
 
 nlohmann::json to_json(const DaemonStatus& status);

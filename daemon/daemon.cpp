@@ -353,7 +353,9 @@ ReloadOutcome Daemon::reload(std::string_view trigger) {
 
 control::DaemonStatus Daemon::status() const {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
-    return make_status(groups_, options_.config_path, uptime, config_error_);
+    auto status = make_status(groups_, options_.config_path, uptime, config_error_);
+    if (const auto counters = datapath_.counters()) status.datapath_counters = datapath_counter_map(*counters);
+    return status;
 }
 
 nlohmann::json Daemon::handle_request(const control::Request& request, const control::PeerCredentials& peer) {

@@ -54,4 +54,20 @@ control::DaemonStatus make_status(const std::vector<std::unique_ptr<Group>>& gro
     return status;
 }
 
+std::map<std::string, uint64_t> datapath_counter_map(const bpf::DatapathCounters& c) {
+    return {{"lan_marked", c.lan_marked},
+            {"lan_slot_reused", c.lan_slot_reused},
+            {"lan_slot_collisions", c.lan_slot_collisions},
+            {"lan_slot_exhausted", c.lan_slot_exhausted},
+            {"lan_bypassed", c.lan_bypassed},
+            {"out_restored", c.out_restored},
+            {"out_fragments", c.out_fragments},
+            {"out_unrestored_dropped", c.out_unrestored_dropped},
+            {"out_unflagged_dropped", c.out_unflagged_dropped},
+            {"in_rewritten", c.in_rewritten},
+            {"in_fragments", c.in_fragments},
+            {"in_unknown_spi", c.in_unknown_spi},
+            {"malformed", c.malformed}};
+}
+
 } // namespace gdoid::daemon

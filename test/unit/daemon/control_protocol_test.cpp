@@ -141,6 +141,13 @@ TEST_CASE("status: the reply model round-trips through JSON", "[control]") {
     CHECK(back->groups[0].last_error->message == "no reply from 192.0.2.1:848");
     CHECK(back->groups[0].pushes_accepted == 3);
     CHECK(back->uptime_seconds == 3661);
+    CHECK_FALSE(back->datapath_counters); // no datapath loaded: "datapath": null
+    CHECK(reply["result"]["datapath"].is_null());
+
+    status.datapath_counters = std::map<std::string, uint64_t>{{"out_restored", 12}, {"out_unrestored_dropped", 0}};
+    const auto with_datapath = status_from_json(json::parse(to_json(status).dump()), error);
+    REQUIRE(with_datapath);
+    CHECK(with_datapath->datapath_counters == status.datapath_counters);
 
     CHECK_FALSE(status_from_json(json::object(), error));
     auto broken = to_json(status);

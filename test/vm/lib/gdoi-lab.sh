@@ -37,6 +37,9 @@
 #   glab_up                       glab_ks_start ks1; gm-a and gm-b configured with
 #                                 GLAB_SERVERS_GMA / GLAB_SERVERS_GMB (default: ks1), started,
 #                                 both registered
+#   glab_esp_sa_records NODE      tshark `esp_sa` records (one per line, for `-o RECORD`) of
+#                                 NODE's AES-CBC + HMAC-SHA-256 ESP states, keys as the kernel
+#                                 holds them (any address: one record per SPI)
 #   glab_json EXPR                JSON on stdin, print the Python expression EXPR over `j`
 #   glab_json_check PYTHON        JSON on stdin into `j`, run PYTHON (asserts); its status
 #   glab_down                     stop the members and key servers, remove the runtime folder
@@ -51,6 +54,8 @@
 #                                 [[group.fail-open]] tables); empty by default
 #   GLAB_KS_EXTRA                 TOML appended to each key server's [[group]] (e.g. a
 #                                 [group.rekey] table); empty by default
+#   GLAB_TEK_LIFETIME             the TEKs' lifetime in seconds (3600)
+#   GLAB_KS_ATD GLAB_KS_DTD       the key server's activation/deactivation time delays (5, 10)
 #   GLAB_DATAPATH_KEYS            auto | yes | no: write `lan-prefixes` (the member's own LAN,
 #                                 with which gdoid installs SAs, policies and its tc-BPF datapath).
 #                                 auto: only if `gdoid --check-config` accepts the key (older
@@ -70,6 +75,9 @@ GLAB_RETRY=${GLAB_RETRY:-'{ count = 1, interval = "3s" }'}
 GLAB_DATAPATH_KEYS=${GLAB_DATAPATH_KEYS:-auto}
 GLAB_MEMBER_EXTRA=${GLAB_MEMBER_EXTRA:-}
 GLAB_KS_EXTRA=${GLAB_KS_EXTRA:-}
+GLAB_TEK_LIFETIME=${GLAB_TEK_LIFETIME:-3600}
+GLAB_KS_ATD=${GLAB_KS_ATD:-5}
+GLAB_KS_DTD=${GLAB_KS_DTD:-10}
 GLAB_DATAPATH_KEYS_USED=""
 GLAB_RUN=""
 declare -gA GLAB_PSK=() GLAB_SOCKET=() GLAB_CONFIG=() GLAB_KS_SOCKET=() GLAB_GDOID_PID=() GLAB_KS_PID=()
@@ -154,8 +162,8 @@ source = "$address:848"
 destination = "239.192.0.1:848"
 
 [group.gap]
-atd = 5
-dtd = 10
+atd = $GLAB_KS_ATD
+dtd = $GLAB_KS_DTD
 
 [[group.tek]]
 spi = $GLAB_TEK_SPI_AB
@@ -163,7 +171,7 @@ cipher = "aes-256-cbc"
 integrity = "hmac-sha256"
 source = "$LAB_LAN_A"
 destination = "$LAB_LAN_B"
-lifetime = 3600
+lifetime = $GLAB_TEK_LIFETIME
 mode = "tunnel"
 preservation = "source-and-destination"
 direction = "symmetric"
@@ -174,7 +182,7 @@ cipher = "aes-256-cbc"
 integrity = "hmac-sha256"
 source = "$LAB_LAN_B"
 destination = "$LAB_LAN_A"
-lifetime = 3600
+lifetime = $GLAB_TEK_LIFETIME
 mode = "tunnel"
 preservation = "source-and-destination"
 direction = "symmetric"
@@ -347,6 +355,19 @@ glab_up() {
         glab_member_config gm-a "${a[@]}" && glab_member_config gm-b "${b[@]}" &&
         glab_member_start gm-a && glab_member_start gm-b &&
         glab_wait_registered gm-a && glab_wait_registered gm-b
+}
+
+# ---------------------------------------------------------------- decrypting captures
+
+glab_esp_sa_records() {
+    lab_exec "$1" ip xfrm state | awk '
+        /proto esp spi/ { spi = $4 }
+        /^[ \t]*enc cbc\(aes\)/ { enc[spi] = $3 }
+        /^[ \t]*auth-trunc hmac\(sha256\)/ { auth[spi] = $3 }
+        END {
+            for (s in enc)
+                printf "uat:esp_sa:\"IPv4\",\"*\",\"*\",\"%s\",\"AES-CBC [RFC3602]\",\"%s\",\"HMAC-SHA-256-128 [RFC4868]\",\"%s\"\n", s, enc[s], auth[s]
+        }' | sort -u
 }
 
 # ---------------------------------------------------------------- JSON

@@ -21,6 +21,7 @@
 #   lab_exec NODE CMD...        run CMD in NODE's namespace
 #   lab_bg NODE CMD...          start CMD in the background in NODE; killed by lab_down; pid in $LAB_LAST_PID
 #   lab_capture NODE IFACE FILE [FILTER...]   start tcpdump -w FILE, return once it listens
+#                               (first LAB_SNAPLEN octets of each packet, default 256; 0 = whole)
 #   lab_capture_stop            stop every capture started with lab_capture (flushes the files)
 #   lab_on_exit CMD             run CMD (a string, eval'ed) at exit, before lab_down, last in first out
 #   lab_set_mtu NODE IFACE MTU  set the MTU of IFACE in NODE and of its veth peer
@@ -225,7 +226,7 @@ lab_capture() {
     rm -f "$file"
     # immediate mode + -U: every packet reaches the file at once; with the default ring buffer
     # the last packets can still sit in the kernel when the capture is stopped
-    ip netns exec "$LAB_PREFIX$node" tcpdump -i "$iface" -n --immediate-mode -U -s 256 -w "$file" "$@" \
+    ip netns exec "$LAB_PREFIX$node" tcpdump -i "$iface" -n --immediate-mode -U -s "${LAB_SNAPLEN:-256}" -w "$file" "$@" \
         2>"$file.log" &
     _lab_capture_pids+=("$!")
     for ((i = 0; i < 100; i++)); do

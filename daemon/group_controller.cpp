@@ -60,7 +60,11 @@ GroupController::GroupController(sd_event* event, Group& group, GdoiSocket& sock
                               pump();
                           }),
       pull_timer_(event, "rekey pull of group " + group.name(),
-                  [this] { reregister("no rekey push arrived inside the pull window; pulling new keys"); }),
+                  [this] {
+                      // Keys about to expire: reuse the Phase 1 SA if it is still alive, else a new one.
+                      reregister("no rekey push arrived inside the pull window; pulling new keys",
+                                 /*reuse_phase1=*/true);
+                  }),
       removal_timer_(event, "TEK removal of group " + group.name(), [this] { apply_removals(); }),
       ack_timer_(event, "rekey acknowledgements of group " + group.name(), [this] { send_due_acks(); }),
       push_receiver_(gdoi::push::PushReceiverConfig{group.config().quirks, group.config().local_address}),
@@ -103,13 +107,13 @@ void GroupController::interface_up() {
     start();
 }
 
-void GroupController::reregister(const std::string& why) {
+void GroupController::reregister(const std::string& why, bool reuse_phase1) {
     log_info(why, {.group = group_.name()});
     pull_timer_.disarm();
     group_.next_pull.reset();
     // The keys in use stay until they expire; only the state says a pull is under way.
     group_.set_state(policy_ ? GroupState::rekeying : GroupState::registering);
-    driver_.start(gdoi::ike::Clock::now());
+    driver_.start(gdoi::ike::Clock::now(), reuse_phase1);
     pump();
 }
 
@@ -137,8 +141,16 @@ void GroupController::handle(RegistrationProgress& progress) {
         group_.set_server_in_use(progress.server_index);
         if (group_.state() != GroupState::registered && group_.state() != GroupState::rekeying)
             group_.set_state(GroupState::registering);
+        if (progress.reused_phase1 && progress.phase1_expires) {
+            const auto left = std::chrono::duration_cast<std::chrono::seconds>(*progress.phase1_expires -
+                                                                               gdoi::ike::Clock::now());
+            log_info("pulling new keys from " + server + " under the live Phase 1 SA (expires in " +
+                         format_duration(std::max(left, std::chrono::seconds(0))) + ")",
+                     fields);
+            break;
+        }
         log_info("registering with key server " + server + " (attempt " + std::to_string(progress.attempt) + " of " +
-                     std::to_string(group_.config().retry.count + 1) + ")",
+                     std::to_string(group_.config().retry.count + 1) + "): new Main Mode",
                  fields);
         break;
     case RegistrationProgress::Kind::attempt_failed: {

@@ -36,8 +36,10 @@ public:
     void start();
     // A datagram on the group's unicast socket: a registration reply or a unicast push.
     void on_datagram(const ServerAddress& from, std::span<const uint8_t> bytes);
-    // Registers again from the preferred server now (gdoictl re-register / rekey).
-    void reregister(const std::string& why);
+    // Registers again from the preferred server now (gdoictl re-register / rekey). With
+    // `reuse_phase1` (only the pull for expiring keys asks for it) the first attempt runs the
+    // GROUPKEY-PULL under the live Phase 1 SA with that server instead of a new Main Mode.
+    void reregister(const std::string& why, bool reuse_phase1 = false);
     // The WAN interface went down: the group's SAs are cleared and registration stops; when it
     // comes back up the group registers from scratch (Juniper Group VPNv2 behaviour).
     void interface_down();

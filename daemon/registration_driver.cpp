@@ -59,11 +59,12 @@ gdoi::pull::RegistrationConfig RegistrationDriver::attempt_config(const GroupCon
     return attempt;
 }
 
-void RegistrationDriver::start(TimePoint now) {
+void RegistrationDriver::start(TimePoint now, bool reuse_phase1) {
     active_ = true;
     server_index_ = 0;
     attempt_number_ = 0;
     wait_until_.reset();
+    reuse_on_next_attempt_ = reuse_phase1;
     begin_attempt(now);
 }
 
@@ -71,6 +72,16 @@ void RegistrationDriver::stop() {
     active_ = false;
     attempt_.reset();
     wait_until_.reset();
+    reuse_on_next_attempt_ = false;
+    live_phase1_.clear(); // SecretBytes wipe the keys
+}
+
+RegistrationProgress RegistrationDriver::progress(RegistrationProgress::Kind kind) const {
+    RegistrationProgress event;
+    event.kind = kind;
+    event.server_index = server_index_;
+    event.attempt = attempt_number_;
+    return event;
 }
 
 void RegistrationDriver::begin_attempt(TimePoint now) {
@@ -78,9 +89,21 @@ void RegistrationDriver::begin_attempt(TimePoint now) {
     attempt_started_ = now;
     attempt_done_ = false;
     wait_until_.reset();
-    attempt_ = std::make_unique<gdoi::pull::Registration>(factory_(config_.servers[server_index_]));
-    events_.push_back({RegistrationProgress::Kind::attempt_started, server_index_, attempt_number_, {}, {}, {}});
+    auto attempt = factory_(config_.servers[server_index_]);
+    std::erase_if(live_phase1_, [&](const auto& entry) { return entry.second.expired(now); });
+    if (std::exchange(reuse_on_next_attempt_, false)) {
+        // A copy: the cached SA stays usable for a later round if this attempt is abandoned.
+        if (const auto live = live_phase1_.find(server_index_); live != live_phase1_.end())
+            attempt.reuse_phase1 = live->second;
+    }
+    attempt_ = std::make_unique<gdoi::pull::Registration>(std::move(attempt));
     attempt_->start(now);
+    auto started = progress(RegistrationProgress::Kind::attempt_started);
+    if (attempt_->reused_phase1()) {
+        started.reused_phase1 = true;
+        started.phase1_expires = attempt_->phase1_sa()->expires();
+    }
+    events_.push_back(std::move(started));
     collect(now);
 }
 
@@ -119,20 +142,29 @@ void RegistrationDriver::collect(TimePoint now) {
         attempt_done_ = true;
         if (event.kind == gdoi::pull::RegistrationEvent::Kind::registered) {
             active_ = false;
-            RegistrationProgress done{RegistrationProgress::Kind::registered, server_index_, attempt_number_, {}, {}, {}};
+            if (auto sa = attempt_->take_phase1_sa()) live_phase1_.insert_or_assign(server_index_, std::move(*sa));
+            auto done = progress(RegistrationProgress::Kind::registered);
             done.policy = std::move(event.policy);
             events_.push_back(std::move(done));
         } else {
-            attempt_failed(event.reason, now);
+            if (attempt_->reused_phase1()) {
+                // The server may have rebooted and forgotten the SA, or dropped it for its own
+                // reasons: the retry, like every later registration, negotiates a new one.
+                live_phase1_.erase(server_index_);
+                event.reason += " (under the reused Phase 1 SA, now dropped; the next attempt runs Main Mode)";
+            }
+            attempt_failed(std::move(event.reason), now);
         }
     }
 }
 
-void RegistrationDriver::attempt_failed(const std::string& reason, TimePoint now) {
+void RegistrationDriver::attempt_failed(std::string reason, TimePoint now) {
     // Attempts toward one server start one retry interval apart (Juniper: "retry 3 times,
     // 10 s apart, then move to the next server"); a quick refusal waits out the interval.
     const TimePoint next = std::max(now, attempt_started_ + config_.retry.interval);
-    RegistrationProgress failed{RegistrationProgress::Kind::attempt_failed, server_index_, attempt_number_, reason, next, {}};
+    auto failed = progress(RegistrationProgress::Kind::attempt_failed);
+    failed.reason = reason;
+    failed.next_attempt_at = next;
     events_.push_back(std::move(failed));
     if (attempt_number_ > config_.retry.count) {
         // This server had its first try and all its retries: the next one, or a new round.
@@ -140,7 +172,11 @@ void RegistrationDriver::attempt_failed(const std::string& reason, TimePoint now
         ++server_index_;
         if (server_index_ == config_.servers.size()) {
             server_index_ = 0;
-            events_.push_back({RegistrationProgress::Kind::all_servers_failed, 0, 0, reason, next, {}});
+            RegistrationProgress round_failed;
+            round_failed.kind = RegistrationProgress::Kind::all_servers_failed;
+            round_failed.reason = std::move(reason);
+            round_failed.next_attempt_at = next;
+            events_.push_back(std::move(round_failed));
         }
     }
     wait_until_ = next;

@@ -2,12 +2,15 @@
 // when to move on. Wraps gdoi::pull::Registration (one Main Mode + GROUPKEY-PULL attempt) with
 // the schedule operators of Juniper members know: the preferred server first, the configured
 // number of retries at the configured interval (default 3 x 10 s), then the next server, and
-// round again from the preferred one when every server failed. I/O free: datagrams and clock in,
-// datagrams and events out; the group controller owns the socket and the timer.
+// round again from the preferred one when every server failed. Keeps the Phase 1 SA of the last
+// registration with each server, so a pull for expiring keys can run under it without a new
+// Main Mode. I/O free: datagrams and clock in, datagrams and events out; the group controller
+// owns the socket and the timer.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -30,7 +33,7 @@ struct OutgoingDatagram {
 
 struct RegistrationProgress {
     enum class Kind {
-        attempt_started,    // a new Main Mode toward `server`
+        attempt_started,    // a new Main Mode toward `server`, or a PULL under its live Phase 1 SA
         attempt_failed,     // that attempt ended; `reason` says why, `next_attempt_at` when we go on
         registered,         // `policy` holds what the server gave us
         all_servers_failed, // every server failed this round; a new round starts at `next_attempt_at`
@@ -41,6 +44,10 @@ struct RegistrationProgress {
     std::string reason;
     std::optional<TimePoint> next_attempt_at;
     std::optional<gdoi::GroupPolicy> policy;
+    // attempt_started: no Main Mode, the GROUPKEY-PULL runs under the Phase 1 SA of the last
+    // registration with this server, which ends at `phase1_expires`.
+    bool reused_phase1 = false;
+    std::optional<TimePoint> phase1_expires;
 };
 
 class RegistrationDriver {
@@ -54,8 +61,11 @@ public:
     static gdoi::pull::RegistrationConfig attempt_config(const GroupConfig& config, const ServerAddress& server,
                                                          gdoi::ike::LogSink log);
 
-    // Starts a registration round at the preferred server (server 0).
-    void start(TimePoint now);
+    // Starts a registration round at the preferred server (server 0). With `reuse_phase1`, the
+    // round's first attempt runs only the GROUPKEY-PULL when we hold a Phase 1 SA with that server
+    // that outlives the attempt; every other attempt (retries included) negotiates a new one.
+    void start(TimePoint now, bool reuse_phase1 = false);
+    // Stops registering and forgets every Phase 1 SA: the next round starts with Main Mode.
     void stop();
     bool active() const { return active_; }
 
@@ -70,7 +80,8 @@ public:
 private:
     void begin_attempt(TimePoint now);
     void collect(TimePoint now);
-    void attempt_failed(const std::string& reason, TimePoint now);
+    void attempt_failed(std::string reason, TimePoint now);
+    RegistrationProgress progress(RegistrationProgress::Kind kind) const;
 
     const GroupConfig& config_;
     AttemptFactory factory_;
@@ -81,6 +92,10 @@ private:
     std::optional<TimePoint> wait_until_; // between attempts
     std::unique_ptr<gdoi::pull::Registration> attempt_;
     bool attempt_done_ = false;
+    bool reuse_on_next_attempt_ = false; // the first attempt of a round started with reuse
+    // The Phase 1 SA of the last successful registration with each server (by index), until it
+    // expires, a PULL under it fails, or stop().
+    std::map<size_t, gdoi::ike::Phase1Sa> live_phase1_;
     std::vector<OutgoingDatagram> out_;
     std::vector<RegistrationProgress> events_;
 };

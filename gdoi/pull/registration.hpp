@@ -1,5 +1,6 @@
-// A group member's registration with one key server: Main Mode, then GROUPKEY-PULL, as one
-// I/O-free state machine for the daemon's event loop:
+// A group member's registration with one key server: Main Mode, then GROUPKEY-PULL (or only the
+// PULL, under a live Phase 1 SA from an earlier registration), as one I/O-free state machine for
+// the daemon's event loop:
 //   reg.start(now); send(reg.take_datagrams());
 //   on readable: reg.on_datagram(bytes, now);   on timer: reg.on_timer(now);
 //   arm the timer at reg.next_timer(); drain reg.take_datagrams() and reg.take_events().
@@ -24,6 +25,10 @@ struct RegistrationConfig {
     ike::MainModeInitiatorConfig phase1;
     uint32_t group_id = 0;
     ike::RetransmitPolicy pull_retransmit;
+    // The Phase 1 SA of an earlier registration with this server. When it is with this server
+    // and lives past this attempt's retransmission budget, start() skips Main Mode and runs the
+    // GROUPKEY-PULL under it (new message ID, RFC 2409 appendix B IV); otherwise Main Mode runs.
+    std::optional<ike::Phase1Sa> reuse_phase1;
 };
 
 struct RegistrationEvent {
@@ -47,10 +52,19 @@ public:
     std::vector<RegistrationEvent> take_events();
 
     bool finished() const { return finished_; }
+    // True from start() on when the PULL runs under the reused SA instead of after Main Mode.
+    bool reused_phase1() const { return reused_phase1_; }
     // The Phase 1 SA once Main Mode finished (kept for later PULLs / protected notifications).
     ike::Phase1Sa* phase1_sa() { return sa_ ? &*sa_ : nullptr; }
+    // After a successful registration: the Phase 1 SA, for the next PULL with this server
+    // (RegistrationConfig::reuse_phase1). Moved out: call once; nullopt before success.
+    std::optional<ike::Phase1Sa> take_phase1_sa();
 
 private:
+    // Whether config_.reuse_phase1 may carry this attempt's PULL from `now` to its end.
+    bool reusable(const ike::Phase1Sa& sa, ike::TimePoint now) const;
+    void start_pull(ike::TimePoint now);
+    void log_debug(const std::string& text) const;
     void advance(ike::TimePoint now);
     void finish_failed(const std::string& reason);
 
@@ -61,6 +75,8 @@ private:
     std::vector<ike::Datagram> out_;
     std::vector<RegistrationEvent> events_;
     bool finished_ = false;
+    bool registered_ = false;
+    bool reused_phase1_ = false;
 };
 
 } // namespace gdoi::pull

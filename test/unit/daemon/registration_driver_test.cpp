@@ -1,5 +1,5 @@
-// The registration schedule across key servers, on a simulated clock, against the real key
-// server side of gdoi/ (Main Mode responder + GROUPKEY-PULL responder) in the same process.
+// The registration schedule across key servers and the reuse of live Phase 1 SAs, on a simulated
+// clock, against the real key server side of gdoi/ (Main Mode + GROUPKEY-PULL responders) in one process.
 #include <catch2/catch.hpp>
 
 #include "daemon/registration_driver.hpp"
@@ -97,9 +97,12 @@ struct Lab {
     TimePoint now{};
     std::vector<RegistrationProgress> events;
     std::vector<std::pair<size_t, TimePoint>> attempts; // (server, when)
+    std::vector<RegistrationProgress> started;          // the attempt_started events
+    std::vector<size_t> main_mode_messages;             // sent to each server
 
     Lab(GroupConfig c, std::vector<ServerSpec> s) : config(std::move(c)), servers(std::move(s)) {
         for (const auto& spec : servers) endpoints.push_back(endpoint_for(spec));
+        main_mode_messages.resize(servers.size());
         driver = std::make_unique<RegistrationDriver>(config, [this](const ServerAddress& server) {
             return RegistrationDriver::attempt_config(config, server, {});
         });
@@ -109,13 +112,18 @@ struct Lab {
         for (int round = 0; round < 100; ++round) {
             auto out = driver->take_datagrams();
             for (auto& e : driver->take_events()) {
-                if (e.kind == RegistrationProgress::Kind::attempt_started) attempts.push_back({e.server_index, now});
+                if (e.kind == RegistrationProgress::Kind::attempt_started) {
+                    attempts.push_back({e.server_index, now});
+                    started.push_back(e);
+                }
                 events.push_back(std::move(e));
             }
             if (out.empty()) return;
             for (auto& d : out) {
                 for (size_t i = 0; i < servers.size(); ++i) {
-                    if (servers[i].address != d.to.address || servers[i].silent) continue;
+                    if (servers[i].address != d.to.address) continue;
+                    if (d.bytes.at(18) == gdoi::wire::exchange::identity_protection) ++main_mode_messages[i];
+                    if (servers[i].silent) continue;
                     for (auto& answer : endpoints[i]->on_datagram(config.local_address, d.bytes, now))
                         driver->on_datagram({servers[i].address, 848}, answer, now);
                 }
@@ -124,10 +132,26 @@ struct Lab {
     }
 
     // Runs the simulated clock until registered or `limit` passed.
-    bool run_until_registered(std::chrono::seconds limit) {
-        const TimePoint end = now + limit;
-        driver->start(now);
+    bool run_until_registered(std::chrono::seconds limit, bool reuse_phase1 = false) {
+        driver->start(now, reuse_phase1);
         drain();
+        return run_on(limit);
+    }
+
+    // Forgets what earlier rounds did (the driver keeps its state).
+    void forget_history() {
+        events.clear();
+        attempts.clear();
+        started.clear();
+        std::fill(main_mode_messages.begin(), main_mode_messages.end(), 0);
+    }
+
+    // A key server that restarted: it knows no Phase 1 SA any more.
+    void restart_server(size_t index) { endpoints[index] = endpoint_for(servers[index]); }
+
+    // Runs the clock of a round already under way.
+    bool run_on(std::chrono::seconds limit) {
+        const TimePoint end = now + limit;
         while (now < end) {
             if (!events.empty() && events.back().kind == RegistrationProgress::Kind::registered) return true;
             auto next = driver->next_timer();
@@ -210,4 +234,128 @@ TEST_CASE("registration: datagrams from a server we are not talking to are ignor
     lab.driver->on_datagram({*IpAddress::parse("198.51.100.7"), 848}, junk, lab.now);
     CHECK(lab.driver->take_events().size() == 1); // only the attempt_started from start()
     CHECK(lab.driver->active());
+}
+
+// Pulls for expiring keys (GroupController's pull timer) reuse the live Phase 1 SA; nothing else
+// does, and an SA that failed once is never tried again.
+
+TEST_CASE("registration: a pull round reuses the live Phase 1 SA; other rounds run Main Mode", "[registration][reuse]") {
+    Lab lab(group_config({"192.0.2.1"}, 3, 10s), {server("192.0.2.1")});
+    REQUIRE(lab.run_until_registered(60s, true)); // nothing to reuse yet
+    REQUIRE(lab.started.size() == 1);
+    CHECK_FALSE(lab.started[0].reused_phase1);
+    CHECK(lab.main_mode_messages[0] == 3);
+    const TimePoint established = lab.now;
+
+    lab.now += 7h;
+    lab.forget_history();
+    REQUIRE(lab.run_until_registered(60s, true));
+    REQUIRE(lab.started.size() == 1);
+    CHECK(lab.started[0].reused_phase1);
+    REQUIRE(lab.started[0].phase1_expires);
+    CHECK(*lab.started[0].phase1_expires == established + 8h); // ike lifetime = "8h"
+    CHECK(lab.main_mode_messages[0] == 0);
+    CHECK(lab.endpoints[0]->phase1_sa_count() == 1);
+    CHECK(lab.endpoints[0]->registrations().size() == 2);
+    REQUIRE(lab.events.back().policy);
+    CHECK(lab.events.back().policy->teks.size() == 2);
+
+    SECTION("a round without reuse (gdoictl re-register, ejection) negotiates anew") {
+        lab.forget_history();
+        REQUIRE(lab.run_until_registered(60s));
+        CHECK_FALSE(lab.started[0].reused_phase1);
+        CHECK(lab.main_mode_messages[0] == 3);
+        CHECK(lab.endpoints[0]->phase1_sa_count() == 2);
+        // The next pull runs under the newest SA, which lives 8 h from now.
+        lab.forget_history();
+        REQUIRE(lab.run_until_registered(60s, true));
+        CHECK(lab.started[0].reused_phase1);
+        CHECK(*lab.started[0].phase1_expires == lab.now + 8h);
+        CHECK(lab.endpoints[0]->phase1_sa_count() == 2);
+    }
+    SECTION("an SA that would expire during the attempt's 10 s budget is not reused") {
+        lab.now = established + 8h - 5s;
+        lab.forget_history();
+        REQUIRE(lab.run_until_registered(60s, true));
+        CHECK_FALSE(lab.started[0].reused_phase1);
+        CHECK(lab.main_mode_messages[0] == 3);
+    }
+    SECTION("stop() (interface down) forgets every SA") {
+        lab.driver->stop();
+        lab.forget_history();
+        REQUIRE(lab.run_until_registered(60s, true));
+        CHECK_FALSE(lab.started[0].reused_phase1);
+        CHECK(lab.main_mode_messages[0] == 3);
+    }
+}
+
+TEST_CASE("registration: a failed PULL under the reused SA drops it; the retry runs Main Mode", "[registration][reuse]") {
+    Lab lab(group_config({"192.0.2.1"}, 2, 10s), {server("192.0.2.1")});
+    REQUIRE(lab.run_until_registered(60s));
+    lab.now += 1h;
+    lab.restart_server(0); // it forgot our SA: the PULL under it gets no answer
+    lab.forget_history();
+
+    SECTION("the retry registers with a new Main Mode") {
+        REQUIRE(lab.run_until_registered(60s, true));
+        REQUIRE(lab.started.size() == 2);
+        CHECK(lab.started[0].reused_phase1);
+        CHECK_FALSE(lab.started[1].reused_phase1);
+        CHECK(lab.started[1].attempt == 2);
+        CHECK(seconds_since_start(lab.attempts[1].second) - seconds_since_start(lab.attempts[0].second) ==
+              Approx(10.0));
+        const auto failed = std::find_if(lab.events.begin(), lab.events.end(), [](const RegistrationProgress& e) {
+            return e.kind == RegistrationProgress::Kind::attempt_failed;
+        });
+        REQUIRE(failed != lab.events.end());
+        CHECK_THAT(failed->reason, Catch::Contains("did not answer GROUPKEY-PULL message 1") &&
+                                       Catch::Contains("reused Phase 1 SA, now dropped"));
+        CHECK(lab.main_mode_messages[0] == 3);
+        CHECK(lab.endpoints[0]->phase1_sa_count() == 1);
+    }
+    SECTION("the dropped SA is not offered to the next pull round either") {
+        lab.servers[0].silent = true; // the retry fails too
+        lab.driver->start(lab.now, true);
+        lab.drain();
+        REQUIRE(lab.started.size() == 1);
+        CHECK(lab.started[0].reused_phase1);
+        const auto pull_failed = [&] {
+            return std::any_of(lab.events.begin(), lab.events.end(), [](const RegistrationProgress& e) {
+                return e.kind == RegistrationProgress::Kind::attempt_failed;
+            });
+        };
+        while (!pull_failed()) { // retransmissions, then the PULL gives up
+            const auto next = lab.driver->next_timer();
+            REQUIRE(next);
+            lab.now = std::max(lab.now, *next);
+            lab.driver->on_timer(lab.now);
+            lab.drain();
+        }
+        CHECK(lab.main_mode_messages[0] == 0);
+        lab.forget_history();
+        lab.driver->start(lab.now, true); // the pull timer again
+        lab.drain();
+        REQUIRE(lab.started.size() == 1);
+        CHECK_FALSE(lab.started[0].reused_phase1);
+        CHECK(lab.main_mode_messages[0] == 1);
+    }
+}
+
+TEST_CASE("registration: only the first attempt of a pull round may reuse an SA", "[registration][reuse]") {
+    // Registered with server 2 while server 1 was silent: the SA is with server 2.
+    Lab lab(group_config({"192.0.2.1", "192.0.2.2"}, 1, 10s), {server("192.0.2.1", true), server("192.0.2.2")});
+    REQUIRE(lab.run_until_registered(60s));
+    REQUIRE(lab.events.back().server_index == 1);
+    REQUIRE(lab.endpoints[1]->phase1_sa_count() == 1);
+
+    // The pull round starts at the preferred server (no SA with it); when it fails over to
+    // server 2, that is a later attempt of the round: Main Mode although an SA is alive.
+    lab.now += 1h;
+    lab.forget_history();
+    REQUIRE(lab.run_until_registered(60s, true));
+    REQUIRE(lab.started.size() == 3);
+    for (const auto& started : lab.started) CHECK_FALSE(started.reused_phase1);
+    CHECK(lab.started[2].server_index == 1);
+    CHECK(lab.main_mode_messages[1] == 3);
+    CHECK(lab.endpoints[1]->phase1_sa_count() == 2);
 }

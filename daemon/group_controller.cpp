@@ -348,7 +348,12 @@ void GroupController::schedule_pull() {
             newest_tek = life;
     }
     if (newest_tek) keys.push_back(*newest_tek);
-    const auto at = next_pull(keys, group_.config().rekey.pull_window, draw);
+    auto at = next_pull(keys, group_.config().rekey.pull_window, draw);
+    // A server may hand out a key with less life left than the pull window: its pull point is
+    // then already past. Not sooner than one retry interval, so such a server is not asked
+    // again and again in a tight loop.
+    if (at) at = std::max(*at, now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                         group_.config().retry.interval));
     if (!at) {
         pull_timer_.disarm();
         group_.next_pull.reset();

@@ -81,6 +81,10 @@ echo "ping host-a1 -> host-b1 over ${duration} s: $stats ($((transmitted / durat
 [ -n "$received" ] && [ "$received" = "$transmitted" ] && [ "$transmitted" -gt 0 ] &&
     ok "$received/$transmitted echoes answered across $REKEYS rekeys: zero loss" ||
     fail "echoes lost across the rekeys: $stats"
+# The issue's bar: at least 500 packets a second between the LAN hosts (requests + replies).
+pps=$(((transmitted + received) / duration))
+((pps >= 500)) && ok "$pps packets/s between host-a1 and host-b1 (echo requests + replies; at least 500)" ||
+    fail "only $pps packets/s between host-a1 and host-b1 (want at least 500)"
 
 pcap=$GLAB_LOGS/rekey.pcap
 spi_sequence=$(tcpdump -r "$pcap" -n "src host $LAB_HOST_A1 and dst host $LAB_HOST_B1" 2>/dev/null |

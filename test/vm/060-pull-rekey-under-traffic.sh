@@ -73,6 +73,10 @@ echo "ping host-a1 -> host-b1 over ${duration} s: $stats ($((transmitted / durat
 [ -n "$received" ] && [ "$received" = "$transmitted" ] && [ "$transmitted" -gt 0 ] &&
     ok "$received/$transmitted echoes answered across the pull rekeys: zero loss" ||
     fail "echoes lost across the pull rekeys: $stats"
+# The issue's bar: at least 500 packets a second between the LAN hosts (requests + replies).
+pps=$(((transmitted + received) / duration))
+((pps >= 500)) && ok "$pps packets/s between host-a1 and host-b1 (echo requests + replies; at least 500)" ||
+    fail "only $pps packets/s between host-a1 and host-b1 (want at least 500)"
 
 spi_sequence=$(tcpdump -r "$GLAB_LOGS/pull.pcap" -n "src host $LAB_HOST_A1 and dst host $LAB_HOST_B1" 2>/dev/null |
     sed -n 's/.*ESP(spi=\(0x[0-9a-f]*\),.*/\1/p' | uniq | tr '\n' ' ')

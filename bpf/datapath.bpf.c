@@ -14,6 +14,7 @@
 
 #include "datapath_abi.h"
 #include "packet.bpf.h"
+#include "tcp_mss.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -158,6 +159,7 @@ int gdoid_lan_in(struct __sk_buff* skb) {
         remote = bpf_map_lookup_elem(&gdoid_remote_v6, &key);
     }
     if (!remote) return TC_ACT_OK;
+    if (gdoid_clamp_mss(skb, &pkt, cfg->tcp_mss)) count(GDOID_CTR_LAN_MSS_CLAMPED);
 
     /* The kernel does not copy the inner TTL into the outer header (datapath-notes: "TTL is
      * not copied"); carry the value the inner packet leaves with, after forwarding's -1. */

@@ -155,6 +155,7 @@ void Datapath::configure(const DatapathConfig& config) {
     value.flags = GDOID_CFG_ENABLED;
     if (config.copy_ttl) value.flags |= GDOID_CFG_COPY_TTL;
     if (config.set_df) value.flags |= GDOID_CFG_SET_DF;
+    value.tcp_mss = config.tcp_mss;
     value.reserved_mask = layout.reserved_mask;
     value.flag_mark = layout.flag_mark;
     value.slot_shift = layout.slot_shift;
@@ -311,6 +312,7 @@ DatapathCounters Datapath::counters() const {
     out.out_restored = sums[GDOID_CTR_OUT_RESTORED];
     out.out_fragments = sums[GDOID_CTR_OUT_FRAGMENTS];
     out.out_unrestored_dropped = sums[GDOID_CTR_OUT_UNRESTORED];
+    out.lan_mss_clamped = sums[GDOID_CTR_LAN_MSS_CLAMPED];
     out.out_unflagged_dropped = sums[GDOID_CTR_OUT_UNFLAGGED];
     out.in_rewritten = sums[GDOID_CTR_IN_REWRITTEN];
     out.in_fragments = sums[GDOID_CTR_IN_FRAGMENTS];

@@ -45,6 +45,9 @@ struct gdoid_config {
     __u8 v6_local[16];
     __u8 v6_remote[16];
     __u8 v6_inbound[16];
+    /* tcp-mss: SYNs toward the group's remote prefixes advertise at most this MSS (0 = off). */
+    __u16 tcp_mss;
+    __u16 pad0;
 };
 
 /* One slot: the addresses LAN ingress saw, for WAN egress to restore. */
@@ -83,6 +86,7 @@ enum gdoid_counter {
     GDOID_CTR_IN_FRAGMENTS,       /* ... of which non-first fragments (no SPI) */
     GDOID_CTR_IN_UNKNOWN_SPI,     /* ESP toward a local prefix with an SPI not in the set */
     GDOID_CTR_MALFORMED,          /* truncated headers / bad IHL: passed untouched */
+    GDOID_CTR_LAN_MSS_CLAMPED,    /* LAN ingress: a SYN's MSS option lowered to tcp_mss */
     GDOID_CTR_COUNT
 };
 

@@ -139,13 +139,6 @@ void Daemon::log_group_configured(const Group& group) {
     log_info("configured: id " + std::to_string(group.config().id) + ", key servers " + servers + ", state " +
                  std::string(to_string(group.state())),
              {.group = group.name()});
-    // Said at every start so no operator believes the clamp is in force (gdoid.conf(5)).
-    if (const auto mss = group.config().tcp_mss)
-        log_warning("tcp-mss = " + std::to_string(*mss) +
-                        " is not applied by this version of gdoid; clamp in the forward path instead, e.g. nft "
-                        "'tcp flags syn tcp option maxseg size set " +
-                        std::to_string(*mss) + "' for the group's prefixes",
-                    {.group = group.name()});
 }
 
 void Daemon::apply(Config config, const ConfigDiff& diff) {

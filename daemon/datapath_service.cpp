@@ -27,7 +27,8 @@ std::string entry_key(const policy::MapEntry& entry) {
 
 bool DatapathNeeds::operator==(const DatapathNeeds& other) const {
     return wan == other.wan && lans == other.lans && same_anchors(anchors, other.anchors) &&
-           bypass_mark == other.bypass_mark && set_df == other.set_df;
+           bypass_mark == other.bypass_mark && set_df == other.set_df &&
+           tcp_mss == other.tcp_mss;
 }
 
 void DatapathService::require(const std::string& group, const DatapathNeeds& needs) {
@@ -39,9 +40,9 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
             throw std::runtime_error("group " + other + " already runs the datapath on WAN interface " +
                                      theirs.wan + "; this version supports one WAN interface for all groups");
         if (!same_anchors(theirs.anchors, needs.anchors) || theirs.bypass_mark != needs.bypass_mark ||
-            theirs.set_df != needs.set_df)
+            theirs.set_df != needs.set_df || theirs.tcp_mss != needs.tcp_mss)
             throw std::runtime_error("group " + other +
-                                     " uses other anchor addresses, bypass-mark or df-bit on the same "
+                                     " uses other anchor addresses, bypass-mark, df-bit or tcp-mss on the same "
                                      "datapath; groups sharing a WAN interface must agree on them");
     }
     const gdoi::IpPrefix anchor{needs.anchors.inbound, uint8_t(needs.anchors.inbound.width_bits())};
@@ -53,6 +54,7 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
     bpf::DatapathConfig config;
     config.bypass_mark = needs.bypass_mark;
     config.set_df = needs.set_df;
+    config.tcp_mss = needs.tcp_mss;
     if (needs.anchors.local.family == gdoi::IpFamily::v4)
         config.v4 = needs.anchors;
     else

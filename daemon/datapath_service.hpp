@@ -24,6 +24,7 @@ struct DatapathNeeds {
     bpf::Anchors anchors; // of the group's family
     uint32_t bypass_mark = 0;
     bool set_df = false;
+    uint16_t tcp_mss = 0; // 0 = no clamp
 
     bool operator==(const DatapathNeeds& other) const;
 };

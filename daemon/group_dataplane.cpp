@@ -106,6 +106,7 @@ void GroupDataplane::reconcile() {
         needs.anchors = {config.local_address, config.anchor.remote, config.anchor.inbound};
         needs.bypass_mark = config.bypass_mark ? config.bypass_mark->mask : 0;
         needs.set_df = config.df_bit == DfBit::set;
+        needs.tcp_mss = config.tcp_mss.value_or(0);
         datapath_.require(group_->name(), needs);
         datapath_required_ = true;
     } catch (const std::exception& e) {

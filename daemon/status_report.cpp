@@ -67,7 +67,8 @@ std::map<std::string, uint64_t> datapath_counter_map(const bpf::DatapathCounters
             {"in_rewritten", c.in_rewritten},
             {"in_fragments", c.in_fragments},
             {"in_unknown_spi", c.in_unknown_spi},
-            {"malformed", c.malformed}};
+            {"malformed", c.malformed},
+            {"lan_mss_clamped", c.lan_mss_clamped}};
 }
 
 } // namespace gdoid::daemon

@@ -6,10 +6,12 @@
 #   ICMP host-a1 <-> host-b1 with DSCP EF (46); TCP host-a2 -> host-b1:5001 both ways with
 #   DSCP AF11 (10), DF set by TCP; UDP host-b2 <-> host-a1 with DSCP AF21 (18); one ICMP echo
 #   host-a1 -> host-b2 of 1488 octets with DF clear, fragmented after encryption by gm-a.
-# Asserts for every ESP packet on the core: decrypted with a good ICV; outer source and
+# Asserts for every ESP packet on the core: decrypted with a good ICV; the SYN and SYN-ACK
+# carry MSS 1300 (both members clamp: tcp-mss = 1300); outer source and
 # destination equal the inner ones; next header 4 (IP in IP); outer DSCP equals inner DSCP;
 # outer DF is 0 when gm-a sent it (clear) and equals the inner DF when gm-b sent it (copy);
 # each flow is present in both directions; nothing crossed in clear text.
+# Both members clamp TCP MSS to 1300 (tcp-mss): the decrypted SYN and SYN-ACK carry MSS 1300.
 # Then the core link toward gm-b gets a smaller MTU (1400): a 1408-octet UDP datagram host-a2 ->
 # host-b1 with DF set still arrives (gm-a cleared DF on the outer header, the core fragments the
 # ESP packet, gm-b reassembles and decrypts it).
@@ -19,6 +21,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/static-esp.sh" # xfrm_stat_errors
 . "$here/lib/gdoi-lab.sh"
 GLAB_DATAPATH_KEYS=yes
+GLAB_MEMBER_EXTRA='tcp-mss = 1300'
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
@@ -105,7 +108,7 @@ while read -r record; do sa_opts+=(-o "$record"); done < <(glab_esp_sa_records g
 tshark -r "$GLAB_LOGS/flows.pcap" -n -o esp.enable_encryption_decode:TRUE \
     -o esp.enable_authentication_check:TRUE "${sa_opts[@]}" -Y esp -T fields -E occurrence=a -E aggregator='|' \
     -e frame.number -e ip.src -e ip.dst -e ip.dsfield.dscp -e ip.flags.df -e ip.proto -e esp.protocol \
-    -e esp.icv_good -e esp.spi >"$GLAB_LOGS/flows.decrypted.tsv" 2>"$GLAB_LOGS/tshark.log" || true
+    -e esp.icv_good -e esp.spi -e tcp.options.mss_val >"$GLAB_LOGS/flows.decrypted.tsv" 2>"$GLAB_LOGS/tshark.log" || true
 report=$(python3 - "$GLAB_LOGS/flows.decrypted.tsv" "$LAB_LAN_A" <<'PY'
 import ipaddress, sys
 lan_a = ipaddress.ip_network(sys.argv[2])
@@ -117,6 +120,7 @@ for line in open(sys.argv[1]):
     if len(f) < 9:
         continue
     frame, src, dst, dscp, df, proto, nh, icv, spi = f[:9]
+    mss = f[9] if len(f) > 9 else ""
     src, dst, dscp, df, proto = (x.split("|") for x in (src, dst, dscp, df, proto))
     packets += 1
     what = f"frame {frame} (spi {spi})"
@@ -136,6 +140,9 @@ for line in open(sys.argv[1]):
     name = {"1": "icmp", "6": "tcp", "17": "udp"}.get(proto[1], proto[1])
     key = f"{name} {src[1]} > {dst[1]} dscp {dscp[1]}"
     flows[key] = flows.get(key, 0) + 1
+    if mss:
+        key = f"syn {src[1]} > {dst[1]} mss {mss}"
+        flows[key] = flows.get(key, 0) + 1
 for k in sorted(flows):
     print(f"  {flows[k]:4d} x {k}")
 for p in problems[:10]:
@@ -151,7 +158,8 @@ read -r _ packets problems <<<"$(grep '^SUMMARY' <<<"$report")"
 for flow in "icmp $LAB_HOST_A1 > $LAB_HOST_B1 dscp 46" "icmp $LAB_HOST_B1 > $LAB_HOST_A1 dscp 46" \
     "tcp $LAB_HOST_A2 > $LAB_HOST_B1 dscp 10" "tcp $LAB_HOST_B1 > $LAB_HOST_A2 dscp 10" \
     "udp $LAB_HOST_B2 > $LAB_HOST_A1 dscp 18" "udp $LAB_HOST_A1 > $LAB_HOST_B2 dscp 18" \
-    "icmp $LAB_HOST_A1 > $LAB_HOST_B2 dscp 0"; do
+    "icmp $LAB_HOST_A1 > $LAB_HOST_B2 dscp 0" \
+    "syn $LAB_HOST_A2 > $LAB_HOST_B1 mss 1300" "syn $LAB_HOST_B1 > $LAB_HOST_A2 mss 1300"; do
     grep -q "x $flow\$" <<<"$report" && ok "decrypted: $flow" || fail "no decrypted packet of: $flow"
 done
 
@@ -180,9 +188,9 @@ df_outer=$(tcpdump -r "$GLAB_LOGS/small-mtu.pcap" -n -v "src host $LAB_HOST_A2" 
 
 for node in gm-a gm-b; do
     counters=$(glab_status "$node" | glab_json "j['result']['datapath']['counters']")
-    read -r restored unrestored unflagged < <(glab_json "j['out_restored'], j['out_unrestored_dropped'], j['out_unflagged_dropped']" <<<"$counters" | tr -d '()[],')
-    ((restored > 20)) && [ "$unrestored" = 0 ] && [ "$unflagged" = 0 ] &&
-        ok "$node datapath: $restored packets restored to their own addresses, 0 dropped unrestored" ||
+    read -r restored unrestored unflagged clamped < <(glab_json "j['out_restored'], j['out_unrestored_dropped'], j['out_unflagged_dropped'], j['lan_mss_clamped']" <<<"$counters" | tr -d '()[],')
+    ((restored > 20)) && [ "$unrestored" = 0 ] && [ "$unflagged" = 0 ] && [ "$clamped" = 1 ] &&
+        ok "$node datapath: $restored packets restored to their own addresses, 0 dropped unrestored, 1 SYN clamped" ||
         fail "$node datapath counters: $counters"
 done
 for node in gm-a gm-b; do

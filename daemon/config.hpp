@@ -64,6 +64,9 @@ struct IkeProposal {
 
 enum class MatchDirection : uint8_t { input, output, both };
 enum class DfBit : uint8_t { clear, set, copy };
+// NIC crypto offload of the outbound state on the WAN device: asked for (the kernel falls back
+// to software when the driver cannot) or never asked for.
+enum class CryptoOffload : uint8_t { automatic, off };
 
 struct BypassMark {
     uint32_t value = 0;
@@ -131,6 +134,7 @@ struct GroupConfig {
     AnchorAddresses anchor; // of local_address's family
     MatchDirection match_direction = MatchDirection::both;
     DfBit df_bit = DfBit::clear;
+    CryptoOffload crypto_offload = CryptoOffload::automatic;
     std::optional<BypassMark> bypass_mark;
     std::optional<uint16_t> tcp_mss;
     RetryPolicy retry;

@@ -43,6 +43,7 @@ const std::vector<FieldRule>& field_rules() {
         GDOID_FIELD("anchor", anchor, false),
         GDOID_FIELD("match-direction", match_direction, false),
         GDOID_FIELD("df-bit", df_bit, false),
+        GDOID_FIELD("crypto-offload", crypto_offload, false),
         GDOID_FIELD("bypass-mark", bypass_mark, false),
         GDOID_FIELD("tcp-mss", tcp_mss, false),
         GDOID_FIELD("rekey", rekey, false),

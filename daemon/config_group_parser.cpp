@@ -275,7 +275,7 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     reader.check_keys(table,
                       {"name", "id", "servers", "local-address", "routing-instance", "pre-shared-key",
                        "ike", "wan-interface", "lan-interfaces", "lan-prefixes", "anchor",
-                       "match-direction", "df-bit",
+                       "match-direction", "df-bit", "crypto-offload",
                        "bypass-mark", "tcp-mss", "retry", "rekey", "fail-open", "server-quirks"},
                       "[[group]]");
 
@@ -323,6 +323,9 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     if (auto df = reader.get_choice<DfBit>(
             table, "df-bit", {{"clear", DfBit::clear}, {"set", DfBit::set}, {"copy", DfBit::copy}}))
         group.df_bit = *df;
+    if (auto offload = reader.get_choice<CryptoOffload>(
+            table, "crypto-offload", {{"auto", CryptoOffload::automatic}, {"off", CryptoOffload::off}}))
+        group.crypto_offload = *offload;
     if (auto text = reader.get_string(table, "bypass-mark", false, context)) {
         auto parsed = parse_bypass_mark(*text);
         if (parsed.mark)

@@ -133,6 +133,13 @@ void GroupDataplane::reconcile() {
     const auto operations = policy::diff(desired, installed, group_slot_);
     for (const auto& op : operations) log_debug(op.to_string(), {.group = group_->name()});
     const auto result = policy::apply_plan(operations, *kernel_, maps_);
+    if (result.offload_refused && !offload_refusal_logged_) {
+        // Once per group: every later state would be refused for the same reason.
+        offload_refusal_logged_ = true;
+        log_info("NIC crypto offload on " + settings.wan.name + " refused, outbound states run in software (" +
+                     result.offload_error + "); crypto-offload = \"off\" stops asking",
+                 {.group = group_->name()});
+    }
 
     summary.problems = desired.problems;
     summary.fail_closed = !desired.has_valid_sa;

@@ -68,6 +68,7 @@ private:
     OneshotTimer timer_;
     bool datapath_required_ = false;
     std::optional<std::string> logged_error_; // the last error logged, so a retry loop logs once
+    bool offload_refusal_logged_ = false;
 };
 
 } // namespace gdoid::daemon

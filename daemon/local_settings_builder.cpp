@@ -94,6 +94,7 @@ LocalSettingsResult build_local_settings(const GroupConfig& config, uint32_t gro
     settings.router_addresses = addresses_on(config.lan_interfaces);
     settings.match_direction = to_policy(config.match_direction);
     settings.df_bit = to_policy(config.df_bit);
+    settings.wan_crypto_offload = config.crypto_offload == CryptoOffload::automatic;
     if (config.bypass_mark) settings.bypass_mark = netlink::XfrmMark{config.bypass_mark->value, config.bypass_mark->mask};
     for (const auto& rule : config.fail_open) settings.fail_open.push_back({rule.name, rule.source, rule.destination});
     settings.activate_before_expiry = config.rekey.activate_before_expiry;

@@ -6,10 +6,27 @@ namespace policy {
 
 namespace {
 
-void apply_one(const Operation& op, netlink::KernelIpsec& kernel, DatapathMapWriter& maps) {
+void apply_one(const Operation& op, netlink::KernelIpsec& kernel, DatapathMapWriter& maps,
+               ApplyResult& result) {
     using K = Operation::Kind;
     switch (op.kind) {
     case K::add_state:
+        if (op.state.offload_device) {
+            // NIC offload is an optimisation: when the kernel refuses the request, the same
+            // state in software (drivers that cannot offload are already skipped silently by
+            // the kernel; this covers refusals such as a missing esp4_offload module).
+            try {
+                kernel.add_state(op.state);
+                return;
+            } catch (const netlink::KernelError& e) {
+                ++result.offload_refused;
+                result.offload_error = e.what();
+            }
+            auto software = op.state;
+            software.offload_device.reset();
+            kernel.add_state(software);
+            return;
+        }
         kernel.add_state(op.state);
         return;
     case K::update_state:
@@ -46,7 +63,7 @@ ApplyResult apply_plan(const std::vector<Operation>& operations, netlink::Kernel
                                   std::to_string(operations.size()) + " (" +
                                   operations[i].to_string() + ") failed: ";
         try {
-            apply_one(operations[i], kernel, maps);
+            apply_one(operations[i], kernel, maps, result);
         } catch (const netlink::KernelError& e) {
             result.failed_index = i;
             result.error = where + e.what();

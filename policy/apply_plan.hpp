@@ -25,6 +25,10 @@ struct ApplyResult {
     std::optional<size_t> failed_index; // the operation that was refused
     std::string error;                  // "operation 3 of 9 (add policy ...) failed: ..."
     int error_number = 0;               // the kernel's errno, 0 for a map failure
+    // States added without the NIC offload they asked for because the kernel refused the request
+    // (e.g. no esp4_offload/esp6_offload, a driver that rejects the SA); the last reason.
+    size_t offload_refused = 0;
+    std::string offload_error;
     bool ok() const { return !failed_index.has_value(); }
 };
 

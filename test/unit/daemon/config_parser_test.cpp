@@ -80,6 +80,7 @@ TEST_CASE("the shipped example configuration is valid and reads as documented", 
     CHECK(wan.anchor.remote.to_string() == "100.127.255.2");
     CHECK(wan.match_direction == MatchDirection::both);
     CHECK(wan.df_bit == DfBit::clear);
+    CHECK(wan.crypto_offload == CryptoOffload::automatic);
     REQUIRE(wan.bypass_mark);
     CHECK(wan.bypass_mark->value == 0x00100000);
     CHECK(wan.bypass_mark->mask == 0x00100000);
@@ -266,13 +267,14 @@ TEST_CASE("every problem in the file is reported, not just the first", "[config]
     const auto psk = dir.write("k", test_psk);
     std::string text = group(psk);
     replace(text, "servers = [\"192.0.2.1\"]", "servers = [\"192.0.2.300\"]");
-    replace(text, "lan-interfaces = [\"eth1\"]", "lan-interfaces = [\"eth0\"]\ndf-bit = \"maybe\"");
+    replace(text, "lan-interfaces = [\"eth1\"]", "lan-interfaces = [\"eth0\"]\ndf-bit = \"maybe\"\ncrypto-offload = \"yes\"");
     const auto result = parse_config(text, "a.conf", test_options(dir));
     CHECK(messages(result) ==
           std::vector<std::string>{
               "a.conf:4:12: `servers`: \"192.0.2.300\" is not an IPv4 or IPv6 address with an optional port",
               "a.conf:8:19: `lan-interfaces`: eth0 is already the `wan-interface`",
               "a.conf:9:10: `df-bit` must be one of \"clear\", \"set\", \"copy\", not \"maybe\"",
+              "a.conf:10:18: `crypto-offload` must be one of \"auto\", \"off\", not \"yes\"",
           });
 }
 

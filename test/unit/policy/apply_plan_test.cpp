@@ -95,3 +95,35 @@ TEST_CASE("a datapath map failure is reported like a kernel one", "[apply]") {
     CHECK(h.kernel.policies().empty());
     CHECK(h.kernel.states().size() == 1);
 }
+
+TEST_CASE("a refused NIC offload request installs the same outbound state in software", "[apply]") {
+    Harness h;
+    h.config.wan_crypto_offload = true;
+    h.timeline.observe(group_policy({tek(0xA0000001, "10.0.0.0/8", "10.0.0.0/8", 300s)}), t0());
+    const netlink::XfrmStateId outbound{addr("100.127.0.2"), 0xA0000001, 50, {}};
+
+    SECTION("refused: installed without offload, counted, and the next plan leaves it alone") {
+        // Say esp4_offload is missing: the kernel refuses the request with EINVAL.
+        h.kernel.fail_when([](const FakeKernelIpsec::Call& c) { return c.kind == FakeKernelIpsec::Call::Kind::add_state && c.text.find("100.127.0.2") != std::string::npos; },
+                           EINVAL);
+        const auto p = h.plan_at(t0());
+        const auto result = apply_plan(p.operations, h.kernel, h.maps);
+        CHECK(result.ok());
+        CHECK(result.offload_refused == 1);
+        CHECK_THAT(result.offload_error, Catch::Contains("Invalid argument"));
+        const auto* state = h.kernel.find_state(outbound);
+        REQUIRE(state);
+        CHECK_FALSE(state->offload_device);
+        CHECK(h.plan_at(at(1s)).operations.empty()); // no endless "update" toward the offload
+    }
+    SECTION("accepted: the state carries the WAN device") {
+        const auto p = h.plan_at(t0());
+        const auto result = apply_plan(p.operations, h.kernel, h.maps);
+        CHECK(result.ok());
+        CHECK(result.offload_refused == 0);
+        const auto* state = h.kernel.find_state(outbound);
+        REQUIRE(state);
+        REQUIRE(state->offload_device);
+        CHECK(*state->offload_device == h.config.wan.name);
+    }
+}

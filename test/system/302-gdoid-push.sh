@@ -13,7 +13,8 @@
 #      not_encrypted, and a genuine push of another key server (its own KEK, same group id) ->
 #      unknown_kek_spi. Each is dropped and counted under its reason, logged once
 #      ("refused (<reason>)"), and changes nothing: still registered, same TEKs, same sequence;
-#   3. delete-tek of one of the pushed TEKs: it leaves `teks`, the other one stays;
+#   3. delete-tek of one of the pushed TEKs: it leaves `teks`, the other one stays; the older
+#      push replayed after it is refused (replayed_seq) and changes nothing;
 #   4. eject-member: gdoid sees the ejection, registers again, is refused, and ends in state
 #      "removed-by-key-server" with last_error naming the key server.
 # The KEK destination is the member's own address (unicast only): with a multicast destination
@@ -335,6 +336,23 @@ how="no re-registration"
 [ "$registrations" = "$registrations_before" ] ||
     how="NOTE: gdoid took the delete for an ejection and registered again ($(grep -ao 'appears to have removed this member ([^)]*)' "$ST_DIR/gdoid.log" | tail -n 1))"
 st_pass "delete-tek $deleted (SEQ $delete_seq): accepted, TEK gone from status, $kept stays; $how; TEKs now $(group_field "['teks']" | st_json "' '.join(sorted(t['spi'] for t in j))")"
+
+# ---- 3b. an OLD push (SEQ $push_seq, genuine, signed) replayed after the newer delete push:
+# refused as replayed_seq (RFC 6407 section 4.3: a SEQ not greater than the last accepted),
+# sequence and TEKs unchanged.
+teks_now=$(group_field "['teks']" | st_json "' '.join(sorted(t['spi'] for t in j))")
+replayed_before=$(group_field "['counters']['pushes_rejected_by_reason'].get('replayed_seq', 0)")
+resend "$ST_DIR/push.pcap.bin" same
+wait_status "g['counters']['pushes_rejected_by_reason'].get('replayed_seq', 0) == $replayed_before + 1" 5 \
+    "the old push SEQ $push_seq was not refused as replayed_seq"
+st_json_check "status after the old push" "$(cat <<PY
+g = j['result']['groups'][0]
+assert g['sequence'] == $delete_seq, g['sequence']
+assert ' '.join(sorted(t['spi'] for t in g['teks'])) == '$teks_now', g['teks']
+assert g['counters']['pushes_accepted'] == 2, g['counters']
+PY
+)" <"$ST_DIR/status.json"
+st_pass "the older push SEQ $push_seq replayed after SEQ $delete_seq: refused (replayed_seq), nothing changed"
 
 # ---- 4. eject-member: refused on re-registration, removed-by-key-server
 failures_before=$(group_field "['counters']['registration_failures']")

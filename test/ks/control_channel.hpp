@@ -1,8 +1,11 @@
 // The test key server's control channel: a UNIX stream socket, one JSON object per line in,
 // one JSON object per line out. Commands (field "command"):
-//   status                      -> registered members, groups, whether silent
-//   silent / come-back          -> drop every datagram / answer again
-//   push-now, delete-tek, eject-member -> designed in, answered "not implemented" for now
+//   status                      -> registered members, groups (with timed_rekeys), acks, ejected,
+//                                  whether silent
+//   silent / come-back          -> drop every datagram / answer again (timed rekeys go on)
+//   push-now, delete-tek, eject-member -> a GROUPKEY-PUSH now (test/ks/rekey.hpp); the reply
+//                                  names the sequence, the SPIs and where it went
+// (test/ks/README.md has every field.)
 #pragma once
 
 #include <functional>

@@ -336,19 +336,14 @@ void GroupController::schedule_pull() {
     const double draw = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
     const auto now = std::chrono::steady_clock::now();
     // Each key with the time it was first received and its lifetime then: a push that repeats
-    // a key (or does not carry it at all) gives it no new life.
-    std::vector<KeyLifetime> keys;
-    if (policy_->kek) keys.push_back({kek_received_, policy_->kek->lifetime});
-    std::optional<KeyLifetime> newest_tek;
-    for (const auto& tek : policy_->teks) {
-        KeyLifetime life{now, tek.lifetime};
-        if (const auto* known = dataplane_.timeline().find(tek.spi)) life = {known->received_at, known->tek.lifetime};
-        if (life.lifetime.count() <= 0) continue;
-        if (!newest_tek || life.received + life.lifetime > newest_tek->received + newest_tek->lifetime)
-            newest_tek = life;
-    }
-    if (newest_tek) keys.push_back(*newest_tek);
-    auto at = next_pull(keys, group_.config().rekey.pull_window, draw);
+    // a key (or does not carry it at all) gives it no new life. The dataplane's timeline keeps
+    // every TEK's first receipt.
+    const auto first_receipt = [this](uint32_t spi) -> std::optional<KeyLifetime> {
+        if (const auto* known = dataplane_.timeline().find(spi)) return KeyLifetime{known->received_at, known->tek.lifetime};
+        return std::nullopt;
+    };
+    auto at = next_pull(renewal_keys(*policy_, kek_received_, first_receipt, now), group_.config().rekey.pull_window,
+                        draw);
     // A server may hand out a key with less life left than the pull window: its pull point is
     // then already past. Not sooner than one retry interval, so such a server is not asked
     // again and again in a tight loop.

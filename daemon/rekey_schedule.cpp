@@ -33,15 +33,28 @@ std::optional<std::chrono::steady_clock::time_point> next_pull(const std::vector
     return earliest;
 }
 
+std::vector<KeyLifetime> renewal_keys(const gdoi::GroupPolicy& policy,
+                                      std::chrono::steady_clock::time_point kek_received,
+                                      const FirstReceipt& first_receipt,
+                                      std::chrono::steady_clock::time_point now) {
+    std::vector<KeyLifetime> keys;
+    if (policy.kek && policy.kek->lifetime.count() > 0) keys.push_back({kek_received, policy.kek->lifetime});
+    std::optional<KeyLifetime> last_tek;
+    for (const auto& tek : policy.teks) {
+        KeyLifetime life{now, tek.lifetime};
+        if (first_receipt)
+            if (const auto known = first_receipt(tek.spi)) life = *known;
+        if (life.lifetime.count() <= 0) continue;
+        if (!last_tek || life.received + life.lifetime > last_tek->received + last_tek->lifetime) last_tek = life;
+    }
+    if (last_tek) keys.push_back(*last_tek);
+    return keys;
+}
+
 std::optional<std::chrono::steady_clock::time_point> next_pull(const gdoi::GroupPolicy& policy,
                                                                std::chrono::steady_clock::time_point received,
                                                                const PullWindow& window, double draw) {
-    std::vector<KeyLifetime> keys;
-    if (policy.kek) keys.push_back({received, policy.kek->lifetime});
-    std::chrono::seconds newest_tek{0};
-    for (const auto& tek : policy.teks) newest_tek = std::max(newest_tek, tek.lifetime);
-    keys.push_back({received, newest_tek});
-    return next_pull(keys, window, draw);
+    return next_pull(renewal_keys(policy, received, {}, received), window, draw);
 }
 
 } // namespace gdoid::daemon

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -27,6 +28,17 @@ std::chrono::steady_clock::time_point pull_point(const KeyLifetime& keys, const 
 // repeating a key does not give it a new life); nullopt when nothing expires.
 std::optional<std::chrono::steady_clock::time_point> next_pull(const std::vector<KeyLifetime>& keys,
                                                                const PullWindow& window, double draw);
+
+// A TEK's first receipt and the lifetime it had then; nullopt for a TEK not seen before.
+using FirstReceipt = std::function<std::optional<KeyLifetime>(uint32_t spi)>;
+
+// The keys a pull renews: the policy's KEK, whose lifetime was given at `kek_received`, and the
+// TEK that runs out last, each TEK counted from its first receipt (`first_receipt`, empty or
+// nullopt: from `now` with the policy's lifetime). Keys without a lifetime are left out.
+std::vector<KeyLifetime> renewal_keys(const gdoi::GroupPolicy& policy,
+                                      std::chrono::steady_clock::time_point kek_received,
+                                      const FirstReceipt& first_receipt,
+                                      std::chrono::steady_clock::time_point now);
 
 // The same for a policy whose keys were all received at `received` (a fresh registration).
 std::optional<std::chrono::steady_clock::time_point> next_pull(const gdoi::GroupPolicy& policy,

@@ -65,3 +65,30 @@ TEST_CASE("each key counts from when it was first received, not from the last pu
           t0 + seconds(50 + 600 - 120));
     CHECK_FALSE(next_pull(std::vector<KeyLifetime>{}, window, 0.5));
 }
+
+TEST_CASE("the keys a pull renews: the KEK and the TEK that runs out last, by first receipt", "[rekey]") {
+    gdoi::GroupPolicy policy;
+    policy.kek = gdoi::KekPolicy{};
+    policy.kek->lifetime = seconds(2000);
+    policy.teks = {tek(seconds(3600)), tek(seconds(900)), tek(seconds(0))};
+    policy.teks[0].spi = 0xA;
+    policy.teks[1].spi = 0xB;
+    policy.teks[2].spi = 0xC; // no lifetime: never expires, renews nothing
+    const auto now = t0 + seconds(3000);
+    // 0xA was first seen at t0 with 3600 s (ends at t0+3600); 0xB is new (ends at now+900).
+    const FirstReceipt first = [](uint32_t spi) -> std::optional<KeyLifetime> {
+        if (spi == 0xA) return KeyLifetime{t0, seconds(3600)};
+        return std::nullopt;
+    };
+    const auto keys = renewal_keys(policy, t0 + seconds(100), first, now);
+    REQUIRE(keys.size() == 2);
+    CHECK(keys[0].received == t0 + seconds(100)); // the KEK, from when its lifetime was given
+    CHECK(keys[0].lifetime == seconds(2000));
+    CHECK(keys[1].received == now); // 0xB runs out at now+900, after 0xA's t0+3600
+    CHECK(keys[1].lifetime == seconds(900));
+
+    // Without first receipts every TEK counts from `now`: the longest lifetime wins.
+    const auto fresh = renewal_keys(policy, now, {}, now);
+    REQUIRE(fresh.size() == 2);
+    CHECK(fresh[1].lifetime == seconds(3600));
+}

@@ -11,23 +11,19 @@ void apply_one(const Operation& op, netlink::KernelIpsec& kernel, DatapathMapWri
     using K = Operation::Kind;
     switch (op.kind) {
     case K::add_state:
-        if (op.state.offload_device) {
+        try {
+            kernel.add_state(op.state);
+        } catch (const netlink::KernelError& e) {
             // NIC offload is an optimisation: when the kernel refuses the request, the same
             // state in software (drivers that cannot offload are already skipped silently by
             // the kernel; this covers refusals such as a missing esp4_offload module).
-            try {
-                kernel.add_state(op.state);
-                return;
-            } catch (const netlink::KernelError& e) {
-                ++result.offload_refused;
-                result.offload_error = e.what();
-            }
+            if (!op.state.offload_device) throw;
+            ++result.offload_refused;
+            result.offload_error = e.what();
             auto software = op.state;
             software.offload_device.reset();
             kernel.add_state(software);
-            return;
         }
-        kernel.add_state(op.state);
         return;
     case K::update_state:
         kernel.update_state(op.state);

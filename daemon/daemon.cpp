@@ -167,22 +167,20 @@ void Daemon::apply(Config config, const ConfigDiff& diff) {
     // Controllers and dataplanes point at Group objects: settle them while the old ones still
     // exist. A controller of a replaced group goes (the group registers again); a group's
     // dataplane moves to its new Group object (its SAs stay); a removed group's is withdrawn.
-    const auto in_next = [&](const std::string& name) {
-        return std::any_of(next.begin(), next.end(), [&](const std::unique_ptr<Group>& g) { return g->name() == name; });
-    };
     for (auto it = controllers_.begin(); it != controllers_.end();) {
         const bool kept = std::any_of(next.begin(), next.end(),
                                       [&](const std::unique_ptr<Group>& g) { return g.get() == it->first; });
         it = kept ? std::next(it) : controllers_.erase(it);
     }
     for (auto it = dataplanes_.begin(); it != dataplanes_.end();) {
-        if (!in_next(it->first)) {
+        const auto group = std::find_if(next.begin(), next.end(),
+                                        [&](const std::unique_ptr<Group>& g) { return g->name() == it->first; });
+        if (group == next.end()) {
             it->second->withdraw();
             it = dataplanes_.erase(it);
             continue;
         }
-        for (auto& group : next)
-            if (group->name() == it->first) it->second->rebind(*group);
+        it->second->rebind(**group);
         ++it;
     }
     groups_ = std::move(next);

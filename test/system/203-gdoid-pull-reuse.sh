@@ -16,105 +16,40 @@ st_init
 : "${GDOI_TEST_KS:?GDOI_TEST_KS must name gdoi-test-ks}"
 
 st_ks_lab 10.85.0
-# write_ks_config NAME [TOML]: control socket $ST_DIR/NAME.sock, TEK SPIs random, TOML added to
-# the group
-write_ks_config() {
-    cat >"$ST_DIR/$1.toml" <<TOML
-listen = ["$KS_ADDR"]
-port = 848
-control-socket = "$ST_DIR/$1.sock"
-
-[phase1]
-proposals = [ { encryption = "aes-256-cbc", hash = "sha256", dh-group = 14, lifetime = 86400 } ]
-
-[[group]]
-id = 4321
-sequence = 5
-psk = { "$GM_ADDR" = "$ST_PSK" }
-
-[group.kek]
-algorithm = "aes-128-cbc"
-signing-key = "$ST_DIR/ks-key.pem"
-signature-hash = "sha256"
-lifetime = 40
-source = "$KS_ADDR:848"
-destination = "$GM_ADDR:848"
-
-[group.gap]
+# The key server: KEK lifetime 40 s (the key the pull renews), unicast pushes, timed rekeys
+# that are never pushed, so new TEKs reach gdoid only through its pull.
+ST_KS_SEQUENCE=5 ST_KEK_LIFETIME=40
+ks_gap='[group.gap]
 atd = 0
-dtd = 1
+dtd = 1'
+st_ks_group_config ks "$KS_ADDR" "$ks_gap
 
-${2:-}
-
-[[group.tek]]
-cipher = "aes-256-cbc"
-integrity = "hmac-sha256"
-source = "10.1.0.0/16"
-destination = "10.2.0.0/16"
-lifetime = 3600
-
-[[group.tek]]
-cipher = "aes-256-cbc"
-integrity = "hmac-sha256"
-source = "10.2.0.0/16"
-destination = "10.1.0.0/16"
-lifetime = 3600
-TOML
-}
-write_ks_config ks '[group.rekey]
+[group.rekey]
 before-expiry = 3590
-send = "none"'
+send = \"none\""
 st_ks_start "$ST_DIR/ks.toml" ks
 
 ST_SOCKET="$ST_DIR/run/control"
-cat >"$ST_DIR/gdoid.conf" <<TOML
-[daemon]
-control-socket = "$ST_SOCKET"
-log-level = "debug"
-
-[[group]]
-name = "lab"
-id = 4321
-servers = ["$KS_ADDR"]
-local-address = "$GM_ADDR"
-pre-shared-key = { file = "$ST_DIR/psk" }
-ike = { encryption = "aes-256", hash = "sha256", dh-group = 14, lifetime = "8h" }
-wan-interface = "$GM_IF"
-lan-interfaces = ["lo"]
-retry = { count = 1, interval = "2s" }
-rekey = { pull-window = "25s-20s" }
-TOML
+ST_GDOID_EXTRA='rekey = { pull-window = "25s-20s" }'
+st_gdoid_group_config "$ST_DIR/gdoid.conf" "$KS_ADDR"
 ST_NETNS=$GM_NS
 st_start_gdoid "$ST_DIR/gdoid.conf"
 
-status_json() { "$GDOICTL" --socket "$ST_SOCKET" status --json; }
-# wait_for PYTHON-CONDITION SECONDS WHAT: until the condition over the group `g` holds
-wait_for() {
-    local i
-    for ((i = 0; i < $2 * 5; i++)); do
-        status_json | python3 -c "import json, sys
-g = json.load(sys.stdin)['result']['groups'][0]
-sys.exit(0 if ($1) else 1)" && return 0
-        sleep 0.2
-    done
-    status_json >&2
-    st_fail "$3: not reached within $2 s"
-}
-group_field() { status_json | st_json "j['result']['groups'][0]$1"; }
+group_field() { st_status_json | st_json "j['result']['groups'][0]$1"; }
 ks_phase1_sas() { st_ks_control '{"command":"status"}' "$1" | st_json "j['phase1_sas']"; }
 ks_tek_spis() { st_ks_control '{"command":"status"}' "$1" | st_json "sorted('0x%08x' % t['spi'] for t in j['groups'][0]['teks'])"; }
 count_lines() { grep -cF -- "$1" "$2" || true; } # count_lines TEXT FILE
 main_mode_line="registering with key server $KS_ADDR:848 (attempt 1 of 2): new Main Mode"
 
 # ---------------------------------------------------------------- 1. the pull reuses the SA
-wait_for "g['state'] == 'registered'" 30 "registration"
+st_wait_group "g['state'] == 'registered'" 30 "registration"
 first_rekey=$(group_field "['last_rekey']['time']")
-first_teks=$(status_json | st_json "sorted(t['spi'] for t in j['result']['groups'][0]['teks'])")
+first_teks=$(st_status_json | st_json "sorted(t['spi'] for t in j['result']['groups'][0]['teks'])")
 st_assert_eq 1 "$(ks_phase1_sas ks)" "Phase 1 SAs at the key server after the registration"
 st_assert_eq 1 "$(count_lines "$main_mode_line" "$ST_DIR/gdoid.log")" "Main Mode of the registration logged"
 
-wait_for "g['counters']['registrations'] >= 2" 30 "the pull inside the window (15-20 s)"
-status_json >"$ST_DIR/status.json"
+st_wait_group "g['counters']['registrations'] >= 2" 30 "the pull inside the window (15-20 s)"
+st_status_json >"$ST_DIR/status.json"
 ks_teks=$(ks_tek_spis ks)
 st_json_check "status after the pull" "$(cat <<PY
 g = j['result']['groups'][0]
@@ -139,7 +74,7 @@ st_pass "the pull for expiring keys ran under the first registration's Phase 1 S
 # ---------------------------------------------------------------- 2. the operator's re-register
 registrations=$(group_field "['counters']['registrations']")
 "$GDOICTL" --socket "$ST_SOCKET" re-register >/dev/null
-wait_for "g['counters']['registrations'] > $registrations and g['state'] == 'registered'" 20 "re-registration"
+st_wait_group "g['counters']['registrations'] > $registrations and g['state'] == 'registered'" 20 "re-registration"
 st_assert_eq 2 "$(ks_phase1_sas ks)" "Phase 1 SAs at the key server after gdoictl re-register"
 st_assert_eq 2 "$(count_lines "$main_mode_line" "$ST_DIR/gdoid.log")" "Main Modes gdoid started"
 st_pass "gdoictl re-register negotiated a new Main Mode"
@@ -147,13 +82,13 @@ st_pass "gdoictl re-register negotiated a new Main Mode"
 # ---------------------------------------------------------------- 3. the key server restarts
 kill "$KS_PID"
 wait "$KS_PID" || true
-write_ks_config ks-restarted
+st_ks_group_config ks-restarted "$KS_ADDR" "$ks_gap"
 st_ks_start "$ST_DIR/ks-restarted.toml" ks-restarted
 new_teks=$(ks_tek_spis ks-restarted)
 lines_before=$(wc -l <"$ST_DIR/gdoid.log")
 # The pull comes 15-20 s after the re-registration; under the dead SA it fails after its 2 s
 # budget, and the retry registers with Main Mode.
-wait_for "sorted(t['spi'] for t in g['teks']) == $new_teks and g['state'] == 'registered'" 40 \
+st_wait_group "sorted(t['spi'] for t in g['teks']) == $new_teks and g['state'] == 'registered'" 40 \
     "the restarted key server's TEKs $new_teks"
 log=$(tail -n +"$((lines_before + 1))" "$ST_DIR/gdoid.log")
 st_assert_contains "$log" "pulling new keys from $KS_ADDR:848 under the live Phase 1 SA" "the pull tried the SA"

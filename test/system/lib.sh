@@ -32,6 +32,21 @@
 #                                 log $ST_DIR/NAME.log; sets $KS_PID, waits for the control socket
 #   st_ks_control JSON [NAME]     send one request to key server NAME's control socket, print
 #                                 the reply (one JSON line)
+#   st_ks_group_config NAME ADDRESS [GROUP_TOML]   write $ST_DIR/NAME.toml: a key server on
+#                                 ADDRESS (control socket $ST_DIR/NAME.sock) serving group 4321 to
+#                                 $GM_ADDR with $ST_PSK; Phase 1 aes-256/sha256/14; KEK aes-128-cbc
+#                                 signed with $ST_DIR/ks-key.pem; a TEK pair 10.1/16 <-> 10.2/16
+#                                 (aes-256-cbc + hmac-sha256, 3600 s); GROUP_TOML is added to the
+#                                 group (e.g. [group.gap], [group.rekey]). Variables: ST_KS_SEQUENCE
+#                                 (1), ST_KEK_LIFETIME (86400), ST_KEK_DESTINATION ($GM_ADDR:848),
+#                                 ST_TEK_SPIS ("A B": the pair's SPIs; unset: random)
+#   st_gdoid_group_config FILE SERVER...   write a gdoid.conf for the member in $GM_NS: group
+#                                 "lab" (4321) with SERVERs in order, control socket $ST_SOCKET,
+#                                 PSK $ST_DIR/psk, retry 1 x 2 s, debug log; ST_GDOID_EXTRA is
+#                                 added to the group
+#   st_status_json                gdoictl status --json on $ST_SOCKET
+#   st_wait_group PYTHON SECONDS WHAT   wait until PYTHON (over the first group `g` of
+#                                 `gdoictl status --json`) holds; else print the status and fail
 #   st_json EXPR                  read JSON on stdin, print the Python expression EXPR over `j`
 #   st_json_check WHAT PYTHON     read JSON on stdin into `j` and run PYTHON (assert statements)
 #                                 in one interpreter (python3 starts slowly on a loaded machine)
@@ -251,4 +266,88 @@ while not data.endswith(b"\n"):
     data += chunk
 print(data.decode().strip())
 PY
+}
+
+st_ks_group_config() {
+    local name=$1 address=$2 group_toml=${3:-} spi_ab="" spi_ba=""
+    if [ -n "${ST_TEK_SPIS:-}" ]; then
+        read -r spi_ab spi_ba <<<"$ST_TEK_SPIS"
+        spi_ab="spi = $spi_ab" spi_ba="spi = $spi_ba"
+    fi
+    cat >"$ST_DIR/$name.toml" <<TOML
+listen = ["$address"]
+port = 848
+control-socket = "$ST_DIR/$name.sock"
+
+[phase1]
+proposals = [ { encryption = "aes-256-cbc", hash = "sha256", dh-group = 14, lifetime = 86400 } ]
+
+[[group]]
+id = 4321
+sequence = ${ST_KS_SEQUENCE:-1}
+psk = { "$GM_ADDR" = "$ST_PSK" }
+
+[group.kek]
+algorithm = "aes-128-cbc"
+signing-key = "$ST_DIR/ks-key.pem"
+signature-hash = "sha256"
+lifetime = ${ST_KEK_LIFETIME:-86400}
+source = "$address:848"
+destination = "${ST_KEK_DESTINATION:-$GM_ADDR:848}"
+
+[[group.tek]]
+$spi_ab
+cipher = "aes-256-cbc"
+integrity = "hmac-sha256"
+source = "10.1.0.0/16"
+destination = "10.2.0.0/16"
+lifetime = 3600
+
+[[group.tek]]
+$spi_ba
+cipher = "aes-256-cbc"
+integrity = "hmac-sha256"
+source = "10.2.0.0/16"
+destination = "10.1.0.0/16"
+lifetime = 3600
+
+$group_toml
+TOML
+}
+
+st_gdoid_group_config() {
+    local file=$1 servers="" server
+    shift
+    for server in "$@"; do servers+="${servers:+, }\"$server\""; done
+    cat >"$file" <<TOML
+[daemon]
+control-socket = "$ST_SOCKET"
+log-level = "debug"
+
+[[group]]
+name = "lab"
+id = 4321
+servers = [$servers]
+local-address = "$GM_ADDR"
+pre-shared-key = { file = "$ST_DIR/psk" }
+ike = { encryption = "aes-256", hash = "sha256", dh-group = 14, lifetime = "8h" }
+wan-interface = "$GM_IF"
+lan-interfaces = ["lo"]
+retry = { count = 1, interval = "2s" }
+${ST_GDOID_EXTRA:-}
+TOML
+}
+
+st_status_json() { "$GDOICTL" --socket "$ST_SOCKET" status --json; }
+
+st_wait_group() {
+    local i
+    for ((i = 0; i < $2 * 5; i++)); do
+        st_status_json | python3 -c "import json, sys
+g = json.load(sys.stdin)['result']['groups'][0]
+sys.exit(0 if ($1) else 1)" && return 0
+        sleep 0.2
+    done
+    st_status_json >&2
+    st_fail "$3: not reached within $2 s"
 }

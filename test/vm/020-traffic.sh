@@ -17,7 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lib=$here/lib
 [ -d "$lib" ] || lib=$here/../lib
 . "$lib/topology.sh"
-. "$lib/static-esp.sh" # xfrm_stat_errors
+. "$lib/static-esp.sh" # xfrm_stat_check
 . "$lib/gdoi-lab.sh"
 GLAB_DATAPATH_KEYS=yes # refuse to run with a gdoid that would not install the SAs
 failures=0
@@ -122,9 +122,7 @@ per_direction=$((want_a1b1 + want_a2b2)) # a -> b packets = b -> a packets
 for node in gm-a gm-b; do
     check_counter "$node" "${out_spi[$node]}" "$GLAB_ANCHOR_REMOTE" "$per_direction"
     check_counter "$node" "${in_spi[$node]}" "$GLAB_ANCHOR_INBOUND" "$per_direction"
-    errors=$(xfrm_stat_errors "$node")
-    [ -z "$errors" ] && ok "$node /proc/net/xfrm_stat: all zero" ||
-        fail "$node /proc/net/xfrm_stat: $(tr '\n' ' ' <<<"$errors")"
+    xfrm_stat_check "$node"
     glab_status "$node" >"$GLAB_LOGS/$node.status.json" || fail "$node: gdoictl status --json failed"
     glab_json_check "$(cat <<'PY'
 g = j['result']['groups'][0]

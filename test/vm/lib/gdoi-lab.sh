@@ -40,6 +40,12 @@
 #   glab_esp_sa_records NODE      tshark `esp_sa` records (one per line, for `-o RECORD`) of
 #                                 NODE's AES-CBC + HMAC-SHA-256 ESP states, keys as the kernel
 #                                 holds them (any address: one record per SPI)
+#   glab_ping_report LOG SECONDS WHAT   from ping's summary in LOG (SECONDS of pinging host-a1 ->
+#                                 host-b1 during WHAT): ok/fail (the scenario's functions) on zero
+#                                 loss and on at least 500 packets/s (requests + replies, the
+#                                 issue's bar); echoes answered in $GLAB_PING_RECEIVED
+#   glab_spi_sequence PCAP SRC DST  the SPIs of the ESP packets SRC -> DST in PCAP, in order, each
+#                                 run of one SPI once ("0x20000001 0x8f3b40ad ")
 #   glab_json EXPR                JSON on stdin, print the Python expression EXPR over `j`
 #   glab_json_check PYTHON        JSON on stdin into `j`, run PYTHON (asserts); its status
 #   glab_down                     stop the members and key servers, remove the runtime folder
@@ -355,6 +361,27 @@ glab_up() {
         glab_member_config gm-a "${a[@]}" && glab_member_config gm-b "${b[@]}" &&
         glab_member_start gm-a && glab_member_start gm-b &&
         glab_wait_registered gm-a && glab_wait_registered gm-b
+}
+
+# ---------------------------------------------------------------- traffic under rekeys
+
+glab_ping_report() {
+    local log=$1 duration=$2 what=$3 stats transmitted received
+    stats=$(grep 'packets transmitted' "$log")
+    transmitted=$(awk '{ print $1 }' <<<"$stats") received=$(awk '{ print $4 }' <<<"$stats")
+    GLAB_PING_RECEIVED=$received
+    echo "ping host-a1 -> host-b1 over ${duration} s: $stats ($((transmitted / duration)) echoes/s)"
+    [ -n "$received" ] && [ "$received" = "$transmitted" ] && [ "$transmitted" -gt 0 ] &&
+        ok "$received/$transmitted echoes answered across $what: zero loss" ||
+        fail "echoes lost across $what: $stats"
+    local pps=$(((transmitted + received) / duration))
+    ((pps >= 500)) && ok "$pps packets/s between host-a1 and host-b1 (echo requests + replies; at least 500)" ||
+        fail "only $pps packets/s between host-a1 and host-b1 (want at least 500)"
+}
+
+glab_spi_sequence() {
+    tcpdump -r "$1" -n "src host $2 and dst host $3" 2>/dev/null |
+        sed -n 's/.*ESP(spi=\(0x[0-9a-f]*\),.*/\1/p' | uniq | tr '\n' ' '
 }
 
 # ---------------------------------------------------------------- decrypting captures

@@ -55,3 +55,14 @@ esp_state_packets() {
 xfrm_stat_errors() {
     lab_exec "$1" cat /proc/net/xfrm_stat | awk '$2 != 0'
 }
+
+# xfrm_stat_check NODE...: one "ok"/"fail" (the scenario's own functions) per NODE, on whether
+# its /proc/net/xfrm_stat error counters are all zero.
+xfrm_stat_check() {
+    local node errors
+    for node in "$@"; do
+        errors=$(xfrm_stat_errors "$node")
+        [ -z "$errors" ] && ok "$node /proc/net/xfrm_stat: all zero" ||
+            fail "$node /proc/net/xfrm_stat: $(tr '\n' ' ' <<<"$errors")"
+    done
+}

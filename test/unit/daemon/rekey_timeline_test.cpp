@@ -255,6 +255,7 @@ public:
         const auto result = gdoi::push::apply(*policy_, update, now_);
         REQUIRE_FALSE(result.reregister);
         policy_ = result.next;
+        if (update.kek) kek_received_ = now_;
         drop_retired_teks();
         for (const auto& removal : result.removals)
             pending_removals_.push_back(removal);
@@ -386,6 +387,7 @@ private:
         case RegistrationProgress::Kind::registered: {
             REQUIRE(progress.policy);
             policy_ = std::move(progress.policy);
+            kek_received_ = now_;
             drop_retired_teks();
             contacted_.insert(progress.server_index);
             std::string line = "registered with " + server + ", TEK";
@@ -424,8 +426,14 @@ private:
                       [&](const gdoi::TekPolicy& t) { return retired_spis_.contains(t.spi); });
     }
 
+    // GroupController::schedule_pull(): each key from its first receipt (the timeline's).
     void schedule_pull() {
-        pull_timer_ = next_pull(*policy_, now_, config_.rekey.pull_window, pull_draw_);
+        const auto first_receipt = [this](uint32_t spi) -> std::optional<KeyLifetime> {
+            if (const auto* known = timeline_.find(spi)) return KeyLifetime{known->received_at, known->tek.lifetime};
+            return std::nullopt;
+        };
+        pull_timer_ = next_pull(renewal_keys(*policy_, kek_received_, first_receipt, now_),
+                                config_.rekey.pull_window, pull_draw_);
         if (pull_timer_) record("next pull at " + std::to_string(offset_of(*pull_timer_)));
     }
 
@@ -510,6 +518,7 @@ private:
     RegistrationDriver driver_;
     double pull_draw_;
     std::optional<gdoi::GroupPolicy> policy_;
+    TimePoint kek_received_{};
     std::vector<gdoi::push::TekRemoval> pending_removals_;
     std::set<uint32_t> retired_spis_;
     std::set<size_t> contacted_;

@@ -110,6 +110,9 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                                                : kernel.state == "waiting" ? palette.yellow(kernel.state)
                                                                            : palette.red(kernel.state));
             line += ", " + std::to_string(kernel.states) + " states, " + std::to_string(kernel.policies) + " policies";
+            if (kernel.router_flows > 0)
+                line += ", " + std::to_string(kernel.router_flows) + " router-originated flow" +
+                        (kernel.router_flows == 1 ? "" : "s");
             if (kernel.fail_closed) line += ", " + palette.yellow("fail-closed");
             if (kernel.fail_open) line += ", " + palette.yellow("fail-open rules active");
             out += line + "\n";

@@ -137,6 +137,9 @@ struct GroupConfig {
     CryptoOffload crypto_offload = CryptoOffload::automatic;
     std::optional<BypassMark> bypass_mark;
     std::optional<uint16_t> tcp_mss;
+    // A flow the router itself originates (its own state, found through ACQUIRE) is removed
+    // after carrying nothing for this long.
+    std::chrono::seconds router_flow_idle{300};
     RetryPolicy retry;
     RekeyPolicy rekey;
     std::vector<FailOpenRule> fail_open;

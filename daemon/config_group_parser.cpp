@@ -276,7 +276,7 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
                       {"name", "id", "servers", "local-address", "routing-instance", "pre-shared-key",
                        "ike", "wan-interface", "lan-interfaces", "lan-prefixes", "anchor",
                        "match-direction", "df-bit", "crypto-offload",
-                       "bypass-mark", "tcp-mss", "retry", "rekey", "fail-open", "server-quirks"},
+                       "bypass-mark", "tcp-mss", "router-flow-idle", "retry", "rekey", "fail-open", "server-quirks"},
                       "[[group]]");
 
     if (auto name = reader.get_string(table, "name", true, context)) {
@@ -334,6 +334,8 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
             reader.error(*table.get("bypass-mark"), "`bypass-mark`: " + parsed.error);
     }
     if (auto mss = reader.get_integer(table, "tcp-mss", false, context, 64, 65535)) group.tcp_mss = uint16_t(*mss);
+    if (auto idle = reader.get_duration(table, "router-flow-idle", std::chrono::seconds(1), std::chrono::hours(24)))
+        group.router_flow_idle = *idle;
     if (const auto* retry = reader.get_table(table, "retry", false, context)) {
         reader.check_keys(*retry, {"count", "interval"}, "`retry`");
         if (auto count = reader.get_integer(*retry, "count", false, "`retry`", 1, 100))

@@ -10,6 +10,7 @@
 #include "daemon/local_settings_builder.hpp"
 #include "daemon/log.hpp"
 #include "daemon/status_report.hpp"
+#include "policy/object_band.hpp"
 
 namespace gdoid::daemon {
 
@@ -110,7 +111,10 @@ int Daemon::run() {
     }
 
     try {
-        kernel_ = std::make_unique<netlink::NetlinkKernelIpsec>();
+        auto kernel = std::make_unique<netlink::NetlinkKernelIpsec>();
+        kernel_events_ = KernelEventWatcher::create(event_.get(), kernel->port_id(),
+                                                    [this](const netlink::KernelEvent& e) { on_kernel_event(e); });
+        kernel_ = std::move(kernel);
     } catch (const std::exception& e) {
         log_error(std::string("cannot talk to the kernel's IPsec (XFRM netlink): ") + e.what() +
                   "; registration works, but no key can be installed");
@@ -266,6 +270,12 @@ void Daemon::on_link_events() {
                 controller->interface_up();
         }
     }
+}
+
+void Daemon::on_kernel_event(const netlink::KernelEvent& event) {
+    if (event.type != netlink::KernelEventType::acquire) return;
+    for (auto& [name, dataplane] : dataplanes_)
+        if (policy::band::in_group(event.policy_priority, dataplane->group_slot())) dataplane->acquired(event);
 }
 
 void Daemon::sync_controllers() {

@@ -20,6 +20,7 @@
 #include "daemon/group_controller.hpp"
 #include "daemon/group_dataplane.hpp"
 #include "daemon/group.hpp"
+#include "daemon/kernel_event_watcher.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/sd_event_ptr.hpp"
 #include "netlink/kernel_ipsec.hpp"
@@ -75,6 +76,7 @@ private:
     // Watches the groups' WAN interfaces (recreated when the set changes).
     void sync_link_monitor();
     void on_link_events();
+    void on_kernel_event(const netlink::KernelEvent& event);
     static int on_link_readable(sd_event_source* source, int fd, uint32_t events, void* userdata);
 
     static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata);
@@ -94,6 +96,7 @@ private:
     std::map<std::string, std::unique_ptr<GroupDataplane>> dataplanes_;
     // Declared after the groups and sockets they point into, so they are destroyed first.
     std::map<const Group*, std::unique_ptr<GroupController>> controllers_;
+    std::unique_ptr<KernelEventWatcher> kernel_events_;
     std::unique_ptr<netlink::LinkMonitor> links_;
     std::set<std::string> watched_links_;
     SdEventSourcePtr link_source_;

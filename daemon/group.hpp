@@ -63,6 +63,7 @@ struct GroupKernelSummary {
     enum class State : uint8_t { waiting, installed, error, unavailable } state = State::waiting;
     size_t states = 0;
     size_t policies = 0;
+    size_t router_flows = 0; // router-originated flows with their own state (policy::RouterFlow)
     bool fail_closed = false;
     bool fail_open = false;
     std::vector<std::string> problems;

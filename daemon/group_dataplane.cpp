@@ -24,8 +24,9 @@ bool any_fail_open_policy(const policy::DesiredObjects& desired) {
 }
 
 size_t count_owned_states(const std::vector<netlink::XfrmState>& states, uint32_t slot) {
+    // SPI 0: the kernel's ACQUIRE placeholders, not states gdoid installed.
     return size_t(std::count_if(states.begin(), states.end(),
-                                [&](const auto& s) { return policy::band::owns(s, slot); }));
+                                [&](const auto& s) { return policy::band::owns(s, slot) && s.id.spi != 0; }));
 }
 
 size_t count_owned_policies(const std::vector<netlink::XfrmPolicy>& policies, uint32_t slot) {
@@ -39,7 +40,9 @@ GroupDataplane::GroupDataplane(sd_event* event, Group& group, netlink::KernelIps
                                DatapathService& datapath, uint32_t group_slot)
     : event_(event), group_(&group), kernel_(kernel), datapath_(datapath), maps_(datapath, group.config().id),
       group_slot_(group_slot), timeline_(group.config().rekey.activate_before_expiry),
-      timer_(event, "kernel update of group " + group.name(), [this] { reconcile(); }) {}
+      timer_(event, "kernel update of group " + group.name(), [this] { reconcile(); }),
+      router_flow_timer_(event, "router-originated flow ageing of group " + group.name(),
+                         [this] { expire_idle_router_flows(); }) {}
 
 void GroupDataplane::rebind(Group& group) {
     if (&group == group_) return;
@@ -61,6 +64,7 @@ void GroupDataplane::forget_tek(uint32_t spi) {
 
 void GroupDataplane::forget_all_teks() {
     timeline_.forget_all_teks();
+    router_flows_.clear();
     reconcile();
 }
 
@@ -68,6 +72,86 @@ void GroupDataplane::set_servers_unreachable(bool unreachable) {
     if (status_.servers_unreachable == unreachable) return;
     status_.servers_unreachable = unreachable;
     reconcile();
+}
+
+void GroupDataplane::acquired(const netlink::KernelEvent& event) {
+    if (!event.placeholder) return;
+    const auto& placeholder = *event.placeholder;
+    const uint32_t reqid_slot = policy::band::reqid_slot_of_router_reqid(placeholder.reqid);
+    if (reqid_slot == 0 || !policy::band::in_group(placeholder.reqid, group_slot_)) return; // not our trap
+    const policy::RouterFlow flow{event.acquire_source, event.acquire_destination, reqid_slot};
+    const auto now = policy::Clock::now();
+    const std::string pair = flow.source.to_string() + " -> " + flow.destination.to_string();
+    switch (router_flows_.add(flow, now)) {
+    case RouterFlows::Added::added:
+        log_info("router-originated traffic " + pair + ": installing its own outbound state",
+                 {.group = group_->name()});
+        break;
+    case RouterFlows::Added::known:
+        break; // a packet raced the flow's state; the state is on its way
+    case RouterFlows::Added::full:
+        if (!router_flows_full_logged_)
+            log_warning("router-originated traffic " + pair + " dropped: already " +
+                            std::to_string(RouterFlows::max_flows) +
+                            " router-originated flows with their own state (the oldest go after router-flow-idle)",
+                        {.group = group_->name()});
+        router_flows_full_logged_ = true;
+        break;
+    }
+    answered_acquires_.push_back(placeholder);
+    // Once for a burst of ACQUIREs: the update runs as soon as the loop is free.
+    timer_.arm_at(now);
+}
+
+void GroupDataplane::discard_answered_acquires() {
+    for (const auto& placeholder : answered_acquires_) {
+        try {
+            kernel_->discard_acquire(placeholder);
+        } catch (const std::exception& e) {
+            // It expires by itself (net.core.xfrm_acq_expires); meanwhile other flows of the
+            // same router address wait for it.
+            log_warning(e.what(), {.group = group_->name()});
+        }
+    }
+    answered_acquires_.clear();
+}
+
+void GroupDataplane::arm_router_flow_timer() {
+    if (router_flows_.empty()) {
+        router_flow_timer_.disarm();
+        return;
+    }
+    // Half the idle time between looks: a flow goes between 1 and 1.5 idle times after its
+    // last packet.
+    const auto idle = group_->config().router_flow_idle;
+    router_flow_timer_.arm_at(policy::Clock::now() + std::max(std::chrono::seconds(1), idle / 2));
+}
+
+void GroupDataplane::expire_idle_router_flows() {
+    if (!kernel_ || router_flows_.empty()) return;
+    std::vector<netlink::XfrmState> states;
+    try {
+        states = kernel_->dump_states();
+    } catch (const std::exception& e) {
+        log_warning(std::string("reading the kernel's XFRM states for router-originated flows: ") + e.what(),
+                    {.group = group_->name()});
+        arm_router_flow_timer();
+        return;
+    }
+    const auto idle = group_->config().router_flow_idle;
+    const auto expired = router_flows_.expire_idle(states, policy::Clock::now(), idle, [&](const policy::RouterFlow& f) {
+        return policy::band::router_reqid(group_slot_, f.reqid_slot);
+    });
+    for (const auto& flow : expired)
+        log_info("router-originated traffic " + flow.source.to_string() + " -> " + flow.destination.to_string() +
+                     ": idle for " + std::to_string(idle.count()) + " s, its state is removed",
+                 {.group = group_->name()});
+    if (!expired.empty()) {
+        router_flows_full_logged_ = false;
+        reconcile(); // re-arms the ageing timer
+    } else {
+        arm_router_flow_timer();
+    }
 }
 
 void GroupDataplane::record_error(const std::string& message) {
@@ -128,11 +212,14 @@ void GroupDataplane::reconcile() {
     }
     installed.datapath = maps_.entries();
 
+    status_.router_flows = router_flows_.flows();
     // One translation serves the plan and the summary (policy::plan() would compute it again).
     const auto desired = policy::desired_objects(timeline_, settings, status_, now);
     const auto operations = policy::diff(desired, installed, group_slot_);
     for (const auto& op : operations) log_debug(op.to_string(), {.group = group_->name()});
     const auto result = policy::apply_plan(operations, *kernel_, maps_);
+    discard_answered_acquires();
+    arm_router_flow_timer();
     if (result.offload_refused && !offload_refusal_logged_) {
         // Once per group: every later state would be refused for the same reason.
         offload_refusal_logged_ = true;
@@ -143,6 +230,10 @@ void GroupDataplane::reconcile() {
 
     summary.problems = desired.problems;
     summary.fail_closed = !desired.has_valid_sa;
+    summary.router_flows = size_t(std::count_if(desired.state_roles.begin(), desired.state_roles.end(),
+                                                [](const std::string& role) {
+                                                    return role.find("router-originated") != std::string::npos;
+                                                }));
     summary.fail_open = any_fail_open_policy(desired);
     if (result.ok()) {
         // After a complete plan the group's objects in the kernel are exactly the desired ones.
@@ -180,6 +271,9 @@ void GroupDataplane::reconcile() {
 
 void GroupDataplane::withdraw() {
     timer_.disarm();
+    router_flow_timer_.disarm();
+    router_flows_.clear();
+    answered_acquires_.clear();
     if (kernel_) {
         try {
             for (const auto& e : std::vector(maps_.entries().inbound_spis.begin(), maps_.entries().inbound_spis.end()))
@@ -198,7 +292,7 @@ void GroupDataplane::withdraw() {
             for (const auto& p : kernel_->dump_policies())
                 if (policy::band::owns(p, group_slot_)) kernel_->delete_policy(p.id), ++removed;
             for (const auto& s : kernel_->dump_states())
-                if (policy::band::owns(s, group_slot_)) kernel_->delete_state(s.id), ++removed;
+                if (policy::band::owns(s, group_slot_) && s.id.spi != 0) kernel_->delete_state(s.id), ++removed;
             if (removed > 0)
                 log_info("removed the group's " + std::to_string(removed) + " kernel objects", {.group = group_->name()});
         } catch (const std::exception& e) {

@@ -108,6 +108,8 @@ const char* FakeKernelIpsec::kind_name(Call::Kind kind) {
         return "update_policy";
     case Call::Kind::delete_policy:
         return "delete_policy";
+    case Call::Kind::discard_acquire:
+        return "discard_acquire";
     case Call::Kind::dump_policies:
         return "dump_policies";
     case Call::Kind::bypass_socket:
@@ -231,6 +233,28 @@ void FakeKernelIpsec::delete_policy(const XfrmPolicyId& id) {
 std::vector<XfrmPolicy> FakeKernelIpsec::dump_policies() {
     begin({Call::Kind::dump_policies, std::nullopt, std::nullopt, {}, 0});
     return policies_;
+}
+
+AcquirePlaceholder FakeKernelIpsec::insert_acquire_placeholder(const IpAddress& destination,
+                                                               const IpAddress& source, uint32_t reqid) {
+    XfrmState larval;
+    larval.id.destination = destination;
+    larval.id.spi = 0;
+    larval.source = source;
+    larval.reqid = reqid;
+    states_.push_back(larval);
+    return {destination, source, 50, reqid, next_acquire_sequence_++};
+}
+
+void FakeKernelIpsec::discard_acquire(const AcquirePlaceholder& placeholder) {
+    begin({Call::Kind::discard_acquire, std::nullopt, std::nullopt, {}, 0});
+    calls_.back().text += " dst " + placeholder.destination.to_string() + " src " + placeholder.source.to_string();
+    // Like ALLOCSPI + DELSA: the placeholder with these addresses and reqid goes; none is fine.
+    std::erase_if(states_, [&](const XfrmState& s) {
+        return s.id.spi == 0 && s.id.destination == placeholder.destination && s.source == placeholder.source &&
+               s.reqid == placeholder.reqid;
+    });
+    finish("discard acquire dst " + placeholder.destination.to_string() + " src " + placeholder.source.to_string());
 }
 
 void FakeKernelIpsec::bypass_socket(int fd, IpFamily family) {

@@ -27,6 +27,7 @@ public:
             delete_policy,
             dump_policies,
             bypass_socket,
+            discard_acquire,
         };
         Kind kind = Kind::add_state;
         std::optional<XfrmStateId> state;
@@ -44,6 +45,13 @@ public:
     void delete_policy(const XfrmPolicyId& id) override;
     std::vector<XfrmPolicy> dump_policies() override;
     void bypass_socket(int fd, IpFamily family) override;
+    void discard_acquire(const AcquirePlaceholder& placeholder) override;
+
+    // What the kernel does when a packet meets a policy whose template has no state: it keeps
+    // a placeholder (SPI 0, no algorithms; dumped like any state) until discard_acquire() or
+    // its expiry. Returns it as the ACQUIRE would name it.
+    AcquirePlaceholder insert_acquire_placeholder(const IpAddress& destination, const IpAddress& source,
+                                                  uint32_t reqid);
 
     // Objects someone else (strongSwan, an operator) installed; not logged as calls.
     void insert_foreign(const XfrmState& state) { states_.push_back(state); }
@@ -103,6 +111,7 @@ private:
     std::vector<Failure> failures_;
     std::function<void(const FakeKernelIpsec&, const Call&)> observer_;
     uint32_t next_index_ = 8; // the kernel's policy indexes are never 0
+    uint32_t next_acquire_sequence_ = 1;
 };
 
 } // namespace netlink

@@ -26,12 +26,14 @@ private:
 enum class KernelEventType { state_expired, acquire, policy_expired, state_deleted, policy_deleted, resync_needed };
 
 struct KernelEvent {
-    KernelEventType type;
+    KernelEventType type = KernelEventType::resync_needed;
     std::optional<XfrmStateId> state;   // for state events
     std::optional<XfrmPolicyId> policy; // for policy and acquire events
     bool hard = false;                  // expire: hard or soft
     IpAddress acquire_source;           // acquire: the packet that triggered it
     IpAddress acquire_destination;
+    uint32_t policy_priority = 0;       // acquire: the policy that asked (which group)
+    std::optional<AcquirePlaceholder> placeholder; // acquire: what the kernel holds meanwhile
 };
 
 class KernelIpsec {
@@ -47,6 +49,12 @@ public:
     virtual void update_policy(const XfrmPolicy& policy) = 0;
     virtual void delete_policy(const XfrmPolicyId& id) = 0;
     virtual std::vector<XfrmPolicy> dump_policies() = 0;
+
+    // Removes the kernel's placeholder for an ACQUIRE that has been answered (or refused), so
+    // the next flow through the same template raises its own ACQUIRE at once instead of being
+    // dropped until the placeholder expires (net.core.xfrm_acq_expires, 30 s). Gone already
+    // is fine.
+    virtual void discard_acquire(const AcquirePlaceholder& placeholder) = 0;
 
     // Exempt one socket from every XFRM policy (IP_XFRM_POLICY/IPV6_XFRM_POLICY bypass),
     // so the daemon's own GDOI traffic can never be swallowed by a group policy.

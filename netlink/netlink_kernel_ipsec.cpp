@@ -354,6 +354,31 @@ void NetlinkKernelIpsec::apply(std::span<const XfrmOperation> operations) {
     throw BatchError(std::move(failures), operations.size());
 }
 
+void NetlinkKernelIpsec::discard_acquire(const AcquirePlaceholder& placeholder) {
+    const std::string what = "removing the ACQUIRE placeholder dst " + placeholder.destination.to_string() +
+                             " src " + placeholder.source.to_string();
+    if (!is_owned_reqid(placeholder.reqid))
+        throw KernelError(what + ": refused, its reqid is not gdoid's (netlink/ownership.hpp)", EPERM);
+    // A placeholder has SPI 0 and DELSA finds states by SPI: give it one first. Should it be
+    // gone already, ALLOCSPI makes a fresh one, which the DELSA below removes again.
+    MessageBuilder allocate = build_allocate_placeholder_spi(placeholder);
+    std::vector<std::vector<uint8_t>> replies;
+    auto failure = socket_.request(allocate.bytes(), &replies);
+    std::optional<XfrmStateId> id;
+    if (!failure && !replies.empty()) {
+        try {
+            id = decode_state(reinterpret_cast<const nlmsghdr*>(replies.front().data())).state.id;
+        } catch (const std::exception&) {
+        }
+    }
+    wipe(replies);
+    if (failure) throw KernelError(format_kernel_error(what, *failure), failure->error_number);
+    if (!id) throw KernelError(what + ": the kernel's ALLOCSPI answer named no state", EPROTO);
+    MessageBuilder remove = build_state_id_request(XFRM_MSG_DELSA, *id);
+    if (auto failed = socket_.request(remove.bytes()); failed && failed->error_number != ESRCH)
+        throw KernelError(format_kernel_error(what, *failed), failed->error_number);
+}
+
 FlushResult NetlinkKernelIpsec::flush_owned() {
     FlushResult result;
     std::vector<XfrmOperation> operations;

@@ -72,6 +72,7 @@ public:
     void update_policy(const XfrmPolicy& policy) override;
     void delete_policy(const XfrmPolicyId& id) override;
     std::vector<XfrmPolicy> dump_policies() override; // every policy, ours or not
+    void discard_acquire(const AcquirePlaceholder& placeholder) override;
 
     void bypass_socket(int fd, IpFamily family) override;
 

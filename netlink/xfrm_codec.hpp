@@ -28,6 +28,10 @@ MessageBuilder build_add_state(const XfrmState& state, bool update,
 // DELSA or GETSA for one state.
 MessageBuilder build_state_id_request(uint16_t type, const XfrmStateId& id);
 MessageBuilder build_state_dump_request();
+// ALLOCSPI for an ACQUIRE's placeholder (found by the ACQUIRE's sequence number, else by its
+// addresses and reqid): gives it an SPI in [1, 255] -- reserved by RFC 4303 section 2.1, so
+// never a group SA's -- under which DELSA can then name it.
+MessageBuilder build_allocate_placeholder_spi(const AcquirePlaceholder& placeholder);
 
 // NEWPOLICY (or UPDPOLICY). Throws InvalidXfrmObject.
 MessageBuilder build_add_policy(const XfrmPolicy& policy, bool update);

@@ -21,7 +21,9 @@ template <class T> bool read_header(const nlmsghdr* m, T& out) {
 }
 
 KernelEvent resync() {
-    return KernelEvent{KernelEventType::resync_needed, {}, {}, false, {}, {}};
+    KernelEvent event;
+    event.type = KernelEventType::resync_needed;
+    return event;
 }
 
 } // namespace
@@ -69,7 +71,7 @@ std::vector<KernelEvent> XfrmEventSocket::read_events() {
 
 void XfrmEventSocket::decode(const nlmsghdr* m, std::vector<KernelEvent>& events) {
     if (ignored_ports_.count(m->nlmsg_pid)) return;
-    KernelEvent event{KernelEventType::resync_needed, {}, {}, false, {}, {}};
+    KernelEvent event;
     switch (m->nlmsg_type) {
     case XFRM_MSG_EXPIRE: {
         xfrm_user_expire expire;
@@ -105,6 +107,18 @@ void XfrmEventSocket::decode(const nlmsghdr* m, std::vector<KernelEvent>& events
         const XfrmSelector flow = from_xfrm_selector(acquire.sel);
         event.acquire_source = flow.source.address;
         event.acquire_destination = flow.destination.address;
+        event.policy_priority = policy.priority;
+        // The placeholder is keyed by the template's addresses (the source the kernel chose
+        // when the template leaves it open) and its reqid; the sequence number names it.
+        AcquirePlaceholder placeholder;
+        const IpFamily family = from_address_family(acquire.policy.sel.family ? acquire.policy.sel.family
+                                                                              : acquire.sel.family);
+        placeholder.destination = from_xfrm_address(acquire.id.daddr, family);
+        placeholder.source = from_xfrm_address(acquire.saddr, family);
+        placeholder.ip_protocol = acquire.id.proto;
+        placeholder.reqid = policy.templates.empty() ? 0 : policy.templates.front().reqid;
+        placeholder.sequence = acquire.seq;
+        event.placeholder = placeholder;
         break;
     }
     case XFRM_MSG_POLEXPIRE: {

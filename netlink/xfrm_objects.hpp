@@ -68,6 +68,21 @@ struct XfrmState {
     XfrmStateDirection direction = XfrmStateDirection::unspecified; // XFRMA_SA_DIR when supported
     uint64_t hard_lifetime_seconds = 0; // 0 = none: the daemon owns time
     uint64_t soft_lifetime_seconds = 0;
+    // What the state has carried so far (curlft); read from dumps, never sent, never compared.
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+};
+
+// The kernel's placeholder for a pending ACQUIRE (a "larval" state, SPI 0, keyed by the
+// template's addresses and reqid): while it lives, no other flow through the same template
+// raises an ACQUIRE, so the key manager removes it once it has answered.
+struct AcquirePlaceholder {
+    IpAddress destination; // the template's destination
+    IpAddress source;      // the template's source (or the one the kernel chose)
+    uint8_t ip_protocol = 50;
+    uint32_t reqid = 0;
+    uint32_t sequence = 0; // the ACQUIRE's sequence number, which names the placeholder
+    auto operator<=>(const AcquirePlaceholder&) const = default;
 };
 
 enum class XfrmPolicyDirection : uint8_t { in = 0, out = 1, fwd = 2 };

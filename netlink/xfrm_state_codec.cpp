@@ -150,6 +150,22 @@ MessageBuilder build_state_id_request(uint16_t type, const XfrmStateId& id) {
     return message;
 }
 
+MessageBuilder build_allocate_placeholder_spi(const AcquirePlaceholder& placeholder) {
+    xfrm_userspi_info request{};
+    request.info.id.daddr = to_xfrm_address(placeholder.destination);
+    request.info.id.proto = placeholder.ip_protocol;
+    request.info.saddr = to_xfrm_address(placeholder.source);
+    request.info.family = to_address_family(placeholder.destination.family);
+    request.info.mode = XFRM_MODE_TUNNEL;
+    request.info.reqid = placeholder.reqid;
+    request.info.seq = placeholder.sequence;
+    request.min = 1;
+    request.max = 255;
+    MessageBuilder message(XFRM_MSG_ALLOCSPI, 0);
+    message.put_header(request);
+    return message;
+}
+
 MessageBuilder build_state_dump_request() {
     MessageBuilder message(XFRM_MSG_GETSA, NLM_F_DUMP);
     message.put_header(xfrm_usersa_id{});
@@ -172,6 +188,8 @@ DecodedState decode_state(const xfrm_usersa_info& info, const AttributeSet& attr
     s.no_pmtu_discovery = info.flags & XFRM_STATE_NOPMTUDISC;
     s.hard_lifetime_seconds = info.lft.hard_add_expires_seconds;
     s.soft_lifetime_seconds = info.lft.soft_add_expires_seconds;
+    s.packets = info.curlft.packets;
+    s.bytes = info.curlft.bytes;
     // Names and lengths only: keys stay in the kernel.
     if (auto a = attributes.get(XFRMA_ALG_CRYPT))
         s.encryption = XfrmAlgorithm{algorithm_name(*a), {}, 0};

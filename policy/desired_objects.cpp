@@ -1,6 +1,7 @@
 #include "policy/desired_objects.hpp"
 
 #include "policy/object_band.hpp"
+#include "policy/router_originated.hpp"
 #include "policy/tek_states.hpp"
 
 #include <algorithm>
@@ -56,6 +57,10 @@ public:
         p.priority = band::priority(settings_.group_slot, offset);
         p.action = action;
         p.templates = std::move(templates);
+        add(std::move(p), role);
+    }
+
+    void add(XfrmPolicy p, const std::string& role) {
         // The kernel keeps one policy per (selector, direction, mark): the first one asked for,
         // which has the higher precedence, wins.
         if (!ids_.insert(p.id).second) return;
@@ -213,8 +218,7 @@ void add_fail_closed(Builder& b, const GroupTimeline& timeline, const LocalSetti
 
 void add_slot_blocks(Builder& b, const TekSlot& slot, const std::vector<TekSlot>& slots,
                      const LocalSettings& settings) {
-    const uint32_t offset =
-        band::tek_offset + std::min(slot.acl_position, band::max_tek_positions - 1);
+    const uint32_t offset = band::entry_offset(slot.acl_position, band::EntryRank::entry);
     const std::string role = "ACL entry " + std::to_string(slot.acl_position + 1) + " key refused";
     for (const auto& s : paired_selectors(slot.selector, slots)) {
         if (b.encrypts())
@@ -273,8 +277,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
         out.has_valid_sa = true;
         const auto family = slot.selector.source.range.first.family;
         const Anchors& anchors = *anchors_for(settings, family);
-        const uint32_t offset =
-            band::tek_offset + std::min(slot.acl_position, band::max_tek_positions - 1);
+        const uint32_t offset = band::entry_offset(slot.acl_position, band::EntryRank::entry);
         const std::string entry = "ACL entry " + std::to_string(slot.acl_position + 1);
         const auto selectors = paired_selectors(slot.selector, slots);
 
@@ -297,6 +300,12 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
                     entry + " TEK " + hex(outbound->spi) + " outbound");
             for (const auto& s : selectors)
                 out.datapath.outbound_flows.insert({s.source, s.destination});
+            auto router = router_originated_objects(slot, selectors, *outbound, anchors, settings,
+                                                    status.router_flows);
+            for (size_t i = 0; i < router.states.size(); ++i)
+                b.state(std::move(router.states[i]), router.state_roles[i]);
+            for (size_t i = 0; i < router.policies.size(); ++i)
+                b.add(std::move(router.policies[i]), router.policy_roles[i]);
         }
 
         const uint8_t ip_protocol = inbound.empty() ? (outbound ? tek_ip_protocol(*outbound) : 50)

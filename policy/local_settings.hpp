@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,11 +88,25 @@ struct LocalSettings {
     std::chrono::seconds activate_before_expiry{30};
 };
 
-// What the group's registration state machine knows that changes the kernel objects.
+// Traffic the router itself sends to the group (one of its own addresses as source) never
+// crosses a LAN ingress program, so the outbound anchor state cannot carry it with its
+// addresses restored. Such a flow gets its own outbound state instead, source = the router's
+// address, destination = the remote host: the outer header then equals the inner one by
+// itself (design.md, header preservation item 4). Flows are found through the kernel's
+// ACQUIRE and forgotten when idle (daemon/router_flows).
+struct RouterFlow {
+    gdoi::IpAddress source;
+    gdoi::IpAddress destination;
+    uint32_t reqid_slot = 0; // the TEK slot whose ACQUIRE trap the flow met
+    auto operator<=>(const RouterFlow&) const = default;
+};
+
+// What the daemon knows at run time that changes the kernel objects.
 struct GroupStatus {
     // True while the group has no usable key server (all retries failed): the only situation
     // in which fail-open rules apply.
     bool servers_unreachable = false;
+    std::set<RouterFlow> router_flows;
 };
 
 } // namespace policy

@@ -106,7 +106,9 @@ std::vector<Operation> diff(const DesiredObjects& desired, const InstalledObject
     using K = Operation::Kind;
     std::map<netlink::XfrmStateId, const XfrmState*> own_states;
     for (const auto& s : installed.states)
-        if (band::owns(s, group_slot)) own_states[s.id] = &s;
+        // SPI 0 is the kernel's placeholder for an ACQUIRE raised by one of our traps: the
+        // kernel's bookkeeping, removed by whoever answers the ACQUIRE, never by a plan.
+        if (band::owns(s, group_slot) && s.id.spi != 0) own_states[s.id] = &s;
     std::map<netlink::XfrmPolicyId, const XfrmPolicy*> own_policies;
     for (const auto& p : installed.policies)
         if (band::owns(p, group_slot)) own_policies[p.id] = &p;

@@ -169,11 +169,14 @@ netlink::XfrmState inbound_state(const gdoi::TekPolicy& tek, const Anchors& anch
     return state;
 }
 
-netlink::XfrmState outbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors,
-                                  uint32_t reqid, const LocalSettings& settings) {
+namespace {
+
+netlink::XfrmState sending_state(const gdoi::TekPolicy& tek, const gdoi::IpAddress& source,
+                                 const gdoi::IpAddress& destination, uint32_t reqid,
+                                 const LocalSettings& settings) {
     netlink::XfrmState state = common_state(tek, reqid);
-    state.id.destination = anchors.remote_anchor;
-    state.source = anchors.wan_address;
+    state.id.destination = destination;
+    state.source = source;
     state.direction = netlink::XfrmStateDirection::out;
     // Sequence numbers mean nothing to receivers with replay window 0; wrapping must not
     // stop traffic.
@@ -181,9 +184,26 @@ netlink::XfrmState outbound_state(const gdoi::TekPolicy& tek, const Anchors& anc
     // df-bit clear: the outer DF is 0, so the core fragments instead of sending "fragmentation
     // needed" to a LAN host that cannot use it (datapath-notes.md pitfall 9).
     state.no_pmtu_discovery = settings.df_bit == DfBit::clear;
-    state.set_mark = settings.outbound_flag_mark;
     if (settings.wan_crypto_offload) state.offload_device = settings.wan.name;
     return state;
+}
+
+} // namespace
+
+netlink::XfrmState outbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors,
+                                  uint32_t reqid, const LocalSettings& settings) {
+    netlink::XfrmState state =
+        sending_state(tek, anchors.wan_address, anchors.remote_anchor, reqid, settings);
+    state.set_mark = settings.outbound_flag_mark;
+    return state;
+}
+
+netlink::XfrmState router_flow_state(const gdoi::TekPolicy& tek, const gdoi::IpAddress& source,
+                                     const gdoi::IpAddress& destination, uint32_t reqid,
+                                     const LocalSettings& settings) {
+    // No flag mark: the WAN egress program must leave these packets alone, their outer
+    // header is already the inner one.
+    return sending_state(tek, source, destination, reqid, settings);
 }
 
 } // namespace policy

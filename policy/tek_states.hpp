@@ -24,6 +24,12 @@ netlink::XfrmState inbound_state(const gdoi::TekPolicy& tek, const Anchors& anch
 netlink::XfrmState outbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors,
                                   uint32_t reqid, const LocalSettings& settings);
 
+// One router-originated flow's outbound state: `source` (the router's own address) ->
+// `destination` (the remote host), under the TEK's SPI and keys.
+netlink::XfrmState router_flow_state(const gdoi::TekPolicy& tek, const gdoi::IpAddress& source,
+                                     const gdoi::IpAddress& destination, uint32_t reqid,
+                                     const LocalSettings& settings);
+
 // The selector every family-wide object uses: any address of the family.
 netlink::XfrmSelector any_selector(gdoi::IpFamily family);
 gdoi::IpPrefix any_prefix(gdoi::IpFamily family);

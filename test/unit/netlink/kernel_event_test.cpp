@@ -127,3 +127,92 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "a packet without a state raises an acqu
     CHECK(got[0].acquire_source == address("127.0.0.1"));
     CHECK(got[0].acquire_destination == address("127.0.0.2"));
 }
+
+namespace {
+
+// One UDP datagram from `source` to `destination` port 9: enough to meet an `out` policy.
+void send_datagram(const char* source, const char* destination) {
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    inet_pton(AF_INET, source, &from.sin_addr);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(9);
+    inet_pton(AF_INET, destination, &to.sin_addr);
+    // The kernel drops the packet while it asks the key manager (net.core.xfrm_larval_drop).
+    sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    close(fd);
+}
+
+size_t placeholders(NetlinkKernelIpsec& kernel) {
+    size_t count = 0;
+    for (const auto& s : kernel.dump_states()) count += s.id.spi == 0;
+    return count;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(FreshNetworkNamespace,
+                 "an ACQUIRE names the flow and its placeholder; discarding the placeholder lets the "
+                 "next flow raise its own",
+                 "[netlink][kernel][events][acquire]") {
+    REQUIRE(run("ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && "
+                "ip addr add 10.1.0.1/24 dev v0 && ip route add 10.2.0.0/24 dev v0")
+                .status == 0);
+    NetlinkKernelIpsec kernel;
+    XfrmEventSocket events;
+    events.ignore_port_id(kernel.port_id());
+    // A router-originated trap like policy/router_originated.cpp builds: its template names a
+    // state that never exists.
+    XfrmPolicy trap;
+    trap.id.selector.source = prefix("10.1.0.1/32");
+    trap.id.selector.destination = prefix("10.2.0.0/24");
+    trap.id.direction = XfrmPolicyDirection::out;
+    trap.priority = owned_priority(0x2001);
+    XfrmTemplate t;
+    t.source = address("10.1.0.1");
+    t.destination = address("100.127.0.2");
+    t.reqid = owned_reqid(0x8001);
+    trap.templates.push_back(t);
+    kernel.add_policy(trap);
+
+    send_datagram("10.1.0.1", "10.2.0.10");
+    auto got = wait_events(events);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].type == KernelEventType::acquire);
+    CHECK(got[0].acquire_source == address("10.1.0.1"));
+    CHECK(got[0].acquire_destination == address("10.2.0.10"));
+    CHECK(got[0].policy_priority == trap.priority);
+    REQUIRE(got[0].placeholder);
+    const auto placeholder = *got[0].placeholder;
+    CHECK(placeholder.destination == address("100.127.0.2"));
+    CHECK(placeholder.source == address("10.1.0.1"));
+    CHECK(placeholder.reqid == t.reqid);
+    CHECK(placeholder.ip_protocol == 50);
+    CHECK(placeholder.sequence != 0);
+    CHECK(placeholders(kernel) == 1);
+
+    // While the placeholder lives, another destination through the same trap is dropped
+    // without a word: this is why gdoid discards it once it has answered.
+    send_datagram("10.1.0.1", "10.2.0.11");
+    CHECK(wait_events(events, 300).empty());
+
+    kernel.discard_acquire(placeholder);
+    CHECK(placeholders(kernel) == 0);
+    CHECK(wait_events(events, 200).empty()); // our own deletion is no news
+    send_datagram("10.1.0.1", "10.2.0.11");
+    got = wait_events(events);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].acquire_destination == address("10.2.0.11"));
+
+    // Discarding twice, or one that expired, is fine; a foreign reqid is refused.
+    kernel.discard_acquire(*got[0].placeholder);
+    kernel.discard_acquire(*got[0].placeholder);
+    CHECK(placeholders(kernel) == 0);
+    auto foreign = *got[0].placeholder;
+    foreign.reqid = 42;
+    CHECK_THROWS_AS(kernel.discard_acquire(foreign), KernelError);
+}

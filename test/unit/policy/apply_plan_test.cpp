@@ -55,7 +55,7 @@ TEST_CASE("a kernel refusal mid-rekey stops the plan, says which operation faile
     const auto retry = h.plan_at(at(261s));
     CHECK(texts(retry.operations) ==
           std::vector<std::string>{"update policy src 10.0.0.0/8 dst 10.0.0.0/8 dev if2 dir out "
-                                   "priority 1828724736 allow\n"
+                                   "priority 1828724738 allow\n"
                                    "    tmpl src 192.0.2.1 dst 100.127.0.2 proto esp spi "
                                    "0xb0000002 reqid 1828716545 mode tunnel",
                                    "delete state dst 100.127.0.2 proto esp spi 0xa0000001"});

@@ -10,10 +10,22 @@ using netlink::XfrmPolicyDirection;
 
 namespace {
 
+GroupStatus unreachable() {
+    GroupStatus status;
+    status.servers_unreachable = true;
+    return status;
+}
+
+bool router_originated(const DesiredObjects& d, size_t index) {
+    return d.policy_roles[index].find("router-originated") != std::string::npos;
+}
+
+// The ACL entries' own policies in this direction (router-originated ones aside: their own
+// cases are in router_originated_test.cpp).
 std::vector<XfrmPolicy> with(const DesiredObjects& d, XfrmPolicyDirection dir) {
     std::vector<XfrmPolicy> result;
-    for (const auto& p : d.policies)
-        if (p.id.direction == dir) result.push_back(p);
+    for (size_t i = 0; i < d.policies.size(); ++i)
+        if (d.policies[i].id.direction == dir && !router_originated(d, i)) result.push_back(d.policies[i]);
     return result;
 }
 
@@ -333,7 +345,7 @@ TEST_CASE("fail-closed without keys, fail-open only while servers are unreachabl
         CHECK(local->action == XfrmPolicyAction::allow);
     }
     SECTION("servers unreachable: fail-open rules pass both ways, the rest stays blocked") {
-        const auto d = desired_objects(never_registered, s, {true}, t0());
+        const auto d = desired_objects(never_registered, s, unreachable(), t0());
         const auto* o = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2);
         REQUIRE(o);
         CHECK(o->action == XfrmPolicyAction::allow);
@@ -347,7 +359,7 @@ TEST_CASE("fail-closed without keys, fail-open only while servers are unreachabl
     SECTION("with valid keys neither block nor fail-open policies exist") {
         GroupTimeline timeline;
         timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 60s)}), t0());
-        const auto d = desired_objects(timeline, s, {true}, t0());
+        const auto d = desired_objects(timeline, s, unreachable(), t0());
         CHECK(d.has_valid_sa);
         for (const auto& p : d.policies) {
             CHECK(p.action == XfrmPolicyAction::allow);

@@ -46,7 +46,7 @@ TEST_CASE("the desired objects of a group read like the design", "[render]") {
                                      "oseq-may-wrap enc cbc(aes)"));
     CHECK_THAT(text, Catch::Contains("# ACL entry 1 encrypt\n"
                                      "  src 10.0.0.0/8 dst 10.0.0.0/8 dev eth0 dir out priority "
-                                     "1828724736 allow\n"
+                                     "1828724738 allow\n"
                                      "    tmpl src 192.0.2.1 dst 100.127.0.2 proto esp spi "
                                      "0x10000001 reqid 1828716545 mode tunnel"));
     CHECK_THAT(text, Catch::Contains("src 10.0.0.0/8 dst 10.0.0.0/8 dev eth1 dir fwd"));

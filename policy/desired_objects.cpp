@@ -166,6 +166,19 @@ void add_bypasses(Builder& b, const GroupTimeline& timeline, const LocalSettings
     }
 }
 
+// Traffic toward the router's own addresses that `s` covers: the `in` counterpart of a `fwd`
+// block, so a router without keys accepts no clear text a LAN host behind it would not get.
+// Its own LANs still reach it through the local LAN bypass, which comes first.
+void block_to_router(Builder& b, const XfrmSelector& s, const LocalSettings& settings, uint32_t offset,
+                     const std::string& role) {
+    for (const auto& address : settings.router_addresses) {
+        if (address.family != s.destination.address.family || !s.destination.contains(address)) continue;
+        XfrmSelector to_router = s;
+        to_router.destination = {address, uint8_t(address.width_bits())};
+        b.policy(to_router, XfrmPolicyDirection::in, 0, offset, XfrmPolicyAction::block, {}, role + " (to the router)");
+    }
+}
+
 void add_fail_closed(Builder& b, const GroupTimeline& timeline, const LocalSettings& settings,
                      const GroupStatus& status) {
     // While servers are unreachable, the operator's fail-open rules pass in clear text.
@@ -209,10 +222,12 @@ void add_fail_closed(Builder& b, const GroupTimeline& timeline, const LocalSetti
         if (b.encrypts())
             b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, band::block_offset,
                      XfrmPolicyAction::block, {}, "fail-closed");
-        if (b.decrypts())
+        if (b.decrypts()) {
             for (const auto& lan : settings.lans)
                 b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, band::block_offset,
                          XfrmPolicyAction::block, {}, "fail-closed");
+            block_to_router(b, s, settings, band::block_offset, "fail-closed");
+        }
     }
 }
 
@@ -224,10 +239,12 @@ void add_slot_blocks(Builder& b, const TekSlot& slot, const std::vector<TekSlot>
         if (b.encrypts())
             b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, offset,
                      XfrmPolicyAction::block, {}, role);
-        if (b.decrypts())
+        if (b.decrypts()) {
             for (const auto& lan : settings.lans)
                 b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, offset, XfrmPolicyAction::block,
                          {}, role);
+            block_to_router(b, s, settings, offset, role);
+        }
     }
 }
 

@@ -120,7 +120,9 @@ has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $GM_IF" "dir out action block" ||
     st_fail "no fail-closed out block from 10.1.0.0/16 on $GM_IF: $(policies)"
 has_policy "src 0.0.0.0/0 dst 10.1.0.0/16 dev $GM_IF" "dir out action block" || st_fail "no fail-closed out block to 10.1.0.0/16"
 has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $LAN_IF" "dir fwd action block" || st_fail "no fail-closed fwd block on $LAN_IF"
-st_pass "fail-closed before registration: the LAN prefixes are blocked on $GM_IF (out) and $LAN_IF (fwd)"
+has_policy "src 0.0.0.0/0 dst 10.1.0.1/32" "dir in action block" || st_fail "no fail-closed in block toward the router's LAN address: $(policies)"
+has_policy "src 10.1.0.0/16 dst 0.0.0.0/0" "dir in priority" || st_fail "the LAN lost its way to the router: $(policies)"
+st_pass "fail-closed before registration: the LAN prefixes are blocked on $GM_IF (out), $LAN_IF (fwd) and toward the router's own 10.1.0.1 (in; its LAN still reaches it)"
 
 filters=$(tc -n "$GM_NS" filter show dev "$GM_IF" ingress; tc -n "$GM_NS" filter show dev "$GM_IF" egress;
           tc -n "$GM_NS" filter show dev "$LAN_IF" ingress)

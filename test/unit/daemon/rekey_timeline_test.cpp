@@ -723,7 +723,7 @@ TEST_CASE("rekey timeline: no server answers until the keys expire, then fail-cl
             // moment in clear text), then B's objects go; ks2's next try comes after.
             " 2100  update policy out 10.0.0.0/8->10.0.0.0/8 dev if2 block",
             " 2100  update policy fwd 10.0.0.0/8->10.0.0.0/8 dev if3 block",
-            " 2100  delete policy in 10.0.0.0/8->10.1.0.1/32",
+            " 2100  update policy in 10.0.0.0/8->10.1.0.1/32 block",
             " 2100  delete policy out 10.1.0.1/32->10.0.0.0/8 dev if2",
             " 2100  map remove flow 10.0.0.0/8 -> 10.0.0.0/8",
             " 2100  delete state 0xb0000002 out",
@@ -738,7 +738,8 @@ TEST_CASE("rekey timeline: no server answers until the keys expire, then fail-cl
     // Only the fail-closed blocks of the group's last known ACL remain.
     CHECK(member.kernel().states().empty());
     CHECK(member.maps() == policy::DatapathEntries{});
-    REQUIRE(member.kernel().policies().size() == 2); // out on the WAN, fwd on the LAN
+    // out on the WAN, fwd on the LAN, in toward the router's LAN address
+    REQUIRE(member.kernel().policies().size() == 3);
     for (const auto& p : member.kernel().policies()) {
         CHECK(p.action == XfrmPolicyAction::block);
         CHECK(p.priority ==

@@ -343,6 +343,14 @@ TEST_CASE("fail-closed without keys, fail-open only while servers are unreachabl
         const auto* local = lookup(d.policies, XfrmPolicyDirection::fwd, "10.1.0.5", "10.1.2.5", 4);
         REQUIRE(local);
         CHECK(local->action == XfrmPolicyAction::allow);
+        // The router's own LAN address is no way around it: clear text from elsewhere is
+        // refused, its LAN still reaches it.
+        const auto* to_router = lookup(d.policies, XfrmPolicyDirection::in, "198.51.100.1", "10.1.0.1", 0);
+        REQUIRE(to_router);
+        CHECK(to_router->action == XfrmPolicyAction::block);
+        const auto* lan_to_router = lookup(d.policies, XfrmPolicyDirection::in, "10.1.0.5", "10.1.0.1", 0);
+        REQUIRE(lan_to_router);
+        CHECK(lan_to_router->action == XfrmPolicyAction::allow);
     }
     SECTION("servers unreachable: fail-open rules pass both ways, the rest stays blocked") {
         const auto d = desired_objects(never_registered, s, unreachable(), t0());
@@ -379,6 +387,13 @@ TEST_CASE("fail-closed without keys, fail-open only while servers are unreachabl
             CHECK(o->action == XfrmPolicyAction::block);
             CHECK(lookup(expired.policies, XfrmPolicyDirection::out, "10.1.0.5", "192.0.2.7", 2) ==
                   nullptr);
+            // The `in` policy that demanded ESP toward the router is gone with the keys; a
+            // block takes its place instead of nothing.
+            const auto* to_router =
+                lookup(expired.policies, XfrmPolicyDirection::in, "10.2.0.5", "10.1.0.1", 0);
+            REQUIRE(to_router);
+            CHECK(to_router->action == XfrmPolicyAction::block);
+            CHECK(lookup(expired.policies, XfrmPolicyDirection::in, "192.0.2.7", "10.1.0.1", 0) == nullptr);
         }
     }
 }
@@ -398,6 +413,9 @@ TEST_CASE("a TEK that cannot be installed is reported; the others still are", "[
         lookup(d.policies, XfrmPolicyDirection::fwd, "10.2.0.5", "10.1.0.5", 3);
     REQUIRE(refused_in);
     CHECK(refused_in->action == XfrmPolicyAction::block);
+    const auto* refused_to_router = lookup(d.policies, XfrmPolicyDirection::in, "10.2.0.5", "10.1.0.1", 0);
+    REQUIRE(refused_to_router);
+    CHECK(refused_to_router->action == XfrmPolicyAction::block);
     const auto* working = lookup(d.policies, XfrmPolicyDirection::out, "10.3.0.5", "10.4.0.5", 2);
     REQUIRE(working);
     CHECK(working->templates.size() == 1);

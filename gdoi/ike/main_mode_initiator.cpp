@@ -202,7 +202,7 @@ void MainModeInitiator::handle_mm4(std::span<const uint8_t> datagram, TimePoint 
     sa_->peer = config_.server_address;
     dh_.reset(); // the private value is no longer needed
 
-    auto id = IdPayload::ipv4(config_.local_address);
+    auto id = IdPayload::address(config_.local_address);
     auto hash_i = main_mode_hash(chosen_.hash, skeyid_, true, g_xi_, g_xr_, icookie_, rcookie_,
                                  sai_body_, encode_payload_body(id));
     Message mm5;

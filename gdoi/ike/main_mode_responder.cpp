@@ -195,7 +195,7 @@ std::vector<Datagram> MainModeResponder::handle_mm5(std::span<const uint8_t> dat
             log(LogLevel::info, "INITIAL-CONTACT: the member forgot every earlier SA with us");
     sa_->cipher->commit(0, opened->next_iv);
 
-    auto id = IdPayload::ipv4(config_.local_address);
+    auto id = IdPayload::address(config_.local_address);
     Message mm6;
     mm6.header.initiator_cookie = icookie_;
     mm6.header.responder_cookie = rcookie_;

@@ -47,6 +47,16 @@ IdPayload IdPayload::ipv4(const IpAddress& address, uint8_t protocol, uint16_t p
     return p;
 }
 
+IdPayload IdPayload::address(const IpAddress& address, uint8_t protocol, uint16_t port) {
+    if (address.family == IpFamily::v4) return ipv4(address, protocol, port);
+    IdPayload p;
+    p.id_type = id_type::ipv6_addr;
+    p.protocol = protocol;
+    p.port = port;
+    p.data.assign(address.bytes.begin(), address.bytes.begin() + 16);
+    return p;
+}
+
 IdPayload IdPayload::group_key_id(uint32_t group_id, GroupIdByteOrder order) {
     IdPayload p;
     p.id_type = id_type::key_id;

@@ -57,6 +57,9 @@ struct IdPayload {
     std::vector<uint8_t> data;
 
     static IdPayload ipv4(const IpAddress& address, uint8_t protocol = 0, uint16_t port = 0);
+    // ID_IPV4_ADDR or ID_IPV6_ADDR (RFC 2407 4.6.2.1) by the address's family: the Phase 1
+    // identity of a member or key server of an IPv6 group is its 16-octet address.
+    static IdPayload address(const IpAddress& address, uint8_t protocol = 0, uint16_t port = 0);
     // GDOI PULL message 1: KEY_ID with the 4-octet group number, in the order the quirk says.
     static IdPayload group_key_id(uint32_t group_id,
                                   GroupIdByteOrder order = GroupIdByteOrder::network);

@@ -121,6 +121,18 @@ TEST_CASE("Phase 1 payloads round-trip", "[wire][phase1]") {
                 VendorIdPayload{std::vector<uint8_t>(16, 6)}});
 }
 
+TEST_CASE("ID payload: a Phase 1 identity is ID_IPV4_ADDR or ID_IPV6_ADDR by the address family",
+          "[wire][id]") {
+    // RFC 2407 4.6.2.1: ID_IPV6_ADDR (5) carries a 16-octet address; an IPv6 group's member
+    // must not send the first four octets of its address as ID_IPV4_ADDR.
+    auto v4 = IdPayload::address(IpAddress::v4(192, 0, 2, 1));
+    CHECK(encode_payload_body(v4) == from_hex("01000000c0000201"));
+    auto v6 = IdPayload::address(*IpAddress::parse("2001:db8:ff01::1"), 17, 848);
+    CHECK(encode_payload_body(v6) ==
+          from_hex("0511035020010db8ff0100000000000000000001"));
+    round_trip(exchange::identity_protection, {v4, v6});
+}
+
 TEST_CASE("ID payload: KEY_ID group number in both byte orders", "[wire][id]") {
     auto be = IdPayload::group_key_id(1234);
     auto le = IdPayload::group_key_id(1234, GroupIdByteOrder::little_endian);

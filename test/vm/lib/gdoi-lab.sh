@@ -18,7 +18,7 @@
 #
 # Functions
 #   glab_init                     runtime folder, binaries, silent address; called by the others
-#   glab_ks_start [NODE [ADDR]]   write NODE's gdoi-test-ks config (default ks1 / LAB_KS1), start it,
+#   glab_ks_start [NODE [ADDR]]   write NODE's gdoi-test-ks config (default ks1 / LAB_KS1, LAB6_KS1 for GLAB_FAMILY=6), start it,
 #                                 wait for its control socket
 #   glab_ks_call NODE JSON        one request on NODE's control channel; prints the reply line;
 #                                 status 0 if "ok":true, 1 if "ok":false, 2 if no reply
@@ -39,7 +39,7 @@
 #                                 both registered
 #   glab_esp_sa_records NODE      tshark `esp_sa` records (one per line, for `-o RECORD`) of
 #                                 NODE's AES-CBC + HMAC-SHA-256 ESP states, keys as the kernel
-#                                 holds them (any address: one record per SPI)
+#                                 holds them (any address of the GLAB_FAMILY family: one record per SPI)
 #   glab_ping_report LOG SECONDS WHAT   from ping's summary in LOG (SECONDS of pinging host-a1 ->
 #                                 host-b1 during WHAT): ok/fail (the scenario's functions) on zero
 #                                 loss and on at least 500 packets/s (requests + replies, the
@@ -55,6 +55,14 @@
 #   GLAB_RUN                      runtime folder (/run/gdoi-lab.XXXXXX); GLAB_LOGS: logs (scratch)
 #   GLAB_SOCKET[GM] GLAB_CONFIG[GM] GLAB_KS_SOCKET[NODE] GLAB_GDOID_PID[GM] GLAB_KS_PID[NODE]
 #   GLAB_LOG_LEVEL                gdoid's log-level (debug)
+#   GLAB_FAMILY                   4 (default) or 6: an IPv6 group (Cisco `crypto gdoi group ipv6`)
+#                                 in the same lab, after lab_add_ipv6: the key server listens on
+#                                 LAB6_KS1, the members use LAB6_GMA_WAN/LAB6_GMB_WAN as
+#                                 local-address, the TEKs protect LAB6_LAN_A <-> LAB6_LAN_B, the
+#                                 KEK names the key server's unicast address (the test key server
+#                                 sends no IPv6 multicast: every push goes unicast), and the
+#                                 anchors are gdoid's IPv6 defaults (fd00:6764:6f69::1 and ::2).
+#                                 Read by glab_init: set it before the first glab_* call.
 #   GLAB_RETRY                    gdoid's retry setting ({ count = 1, interval = "3s" })
 #   GLAB_MEMBER_EXTRA             TOML appended to each member's [[group]] (more keys, or
 #                                 [[group.fail-open]] tables); empty by default
@@ -74,8 +82,9 @@ GLAB_GROUP_ID=${GLAB_GROUP_ID:-4321}
 GLAB_TEK_SPI_AB=${GLAB_TEK_SPI_AB:-0x20000001}
 GLAB_TEK_SPI_BA=${GLAB_TEK_SPI_BA:-0x20000002}
 GLAB_SILENT_KS=${GLAB_SILENT_KS:-203.0.113.99}
-GLAB_ANCHOR_INBOUND=100.127.255.1 # gdoid's defaults (daemon/config.cpp)
+GLAB_ANCHOR_INBOUND=100.127.255.1 # gdoid's defaults (daemon/config.cpp); IPv6: glab_init
 GLAB_ANCHOR_REMOTE=100.127.255.2
+GLAB_FAMILY=${GLAB_FAMILY:-4}
 GLAB_LOG_LEVEL=${GLAB_LOG_LEVEL:-debug}
 GLAB_RETRY=${GLAB_RETRY:-'{ count = 1, interval = "3s" }'}
 GLAB_DATAPATH_KEYS=${GLAB_DATAPATH_KEYS:-auto}
@@ -90,6 +99,14 @@ declare -gA GLAB_PSK=() GLAB_SOCKET=() GLAB_CONFIG=() GLAB_KS_SOCKET=() GLAB_GDO
 
 _glab_die() { echo "gdoi-lab: $*" >&2; return 1; }
 
+# _glab_lab NAME: the lab address NAME (KS1, GMA_WAN, LAN_A …) of the group's family
+# (LAB_NAME or LAB6_NAME).
+_glab_lab() {
+    local name=LAB_$1
+    [ "$GLAB_FAMILY" = 6 ] && name=LAB6_$1
+    printf '%s' "${!name:?topology.sh has no $name (IPv6: call lab_add_ipv6 first)}"
+}
+
 glab_init() {
     [ -n "$GLAB_RUN" ] && return 0
     local b=${GDOID_BUILD_DIR:-}
@@ -101,6 +118,14 @@ glab_init() {
         [ -x "$x" ] || { _glab_die "$x is not built (set GDOID_BUILD_DIR or GLAB_GDOID/GLAB_GDOICTL/GLAB_KS)"; return 1; }
     done
     command -v python3 >/dev/null || { _glab_die "python3 is needed"; return 1; }
+    case $GLAB_FAMILY in
+        4) ;;
+        6)
+            [ -n "${LAB6_KS1:-}" ] || { _glab_die "GLAB_FAMILY=6 needs topology.sh's LAB6_* addresses"; return 1; }
+            GLAB_ANCHOR_INBOUND=fd00:6764:6f69::1 GLAB_ANCHOR_REMOTE=fd00:6764:6f69::2
+            ;;
+        *) _glab_die "GLAB_FAMILY must be 4 or 6"; return 1 ;;
+    esac
     GLAB_RUN=$(mktemp -d /run/gdoi-lab.XXXXXX) || return 1
     chmod 0755 "$GLAB_RUN" # unprivileged gdoictl must reach the socket, to be refused by gdoid
     GLAB_LOGS=${GLAB_LOGS:-${GDOID_VM_SCRATCH:-$GLAB_RUN/logs}}
@@ -138,7 +163,14 @@ glab_ks_start() {
     local node=${1:-ks1} address=${2:-}
     glab_init || return 1
     if [ -z "$address" ]; then
-        case $node in ks1) address=$LAB_KS1 ;; ks2) address=$LAB_KS2 ;; *) _glab_die "glab_ks_start $node: which address?"; return 1 ;; esac
+        case $node in ks1) address=$(_glab_lab KS1) ;; ks2) address=$(_glab_lab KS2) ;; *) _glab_die "glab_ks_start $node: which address?"; return 1 ;; esac
+    fi
+    local gma_wan gmb_wan lan_a lan_b kek_source kek_destination
+    gma_wan=$(_glab_lab GMA_WAN) gmb_wan=$(_glab_lab GMB_WAN) lan_a=$(_glab_lab LAN_A) lan_b=$(_glab_lab LAN_B)
+    if [ "$GLAB_FAMILY" = 6 ]; then
+        kek_source=$address kek_destination=$address # unicast pushes only (see GLAB_FAMILY)
+    else
+        kek_source=$address:848 kek_destination=239.192.0.1:848
     fi
     local dir=$GLAB_RUN/$node
     mkdir -p "$dir" && chmod 0700 "$dir"
@@ -157,15 +189,15 @@ proposals = [ { encryption = "aes-256-cbc", hash = "sha256", dh-group = 14, life
 [[group]]
 id = $GLAB_GROUP_ID
 sequence = 1
-psk = { "$LAB_GMA_WAN" = "${GLAB_PSK[gm-a]}", "$LAB_GMB_WAN" = "${GLAB_PSK[gm-b]}" }
+psk = { "$gma_wan" = "${GLAB_PSK[gm-a]}", "$gmb_wan" = "${GLAB_PSK[gm-b]}" }
 
 [group.kek]
 algorithm = "aes-128-cbc"
 signing-key = "$dir/kek-signing.pem"
 signature-hash = "sha256"
 lifetime = 86400
-source = "$address:848"
-destination = "239.192.0.1:848"
+source = "$kek_source"
+destination = "$kek_destination"
 
 [group.gap]
 atd = $GLAB_KS_ATD
@@ -175,8 +207,8 @@ dtd = $GLAB_KS_DTD
 spi = $GLAB_TEK_SPI_AB
 cipher = "aes-256-cbc"
 integrity = "hmac-sha256"
-source = "$LAB_LAN_A"
-destination = "$LAB_LAN_B"
+source = "$lan_a"
+destination = "$lan_b"
 lifetime = $GLAB_TEK_LIFETIME
 mode = "tunnel"
 preservation = "source-and-destination"
@@ -186,8 +218,8 @@ direction = "symmetric"
 spi = $GLAB_TEK_SPI_BA
 cipher = "aes-256-cbc"
 integrity = "hmac-sha256"
-source = "$LAB_LAN_B"
-destination = "$LAB_LAN_A"
+source = "$lan_b"
+destination = "$lan_a"
 lifetime = $GLAB_TEK_LIFETIME
 mode = "tunnel"
 preservation = "source-and-destination"
@@ -246,8 +278,8 @@ _glab_write_member_config() {
     local gm=$1 keys=$2 local_address lan_prefix
     shift 2
     case $gm in
-        gm-a) local_address=$LAB_GMA_WAN lan_prefix=$LAB_LAN_A ;;
-        gm-b) local_address=$LAB_GMB_WAN lan_prefix=$LAB_LAN_B ;;
+        gm-a) local_address=$(_glab_lab GMA_WAN) lan_prefix=$(_glab_lab LAN_A) ;;
+        gm-b) local_address=$(_glab_lab GMB_WAN) lan_prefix=$(_glab_lab LAN_B) ;;
         *) _glab_die "unknown member $gm"; return 1 ;;
     esac
     local servers="" s
@@ -280,7 +312,7 @@ glab_member_config() {
     local gm=$1
     shift
     glab_init || return 1
-    (($#)) || set -- "$LAB_KS1"
+    (($#)) || set -- "$(_glab_lab KS1)"
     local dir=$GLAB_RUN/$gm
     mkdir -p "$dir" && chmod 0755 "$dir"
     (umask 077 && printf '%s\n' "${GLAB_PSK[$gm]}" >"$dir/psk")
@@ -355,8 +387,9 @@ glab_wait_registered() {
 
 glab_up() {
     local -a a b
-    read -r -a a <<<"${GLAB_SERVERS_GMA:-$LAB_KS1}"
-    read -r -a b <<<"${GLAB_SERVERS_GMB:-$LAB_KS1}"
+    glab_init || return 1
+    read -r -a a <<<"${GLAB_SERVERS_GMA:-$(_glab_lab KS1)}"
+    read -r -a b <<<"${GLAB_SERVERS_GMB:-$(_glab_lab KS1)}"
     glab_ks_start ks1 &&
         glab_member_config gm-a "${a[@]}" && glab_member_config gm-b "${b[@]}" &&
         glab_member_start gm-a && glab_member_start gm-b &&
@@ -387,13 +420,13 @@ glab_spi_sequence() {
 # ---------------------------------------------------------------- decrypting captures
 
 glab_esp_sa_records() {
-    lab_exec "$1" ip xfrm state | awk '
+    lab_exec "$1" ip xfrm state | awk -v family="$GLAB_FAMILY" '
         /proto esp spi/ { spi = $4 }
         /^[ \t]*enc cbc\(aes\)/ { enc[spi] = $3 }
         /^[ \t]*auth-trunc hmac\(sha256\)/ { auth[spi] = $3 }
         END {
             for (s in enc)
-                printf "uat:esp_sa:\"IPv4\",\"*\",\"*\",\"%s\",\"AES-CBC [RFC3602]\",\"%s\",\"HMAC-SHA-256-128 [RFC4868]\",\"%s\"\n", s, enc[s], auth[s]
+                printf "uat:esp_sa:\"IPv%s\",\"*\",\"*\",\"%s\",\"AES-CBC [RFC3602]\",\"%s\",\"HMAC-SHA-256-128 [RFC4868]\",\"%s\"\n", family, s, enc[s], auth[s]
         }' | sort -u
 }
 

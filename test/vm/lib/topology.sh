@@ -27,10 +27,19 @@
 #   lab_set_mtu NODE IFACE MTU  set the MTU of IFACE in NODE and of its veth peer
 #   lab_ping FROM DST [COUNT]   ping DST from FROM (COUNT echoes, 0.2 s apart, 2 s deadline each); status of ping
 #   lab_nodes                   print every node name
+#   lab_add_ipv6                (after lab_up; opt-in) the same topology in IPv6 as well: the
+#                               LAB6_* addresses below on every link, forwarding on core and the
+#                               members, core routing both LAN prefixes; returns once host-a1
+#                               reaches host-b1 and ks1 reaches both members over IPv6
 # Variables (addresses): LAB_HOST_A1 LAB_HOST_A2 LAB_HOST_B1 LAB_HOST_B2 LAB_GMA_LAN LAB_GMA_WAN
 #   LAB_GMB_LAN LAB_GMB_WAN LAB_CORE_A LAB_CORE_B LAB_CORE_KS LAB_KS1 LAB_KS2 LAB_LAN_A LAB_LAN_B
 #   (prefixes 10.1.0.0/16, 10.2.0.0/16) LAB_KS_NET; interface names: gm-a/gm-b have lan0 and wan0,
 #   core has to-gma to-gmb br-ks, hosts and key servers have eth0.
+# IPv6 (only after lab_add_ipv6; documentation prefixes, RFC 3849): LAN a 2001:db8:1::/64
+#   (LAB6_GMA_LAN ::1, LAB6_HOST_A1 ::10, LAB6_HOST_A2 ::11), LAN b 2001:db8:2::/64 (gm-b ::1,
+#   hosts ::10 ::11), WAN a 2001:db8:ff01::/64 (LAB6_GMA_WAN ::1, LAB6_CORE_A ::ff), WAN b
+#   2001:db8:ff02::/64 (LAB6_GMB_WAN ::2, LAB6_CORE_B ::ff), key servers 2001:db8:ff03::/64
+#   (LAB6_KS1 ::1, LAB6_KS2 ::2, LAB6_CORE_KS ::ff); LAB6_LAN_A, LAB6_LAN_B, LAB6_KS_NET.
 # Namespace names are "$LAB_PREFIX<node>". LAB_PREFIX defaults to "" in the VM (GDOID_VM=1) and
 # to "gdoid<pid>-" on the host, so concurrent runs on a shared machine cannot collide.
 
@@ -40,6 +49,11 @@ LAB_CORE_A=192.0.2.254 LAB_CORE_B=198.51.100.254 LAB_CORE_KS=203.0.113.254
 LAB_KS1=203.0.113.1 LAB_KS2=203.0.113.2
 LAB_LAN_A=10.1.0.0/16 LAB_LAN_B=10.2.0.0/16 LAB_KS_NET=203.0.113.0/24
 LAB_MTU=${LAB_MTU:-1500}
+LAB6_HOST_A1=2001:db8:1::10 LAB6_HOST_A2=2001:db8:1::11 LAB6_GMA_LAN=2001:db8:1::1 LAB6_GMA_WAN=2001:db8:ff01::1
+LAB6_HOST_B1=2001:db8:2::10 LAB6_HOST_B2=2001:db8:2::11 LAB6_GMB_LAN=2001:db8:2::1 LAB6_GMB_WAN=2001:db8:ff02::2
+LAB6_CORE_A=2001:db8:ff01::ff LAB6_CORE_B=2001:db8:ff02::ff LAB6_CORE_KS=2001:db8:ff03::ff
+LAB6_KS1=2001:db8:ff03::1 LAB6_KS2=2001:db8:ff03::2
+LAB6_LAN_A=2001:db8:1::/64 LAB6_LAN_B=2001:db8:2::/64 LAB6_KS_NET=2001:db8:ff03::/64
 if [ -z "${LAB_PREFIX+set}" ]; then
     if [ "${GDOID_VM:-}" = 1 ]; then LAB_PREFIX=""; else LAB_PREFIX="gdoid$$-"; fi
 fi
@@ -200,6 +214,49 @@ lab_up() {
     _lab_wait_reachable host-a1 "$LAB_HOST_B1" && _lab_wait_reachable host-b2 "$LAB_HOST_A2" &&
         _lab_wait_reachable host-a2 "$LAB_GMA_LAN" && _lab_wait_reachable host-b1 "$LAB_GMB_LAN" &&
         _lab_wait_reachable ks1 "$LAB_GMA_WAN" && _lab_wait_reachable ks2 "$LAB_GMB_WAN"
+}
+
+# The IPv6 layer is separate from lab_up so that the scenarios written for IPv4 see exactly
+# the lab they always had. Addresses are added `nodad`: duplicate address detection would keep
+# each one tentative (unusable) for a second or more, and nothing else in the lab can own them.
+lab_add_ipv6() {
+    local node batch
+    declare -A b=()
+    b[gm-a]="addr add $LAB6_GMA_LAN/64 dev lan0 nodad
+addr add $LAB6_GMA_WAN/64 dev wan0 nodad
+route add default via $LAB6_CORE_A"
+    b[gm-b]="addr add $LAB6_GMB_LAN/64 dev lan0 nodad
+addr add $LAB6_GMB_WAN/64 dev wan0 nodad
+route add default via $LAB6_CORE_B"
+    b[host-a1]="addr add $LAB6_HOST_A1/64 dev eth0 nodad
+route add default via $LAB6_GMA_LAN"
+    b[host-a2]="addr add $LAB6_HOST_A2/64 dev eth0 nodad
+route add default via $LAB6_GMA_LAN"
+    b[host-b1]="addr add $LAB6_HOST_B1/64 dev eth0 nodad
+route add default via $LAB6_GMB_LAN"
+    b[host-b2]="addr add $LAB6_HOST_B2/64 dev eth0 nodad
+route add default via $LAB6_GMB_LAN"
+    b[ks1]="addr add $LAB6_KS1/64 dev eth0 nodad
+route add default via $LAB6_CORE_KS"
+    b[ks2]="addr add $LAB6_KS2/64 dev eth0 nodad
+route add default via $LAB6_CORE_KS"
+    b[core]="addr add $LAB6_CORE_A/64 dev to-gma nodad
+addr add $LAB6_CORE_B/64 dev to-gmb nodad
+addr add $LAB6_CORE_KS/64 dev br-ks nodad
+route add $LAB6_LAN_A via $LAB6_GMA_WAN
+route add $LAB6_LAN_B via $LAB6_GMB_WAN"
+    for node in core gm-a gm-b; do
+        # forwarding first: it also turns the node into a router for neighbour discovery
+        lab_exec "$node" sysctl -q -w net.ipv6.conf.all.forwarding=1 ||
+            { echo "topology: enabling IPv6 forwarding in $node failed" >&2; return 1; }
+    done
+    for node in "${!b[@]}"; do
+        batch=${b[$node]}
+        ip -n "$LAB_PREFIX$node" -6 -batch - <<<"$batch" ||
+            { echo "topology: configuring IPv6 in $node failed" >&2; return 1; }
+    done
+    _lab_wait_reachable host-a1 "$LAB6_HOST_B1" && _lab_wait_reachable host-b2 "$LAB6_HOST_A2" &&
+        _lab_wait_reachable ks1 "$LAB6_GMA_WAN" && _lab_wait_reachable ks1 "$LAB6_GMB_WAN"
 }
 
 _lab_wait_reachable() {

@@ -218,9 +218,10 @@ read -r -a spi_list <<<"$spis"
 for node in gm-a gm-b; do
     counters=$(glab_status "$node" | glab_json "j['result']['datapath']['counters']")
     read -r restored unrestored unflagged clamped < <(glab_json "j['out_restored'], j['out_unrestored_dropped'], j['out_unflagged_dropped'], j['lan_mss_clamped']" <<<"$counters" | tr -d '()[],')
-    # each member's hosts send one SYN and one SYN-ACK toward the other LAN
-    ((restored > 100)) && [ "$unrestored" = 0 ] && [ "$unflagged" = 0 ] && [ "$clamped" = 2 ] &&
-        ok "$node datapath: $restored IPv6 packets restored to their own addresses, 0 unrestored, 0 unflagged, 2 SYNs clamped" ||
+    # each member's hosts send one SYN and one SYN-ACK toward the other LAN (more if one is
+    # retransmitted on a slow machine)
+    ((restored > 100)) && [ "$unrestored" = 0 ] && [ "$unflagged" = 0 ] && ((clamped >= 2)) &&
+        ok "$node datapath: $restored IPv6 packets restored to their own addresses, 0 unrestored, 0 unflagged, $clamped SYNs clamped" ||
         fail "$node datapath counters: $counters"
 done
 xfrm_stat_check gm-a gm-b

@@ -110,13 +110,14 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                                                : kernel.state == "waiting" ? palette.yellow(kernel.state)
                                                                            : palette.red(kernel.state));
             line += ", " + std::to_string(kernel.states) + " states, " + std::to_string(kernel.policies) + " policies";
-            if (kernel.router_flows > 0)
-                line += ", " + std::to_string(kernel.router_flows) + " router-originated flow" +
-                        (kernel.router_flows == 1 ? "" : "s");
+            if (kernel.per_destination_flows > 0)
+                line += ", " + std::to_string(kernel.per_destination_flows) + " per-destination flow" +
+                        (kernel.per_destination_flows == 1 ? "" : "s");
             if (kernel.fail_closed) line += ", " + palette.yellow("fail-closed");
             if (kernel.fail_open) line += ", " + palette.yellow("fail-open rules active");
             out += line + "\n";
             if (kernel.error) out += "  kernel error: " + palette.red(*kernel.error) + "\n";
+            if (kernel.warning) out += "  warning: " + palette.yellow(*kernel.warning) + "\n";
             for (const auto& problem : kernel.problems) out += "  not installed: " + problem + "\n";
         }
     }

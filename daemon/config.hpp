@@ -67,6 +67,9 @@ enum class DfBit : uint8_t { clear, set, copy };
 // NIC crypto offload of the outbound state on the WAN device: asked for (the kernel falls back
 // to software when the driver cannot) or never asked for.
 enum class CryptoOffload : uint8_t { automatic, off };
+// What a group does when the kernel cannot run the BPF datapath: refuse (install nothing, say
+// why) or fall back to destination-only preservation (outer source = our WAN address).
+enum class DatapathFallback : uint8_t { refuse, destination_only };
 
 struct BypassMark {
     uint32_t value = 0;
@@ -135,11 +138,12 @@ struct GroupConfig {
     MatchDirection match_direction = MatchDirection::both;
     DfBit df_bit = DfBit::clear;
     CryptoOffload crypto_offload = CryptoOffload::automatic;
+    DatapathFallback datapath_fallback = DatapathFallback::refuse;
     std::optional<BypassMark> bypass_mark;
     std::optional<uint16_t> tcp_mss;
     // A flow the router itself originates (its own state, found through ACQUIRE) is removed
     // after carrying nothing for this long.
-    std::chrono::seconds router_flow_idle{300};
+    std::chrono::seconds per_destination_idle{300};
     RetryPolicy retry;
     RekeyPolicy rekey;
     std::vector<FailOpenRule> fail_open;

@@ -44,9 +44,10 @@ const std::vector<FieldRule>& field_rules() {
         GDOID_FIELD("match-direction", match_direction, false),
         GDOID_FIELD("df-bit", df_bit, false),
         GDOID_FIELD("crypto-offload", crypto_offload, false),
+        GDOID_FIELD("datapath-fallback", datapath_fallback, false),
         GDOID_FIELD("bypass-mark", bypass_mark, false),
         GDOID_FIELD("tcp-mss", tcp_mss, false),
-        GDOID_FIELD("router-flow-idle", router_flow_idle, false),
+        GDOID_FIELD("per-destination-idle", per_destination_idle, false),
         GDOID_FIELD("rekey", rekey, false),
         GDOID_FIELD("fail-open", fail_open, false),
     };

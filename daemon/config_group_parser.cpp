@@ -275,8 +275,8 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     reader.check_keys(table,
                       {"name", "id", "servers", "local-address", "routing-instance", "pre-shared-key",
                        "ike", "wan-interface", "lan-interfaces", "lan-prefixes", "anchor",
-                       "match-direction", "df-bit", "crypto-offload",
-                       "bypass-mark", "tcp-mss", "router-flow-idle", "retry", "rekey", "fail-open", "server-quirks"},
+                       "match-direction", "df-bit", "crypto-offload", "datapath-fallback",
+                       "bypass-mark", "tcp-mss", "per-destination-idle", "retry", "rekey", "fail-open", "server-quirks"},
                       "[[group]]");
 
     if (auto name = reader.get_string(table, "name", true, context)) {
@@ -326,6 +326,10 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     if (auto offload = reader.get_choice<CryptoOffload>(
             table, "crypto-offload", {{"auto", CryptoOffload::automatic}, {"off", CryptoOffload::off}}))
         group.crypto_offload = *offload;
+    if (auto fallback = reader.get_choice<DatapathFallback>(
+            table, "datapath-fallback",
+            {{"refuse", DatapathFallback::refuse}, {"destination-only", DatapathFallback::destination_only}}))
+        group.datapath_fallback = *fallback;
     if (auto text = reader.get_string(table, "bypass-mark", false, context)) {
         auto parsed = parse_bypass_mark(*text);
         if (parsed.mark)
@@ -334,8 +338,8 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
             reader.error(*table.get("bypass-mark"), "`bypass-mark`: " + parsed.error);
     }
     if (auto mss = reader.get_integer(table, "tcp-mss", false, context, 64, 65535)) group.tcp_mss = uint16_t(*mss);
-    if (auto idle = reader.get_duration(table, "router-flow-idle", std::chrono::seconds(1), std::chrono::hours(24)))
-        group.router_flow_idle = *idle;
+    if (auto idle = reader.get_duration(table, "per-destination-idle", std::chrono::seconds(1), std::chrono::hours(24)))
+        group.per_destination_idle = *idle;
     if (const auto* retry = reader.get_table(table, "retry", false, context)) {
         reader.check_keys(*retry, {"count", "interval"}, "`retry`");
         if (auto count = reader.get_integer(*retry, "count", false, "`retry`", 1, 100))

@@ -151,11 +151,12 @@ json to_json(const DaemonStatus& status) {
             entry["kernel"] = {{"state", group.kernel->state},
                                {"states", group.kernel->states},
                                {"policies", group.kernel->policies},
-                               {"router_flows", group.kernel->router_flows},
+                               {"per_destination_flows", group.kernel->per_destination_flows},
                                {"fail_closed", group.kernel->fail_closed},
                                {"fail_open", group.kernel->fail_open},
                                {"problems", group.kernel->problems},
-                               {"error", group.kernel->error ? json(*group.kernel->error) : json(nullptr)}};
+                               {"error", group.kernel->error ? json(*group.kernel->error) : json(nullptr)},
+                               {"warning", group.kernel->warning ? json(*group.kernel->warning) : json(nullptr)}};
         groups.push_back(std::move(entry));
     }
     return json{{"daemon",
@@ -282,8 +283,10 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
                 !read_member(*it, "error", kernel_error, error, true))
                 return std::nullopt;
             if (!kernel_error.empty()) kernel.error = kernel_error;
-            if (const auto flows = it->find("router_flows"); flows != it->end() && flows->is_number_unsigned())
-                kernel.router_flows = flows->get<uint64_t>();
+            if (const auto warning = it->find("warning"); warning != it->end() && warning->is_string())
+                kernel.warning = warning->get<std::string>();
+            if (const auto flows = it->find("per_destination_flows"); flows != it->end() && flows->is_number_unsigned())
+                kernel.per_destination_flows = flows->get<uint64_t>();
             group.kernel = std::move(kernel);
         }
         status.groups.push_back(std::move(group));

@@ -138,11 +138,14 @@ struct KernelStatus {
     std::string state;              // "installed", "waiting", "error", "unavailable"
     uint64_t states = 0;            // gdoid's XFRM states of this group in the kernel
     uint64_t policies = 0;
-    uint64_t router_flows = 0;      // flows the router itself sends, each with its own state
+    // Flows with an outbound state of their own, found through ACQUIRE: router-originated
+    // traffic, and all traffic in destination-only mode.
+    uint64_t per_destination_flows = 0;
     bool fail_closed = false;       // block policies stand in for missing keys
     bool fail_open = false;         // the operator's fail-open rules are in force
     std::vector<std::string> problems; // TEKs or settings that could not be installed, and why
     std::optional<std::string> error;  // the last refusal (kernel, datapath) or missing interface
+    std::optional<std::string> warning; // working, but not as configured (destination-only fallback)
 };
 
 struct GroupStatus {

@@ -28,12 +28,30 @@ std::string entry_key(const policy::MapEntry& entry) {
 bool DatapathNeeds::operator==(const DatapathNeeds& other) const {
     return wan == other.wan && lans == other.lans && same_anchors(anchors, other.anchors) &&
            bypass_mark == other.bypass_mark && set_df == other.set_df &&
-           tcp_mss == other.tcp_mss;
+           tcp_mss == other.tcp_mss && destination_only_fallback == other.destination_only_fallback;
+}
+
+void DatapathService::load(const DatapathNeeds& needs) {
+    try {
+        datapath_.emplace(bpf::Datapath::load());
+        return;
+    } catch (const bpf::DatapathError& e) {
+        if (!needs.destination_only_fallback) throw;
+        fallback_reason_ = e.what();
+    }
+    // The loader said exactly why; the operator allowed the fallback.
+    fallback_ = std::make_unique<NftIngress>(needs.wan, needs.anchors.inbound);
+    log_warning("header preservation falls back to destination-only (outer source = " + needs.anchors.local.to_string() +
+                "): " + *fallback_reason_ + "; the WAN ingress rewrite runs in nftables (table netdev " +
+                fallback_->table() + ")");
+    if (needs.tcp_mss) log_warning("tcp-mss is not applied in destination-only mode (it needs the BPF datapath)");
 }
 
 void DatapathService::require(const std::string& group, const DatapathNeeds& needs) {
     // Called at every reconcile of every group: nothing to do unless its needs changed.
-    if (const auto known = needs_.find(group); datapath_ && known != needs_.end() && known->second == needs) return;
+    if (const auto known = needs_.find(group);
+        (datapath_ || fallback_) && known != needs_.end() && known->second == needs)
+        return;
     for (const auto& [other, theirs] : needs_) {
         if (other == group) continue;
         if (theirs.wan != needs.wan)
@@ -50,7 +68,14 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
         anchor_added_ = anchor;
         log_info("added the inbound anchor address " + anchor.to_string() + " to lo");
     }
-    if (!datapath_) datapath_.emplace(bpf::Datapath::load());
+    if (!datapath_ && !fallback_) load(needs);
+    if (fallback_) {
+        if (!needs.destination_only_fallback)
+            throw std::runtime_error("the BPF datapath could not load (" + fallback_reason_.value_or("") +
+                                     ") and this group does not allow datapath-fallback = \"destination-only\"");
+        needs_[group] = needs;
+        return;
+    }
     bpf::DatapathConfig config;
     config.bypass_mark = needs.bypass_mark;
     config.set_df = needs.set_df;
@@ -68,6 +93,8 @@ void DatapathService::release(const std::string& group) {
     if (needs_.erase(group) == 0) return;
     if (needs_.empty()) {
         datapath_.reset(); // detaches; the maps go with the programs
+        fallback_.reset(); // deletes the nftables table
+        fallback_reason_.reset();
         attached_.reset();
         references_.clear();
         if (anchor_added_) {
@@ -81,6 +108,7 @@ void DatapathService::release(const std::string& group) {
 }
 
 void DatapathService::reattach() {
+    if (!datapath_) return;
     const std::string wan = needs_.begin()->second.wan;
     std::vector<std::string> lans;
     for (const auto& [group, needs] : needs_)
@@ -105,9 +133,15 @@ std::optional<bpf::MarkLayout> DatapathService::mark_layout() const {
 
 void DatapathService::add_reference(Table table, const std::string& key, const policy::MapEntry& entry,
                                     uint32_t group_id) {
-    if (!datapath_) throw std::runtime_error("the BPF datapath is not loaded");
+    if (!datapath_ && !fallback_) throw std::runtime_error("the BPF datapath is not loaded");
     auto& count = references_[{table, key}];
-    if (count == 0) {
+    if (count == 0 && fallback_) {
+        switch (table) {
+        case Table::inbound_spi: fallback_->add_spi(entry.spi); break;
+        case Table::local_prefix: fallback_->add_prefix(entry.prefix); break;
+        case Table::remote_prefix: break; // no LAN ingress program: nothing to steer
+        }
+    } else if (count == 0) {
         switch (table) {
         case Table::inbound_spi: datapath_->add_inbound_spi(entry.spi, group_id); break;
         case Table::local_prefix: datapath_->add_local_prefix(entry.prefix, group_id); break;
@@ -122,6 +156,14 @@ void DatapathService::drop_reference(Table table, const std::string& key, const 
     if (found == references_.end()) return;
     if (--found->second > 0) return;
     references_.erase(found);
+    if (fallback_) {
+        switch (table) {
+        case Table::inbound_spi: fallback_->remove_spi(entry.spi); break;
+        case Table::local_prefix: fallback_->remove_prefix(entry.prefix); break;
+        case Table::remote_prefix: break;
+        }
+        return;
+    }
     if (!datapath_) return;
     switch (table) {
     case Table::inbound_spi: datapath_->remove_inbound_spi(entry.spi); break;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "bpf/datapath.hpp"
+#include "daemon/nft_ingress.hpp"
 #include "policy/apply_plan.hpp"
 
 #include <map>
@@ -25,6 +26,9 @@ struct DatapathNeeds {
     uint32_t bypass_mark = 0;
     bool set_df = false;
     uint16_t tcp_mss = 0; // 0 = no clamp
+    // When the BPF datapath cannot load: run the nftables ingress rewrite instead, for
+    // destination-only preservation (datapath-fallback = "destination-only").
+    bool destination_only_fallback = false;
 
     bool operator==(const DatapathNeeds& other) const;
 };
@@ -56,6 +60,9 @@ public:
     };
 
     bool loaded() const { return datapath_.has_value(); }
+    // Set while the BPF datapath could not load and the nftables fallback runs instead: why
+    // BPF failed, in the loader's words.
+    const std::optional<std::string>& fallback_reason() const { return fallback_reason_; }
     std::optional<bpf::DatapathCounters> counters() const;
     // The packet-mark layout of the loaded datapath (for the bypass-mark overlap check).
     std::optional<bpf::MarkLayout> mark_layout() const;
@@ -67,7 +74,12 @@ private:
     void drop_reference(Table table, const std::string& key, const policy::MapEntry& entry);
     void reattach();
 
+    // Loads the BPF datapath, or the fallback when it cannot load and `needs` allow it.
+    void load(const DatapathNeeds& needs);
+
     std::optional<bpf::Datapath> datapath_;
+    std::unique_ptr<NftIngress> fallback_;
+    std::optional<std::string> fallback_reason_;
     std::map<std::string, DatapathNeeds> needs_; // by group name
     std::optional<std::pair<std::string, std::vector<std::string>>> attached_; // wan, lans
     std::map<std::pair<Table, std::string>, size_t> references_;

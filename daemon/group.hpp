@@ -63,11 +63,12 @@ struct GroupKernelSummary {
     enum class State : uint8_t { waiting, installed, error, unavailable } state = State::waiting;
     size_t states = 0;
     size_t policies = 0;
-    size_t router_flows = 0; // router-originated flows with their own state (policy::RouterFlow)
+    size_t per_destination_flows = 0; // flows with their own outbound state (policy::AcquiredFlow)
     bool fail_closed = false;
     bool fail_open = false;
     std::vector<std::string> problems;
     std::optional<std::string> error;
+    std::optional<std::string> warning; // working, but not as configured (destination-only fallback)
 };
 
 struct GroupError {

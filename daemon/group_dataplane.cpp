@@ -41,8 +41,8 @@ GroupDataplane::GroupDataplane(sd_event* event, Group& group, netlink::KernelIps
     : event_(event), group_(&group), kernel_(kernel), datapath_(datapath), maps_(datapath, group.config().id),
       group_slot_(group_slot), timeline_(group.config().rekey.activate_before_expiry),
       timer_(event, "kernel update of group " + group.name(), [this] { reconcile(); }),
-      router_flow_timer_(event, "router-originated flow ageing of group " + group.name(),
-                         [this] { expire_idle_router_flows(); }) {}
+      flow_timer_(event, "per-destination flow ageing of group " + group.name(),
+                         [this] { expire_idle_flows(); }) {}
 
 void GroupDataplane::rebind(Group& group) {
     if (&group == group_) return;
@@ -64,7 +64,7 @@ void GroupDataplane::forget_tek(uint32_t spi) {
 
 void GroupDataplane::forget_all_teks() {
     timeline_.forget_all_teks();
-    router_flows_.clear();
+    acquired_flows_.clear();
     reconcile();
 }
 
@@ -77,25 +77,27 @@ void GroupDataplane::set_servers_unreachable(bool unreachable) {
 void GroupDataplane::acquired(const netlink::KernelEvent& event) {
     if (!event.placeholder) return;
     const auto& placeholder = *event.placeholder;
-    const uint32_t reqid_slot = policy::band::reqid_slot_of_router_reqid(placeholder.reqid);
+    const uint32_t reqid_slot = policy::band::reqid_slot_of_acquire_reqid(placeholder.reqid);
     if (reqid_slot == 0 || !policy::band::in_group(placeholder.reqid, group_slot_)) return; // not our trap
-    const policy::RouterFlow flow{event.acquire_source, event.acquire_destination, reqid_slot};
+    // The flow's state has the trap template's source: the router address the packet came
+    // from, or our WAN address for the destination-only trap.
+    const policy::AcquiredFlow flow{placeholder.source, event.acquire_destination, reqid_slot};
     const auto now = policy::Clock::now();
     const std::string pair = flow.source.to_string() + " -> " + flow.destination.to_string();
-    switch (router_flows_.add(flow, now)) {
-    case RouterFlows::Added::added:
-        log_info("router-originated traffic " + pair + ": installing its own outbound state",
+    switch (acquired_flows_.add(flow, now)) {
+    case AcquiredFlows::Added::added:
+        log_info("per-destination flow " + pair + ": installing its own outbound state",
                  {.group = group_->name()});
         break;
-    case RouterFlows::Added::known:
+    case AcquiredFlows::Added::known:
         break; // a packet raced the flow's state; the state is on its way
-    case RouterFlows::Added::full:
-        if (!router_flows_full_logged_)
-            log_warning("router-originated traffic " + pair + " dropped: already " +
-                            std::to_string(RouterFlows::max_flows) +
-                            " router-originated flows with their own state (the oldest go after router-flow-idle)",
+    case AcquiredFlows::Added::full:
+        if (!flows_full_logged_)
+            log_warning("per-destination flow " + pair + " dropped: already " +
+                            std::to_string(AcquiredFlows::max_flows) +
+                            " flows with their own state (idle ones go after per-destination-idle)",
                         {.group = group_->name()});
-        router_flows_full_logged_ = true;
+        flows_full_logged_ = true;
         break;
     }
     answered_acquires_.push_back(placeholder);
@@ -116,41 +118,56 @@ void GroupDataplane::discard_answered_acquires() {
     answered_acquires_.clear();
 }
 
-void GroupDataplane::arm_router_flow_timer() {
-    if (router_flows_.empty()) {
-        router_flow_timer_.disarm();
+void GroupDataplane::install_blocks_only(const policy::LocalSettings& settings) {
+    // No SA can carry the group's traffic: fail closed rather than let it pass in clear text.
+    try {
+        policy::InstalledObjects installed{kernel_->dump_states(), kernel_->dump_policies(), maps_.entries()};
+        const auto blocked = policy::blocked_objects(timeline_, settings, status_);
+        const auto result = policy::apply_plan(policy::diff(blocked, installed, group_slot_), *kernel_, maps_);
+        group_->kernel.fail_closed = true;
+        group_->kernel.states = 0;
+        group_->kernel.policies = blocked.policies.size();
+        if (!result.ok()) log_error("installing the fail-closed blocks: " + result.error, {.group = group_->name()});
+    } catch (const std::exception& e) {
+        log_error(std::string("installing the fail-closed blocks: ") + e.what(), {.group = group_->name()});
+    }
+}
+
+void GroupDataplane::arm_flow_timer() {
+    if (acquired_flows_.empty()) {
+        flow_timer_.disarm();
         return;
     }
     // Half the idle time between looks: a flow goes between 1 and 1.5 idle times after its
     // last packet.
-    const auto idle = group_->config().router_flow_idle;
-    router_flow_timer_.arm_at(policy::Clock::now() + std::max(std::chrono::seconds(1), idle / 2));
+    const auto idle = group_->config().per_destination_idle;
+    flow_timer_.arm_at(policy::Clock::now() + std::max(std::chrono::seconds(1), idle / 2));
 }
 
-void GroupDataplane::expire_idle_router_flows() {
-    if (!kernel_ || router_flows_.empty()) return;
+void GroupDataplane::expire_idle_flows() {
+    if (!kernel_ || acquired_flows_.empty()) return;
     std::vector<netlink::XfrmState> states;
     try {
         states = kernel_->dump_states();
     } catch (const std::exception& e) {
-        log_warning(std::string("reading the kernel's XFRM states for router-originated flows: ") + e.what(),
+        log_warning(std::string("reading the kernel's XFRM states for per-destination flows: ") + e.what(),
                     {.group = group_->name()});
-        arm_router_flow_timer();
+        arm_flow_timer();
         return;
     }
-    const auto idle = group_->config().router_flow_idle;
-    const auto expired = router_flows_.expire_idle(states, policy::Clock::now(), idle, [&](const policy::RouterFlow& f) {
-        return policy::band::router_reqid(group_slot_, f.reqid_slot);
+    const auto idle = group_->config().per_destination_idle;
+    const auto expired = acquired_flows_.expire_idle(states, policy::Clock::now(), idle, [&](const policy::AcquiredFlow& f) {
+        return policy::band::acquire_reqid(group_slot_, f.reqid_slot);
     });
     for (const auto& flow : expired)
-        log_info("router-originated traffic " + flow.source.to_string() + " -> " + flow.destination.to_string() +
+        log_info("per-destination flow " + flow.source.to_string() + " -> " + flow.destination.to_string() +
                      ": idle for " + std::to_string(idle.count()) + " s, its state is removed",
                  {.group = group_->name()});
     if (!expired.empty()) {
-        router_flows_full_logged_ = false;
+        flows_full_logged_ = false;
         reconcile(); // re-arms the ageing timer
     } else {
-        arm_router_flow_timer();
+        arm_flow_timer();
     }
 }
 
@@ -181,7 +198,7 @@ void GroupDataplane::reconcile() {
         schedule_retry(missing_interface_retry);
         return;
     }
-    const auto& settings = *built.settings;
+    auto settings = *built.settings;
     try {
         const auto& config = group_->config();
         DatapathNeeds needs;
@@ -191,14 +208,27 @@ void GroupDataplane::reconcile() {
         needs.bypass_mark = config.bypass_mark ? config.bypass_mark->mask : 0;
         needs.set_df = config.df_bit == DfBit::set;
         needs.tcp_mss = config.tcp_mss.value_or(0);
+        needs.destination_only_fallback = config.datapath_fallback == DatapathFallback::destination_only;
         datapath_.require(group_->name(), needs);
         datapath_required_ = true;
     } catch (const std::exception& e) {
         summary.state = GroupKernelSummary::State::error;
-        record_error(std::string("header-preservation datapath: ") + e.what());
+        record_error(std::string("header-preservation datapath: ") + e.what() +
+                     (group_->config().datapath_fallback == DatapathFallback::refuse
+                          ? "; the group's traffic is blocked (datapath-fallback = \"destination-only\" would carry it "
+                            "with our WAN address as outer source)"
+                          : "; the group's traffic is blocked"));
+        install_blocks_only(settings);
         schedule_retry(kernel_refusal_retry);
         return;
     }
+
+    settings.destination_only = datapath_.fallback_reason().has_value();
+    if (settings.destination_only)
+        summary.warning = "destination-only header preservation (outer source " + group_->config().local_address.to_string() +
+                          "): the BPF datapath could not load: " + *datapath_.fallback_reason();
+    else
+        summary.warning.reset();
 
     policy::InstalledObjects installed;
     try {
@@ -212,14 +242,14 @@ void GroupDataplane::reconcile() {
     }
     installed.datapath = maps_.entries();
 
-    status_.router_flows = router_flows_.flows();
+    status_.acquired_flows = acquired_flows_.flows();
     // One translation serves the plan and the summary (policy::plan() would compute it again).
     const auto desired = policy::desired_objects(timeline_, settings, status_, now);
     const auto operations = policy::diff(desired, installed, group_slot_);
     for (const auto& op : operations) log_debug(op.to_string(), {.group = group_->name()});
     const auto result = policy::apply_plan(operations, *kernel_, maps_);
     discard_answered_acquires();
-    arm_router_flow_timer();
+    arm_flow_timer();
     if (result.offload_refused && !offload_refusal_logged_) {
         // Once per group: every later state would be refused for the same reason.
         offload_refusal_logged_ = true;
@@ -230,9 +260,9 @@ void GroupDataplane::reconcile() {
 
     summary.problems = desired.problems;
     summary.fail_closed = !desired.has_valid_sa;
-    summary.router_flows = size_t(std::count_if(desired.state_roles.begin(), desired.state_roles.end(),
+    summary.per_destination_flows = size_t(std::count_if(desired.state_roles.begin(), desired.state_roles.end(),
                                                 [](const std::string& role) {
-                                                    return role.find("router-originated") != std::string::npos;
+                                                    return role.find("per-destination") != std::string::npos;
                                                 }));
     summary.fail_open = any_fail_open_policy(desired);
     if (result.ok()) {
@@ -271,8 +301,8 @@ void GroupDataplane::reconcile() {
 
 void GroupDataplane::withdraw() {
     timer_.disarm();
-    router_flow_timer_.disarm();
-    router_flows_.clear();
+    flow_timer_.disarm();
+    acquired_flows_.clear();
     answered_acquires_.clear();
     if (kernel_) {
         try {

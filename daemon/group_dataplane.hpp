@@ -14,7 +14,7 @@
 #include "daemon/datapath_service.hpp"
 #include "daemon/group.hpp"
 #include "daemon/oneshot_timer.hpp"
-#include "daemon/router_flows.hpp"
+#include "daemon/acquired_flows.hpp"
 #include "gdoi/group_policy.hpp"
 #include "netlink/kernel_ipsec.hpp"
 #include "policy/desired_objects.hpp"
@@ -39,7 +39,7 @@ public:
     // Fail-open rules apply only while no key server answers (Juniper's partial fail-open).
     void set_servers_unreachable(bool unreachable);
     // The kernel met a packet the router itself sent through one of this group's ACQUIRE
-    // traps (policy/router_originated.hpp): the flow gets its own outbound state at once.
+    // traps (policy/per_destination.hpp): the flow gets its own outbound state at once.
     void acquired(const netlink::KernelEvent& event);
 
     // Plans against the kernel as it is and applies; arms the timer for the next change.
@@ -62,9 +62,11 @@ private:
     void schedule_retry(std::chrono::seconds delay);
     // Removes the kernel's ACQUIRE placeholders once their flows are answered (or refused).
     void discard_answered_acquires();
-    // Forgets router-originated flows that carried nothing for router-flow-idle.
-    void expire_idle_router_flows();
-    void arm_router_flow_timer();
+    // Forgets per-destination flows that carried nothing for per-destination-idle.
+    void expire_idle_flows();
+    void arm_flow_timer();
+    // The datapath cannot run: only the group's fail-closed blocks go in.
+    void install_blocks_only(const policy::LocalSettings& settings);
 
     sd_event* event_;
     Group* group_;
@@ -75,10 +77,10 @@ private:
     policy::GroupTimeline timeline_;
     policy::GroupStatus status_;
     OneshotTimer timer_;
-    RouterFlows router_flows_;
+    AcquiredFlows acquired_flows_;
     std::vector<netlink::AcquirePlaceholder> answered_acquires_;
-    OneshotTimer router_flow_timer_;
-    bool router_flows_full_logged_ = false;
+    OneshotTimer flow_timer_;
+    bool flows_full_logged_ = false;
     bool datapath_required_ = false;
     std::optional<std::string> logged_error_; // the last error logged, so a retry loop logs once
     bool offload_refusal_logged_ = false;

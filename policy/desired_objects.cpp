@@ -1,7 +1,7 @@
 #include "policy/desired_objects.hpp"
 
 #include "policy/object_band.hpp"
-#include "policy/router_originated.hpp"
+#include "policy/per_destination.hpp"
 #include "policy/tek_states.hpp"
 
 #include <algorithm>
@@ -250,6 +250,15 @@ void add_slot_blocks(Builder& b, const TekSlot& slot, const std::vector<TekSlot>
 
 } // namespace
 
+DesiredObjects blocked_objects(const GroupTimeline& timeline, const LocalSettings& settings,
+                               const GroupStatus& status) {
+    DesiredObjects out;
+    Builder b(settings, out);
+    add_bypasses(b, timeline, settings);
+    add_fail_closed(b, timeline, settings, status);
+    return out;
+}
+
 DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSettings& settings,
                                const GroupStatus& status, TimePoint now) {
     DesiredObjects out;
@@ -313,16 +322,20 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
                 if (prefix.address.family == family)
                     out.datapath.protected_destinations.insert(prefix);
         if (outbound) {
-            b.state(outbound_state(*outbound, anchors, reqid, settings),
-                    entry + " TEK " + hex(outbound->spi) + " outbound");
-            for (const auto& s : selectors)
-                out.datapath.outbound_flows.insert({s.source, s.destination});
-            auto router = router_originated_objects(slot, selectors, *outbound, anchors, settings,
-                                                    status.router_flows);
-            for (size_t i = 0; i < router.states.size(); ++i)
-                b.state(std::move(router.states[i]), router.state_roles[i]);
-            for (size_t i = 0; i < router.policies.size(); ++i)
-                b.add(std::move(router.policies[i]), router.policy_roles[i]);
+            // Destination-only mode has no LAN ingress program to restore what the anchor
+            // state sends: every flow gets its own state instead (policy/per_destination.hpp).
+            if (!settings.destination_only) {
+                b.state(outbound_state(*outbound, anchors, reqid, settings),
+                        entry + " TEK " + hex(outbound->spi) + " outbound");
+                for (const auto& s : selectors)
+                    out.datapath.outbound_flows.insert({s.source, s.destination});
+            }
+            auto flows = per_destination_objects(slot, selectors, *outbound, anchors, settings,
+                                                 status.acquired_flows);
+            for (size_t i = 0; i < flows.states.size(); ++i)
+                b.state(std::move(flows.states[i]), flows.state_roles[i]);
+            for (size_t i = 0; i < flows.policies.size(); ++i)
+                b.add(std::move(flows.policies[i]), flows.policy_roles[i]);
         }
 
         const uint8_t ip_protocol = inbound.empty() ? (outbound ? tek_ip_protocol(*outbound) : 50)
@@ -338,7 +351,9 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
                 // Scoped to the WAN device, so decrypted traffic leaving on a LAN is not
                 // encrypted again (datapath-notes.md pitfall 3). A slot we may not send on
                 // blocks rather than leaking protected traffic in clear text.
-                if (outbound) {
+                if (outbound && settings.destination_only) {
+                    // The per-destination policies and the trap above stand for it.
+                } else if (outbound) {
                     XfrmTemplate send;
                     send.source = anchors.wan_address;
                     send.destination = anchors.remote_anchor;

@@ -31,6 +31,12 @@ struct DesiredObjects {
 DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSettings& settings,
                                const GroupStatus& status, TimePoint now);
 
+// Only the blocks of fail-closed (and the bypasses ahead of them), whatever keys the timeline
+// holds: for a group whose SAs cannot be installed at all (no header-preservation datapath),
+// so that its traffic is blocked instead of passing in clear text.
+DesiredObjects blocked_objects(const GroupTimeline& timeline, const LocalSettings& settings,
+                               const GroupStatus& status);
+
 // A TEK we may send with: not receive-only by the key server's SA direction or by validation,
 // and not AES-GCM: with one key shared by many senders, GCM needs the RFC 6054 sender IDs to
 // keep every sender's IVs apart, and Linux's IV generators do not embed them.

@@ -83,22 +83,28 @@ struct LocalSettings {
     std::vector<BypassClass> bypass_classes;
     // Crypto offload of outbound states on the WAN device (kernel capability, probed).
     bool wan_crypto_offload = false;
+    // The BPF datapath could not run and the operator allowed the fallback: no anchor
+    // outbound state; every flow gets its own state with our WAN address as outer source
+    // (destination-only preservation), found through ACQUIRE like router-originated traffic.
+    bool destination_only = false;
     // New outbound SAs are used this long before the old ones expire when the key server
     // gave no activation time delay (Juniper: 30 s).
     std::chrono::seconds activate_before_expiry{30};
 };
 
-// Traffic the router itself sends to the group (one of its own addresses as source) never
-// crosses a LAN ingress program, so the outbound anchor state cannot carry it with its
-// addresses restored. Such a flow gets its own outbound state instead, source = the router's
-// address, destination = the remote host: the outer header then equals the inner one by
-// itself (design.md, header preservation item 4). Flows are found through the kernel's
-// ACQUIRE and forgotten when idle (daemon/router_flows).
-struct RouterFlow {
-    gdoi::IpAddress source;
-    gdoi::IpAddress destination;
+// A flow with an outbound state of its own, source -> destination, found through the kernel's
+// ACQUIRE and forgotten when idle (daemon/acquired_flows):
+//   - traffic the router itself sends to the group (one of its own addresses as source)
+//     never crosses a LAN ingress program, so the anchor state cannot carry it with its
+//     addresses restored; its own state (router address -> remote host) makes the outer
+//     header equal the inner one by itself (design.md, header preservation item 4);
+//   - in destination-only mode (no BPF datapath) all traffic goes this way, the LAN's with
+//     our WAN address as outer source (policy/per_destination.hpp).
+struct AcquiredFlow {
+    gdoi::IpAddress source;      // the state's (outer) source: a router address
+    gdoi::IpAddress destination; // the remote host
     uint32_t reqid_slot = 0; // the TEK slot whose ACQUIRE trap the flow met
-    auto operator<=>(const RouterFlow&) const = default;
+    auto operator<=>(const AcquiredFlow&) const = default;
 };
 
 // What the daemon knows at run time that changes the kernel objects.
@@ -106,7 +112,7 @@ struct GroupStatus {
     // True while the group has no usable key server (all retries failed): the only situation
     // in which fail-open rules apply.
     bool servers_unreachable = false;
-    std::set<RouterFlow> router_flows;
+    std::set<AcquiredFlow> acquired_flows;
 };
 
 } // namespace policy

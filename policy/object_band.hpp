@@ -9,10 +9,11 @@
 //   0x0000 bypass mark  0x0001 local LAN bypass  0x0100+i deny entries, then bypass classes
 //   0x1000+i fail-open rules  0x2000+4i.. ACL entry i (key server's order):
 //     +0 router-originated per-destination policies, +1 router-originated ACQUIRE trap,
-//     +2 the entry's encrypt / decrypt / block policies
+//     +2 the entry's encrypt / decrypt / block policies (destination-only: its per-destination
+//     policies), +3 the destination-only ACQUIRE trap
 //   0xf000 fail-closed block
 // Reqids: the TEK slot's reqid_slot (1..0x7fff) for its anchor states; with bit 15 set for
-// the router-originated per-destination states and the ACQUIRE trap of that slot.
+// the slot's per-destination states and its ACQUIRE traps.
 #pragma once
 
 #include "netlink/ownership.hpp"
@@ -36,17 +37,17 @@ inline constexpr uint32_t fail_open_offset = 0x1000;
 inline constexpr uint32_t tek_offset = 0x2000;
 inline constexpr uint32_t block_offset = 0xf000;
 inline constexpr uint32_t max_deny_entries = fail_open_offset - deny_offset;
-// Each ACL entry takes four priorities: router per-destination, router trap, the entry itself
-// (and one spare), so the first matching policy is always the entry the key server meant.
+// Each ACL entry takes four priorities (see above), so the first matching policy is always
+// the entry the key server meant.
 inline constexpr uint32_t priorities_per_entry = 4;
 inline constexpr uint32_t max_tek_positions = (block_offset - tek_offset) / priorities_per_entry;
-enum class EntryRank : uint32_t { router_destination = 0, router_trap = 1, entry = 2 };
+enum class EntryRank : uint32_t { router_destination = 0, router_trap = 1, entry = 2, destination_trap = 3 };
 constexpr uint32_t entry_offset(uint32_t acl_position, EntryRank rank) {
     const uint32_t position = acl_position < max_tek_positions ? acl_position : max_tek_positions - 1;
     return tek_offset + position * priorities_per_entry + uint32_t(rank);
 }
 inline constexpr uint32_t max_reqid_slots = 0x7fff; // reqid offsets 1..0x7fff
-inline constexpr uint32_t router_reqid_bit = 0x8000;
+inline constexpr uint32_t acquire_reqid_bit = 0x8000;
 
 constexpr uint32_t group_base(uint32_t group_slot) {
     return first + ((group_slot & 0xff) << 16);
@@ -57,14 +58,14 @@ constexpr uint32_t priority(uint32_t group_slot, uint32_t offset) {
 constexpr uint32_t reqid(uint32_t group_slot, uint32_t reqid_slot) {
     return group_base(group_slot) + (reqid_slot & 0xffff);
 }
-// The reqid of a TEK slot's router-originated states and ACQUIRE trap.
-constexpr uint32_t router_reqid(uint32_t group_slot, uint32_t reqid_slot) {
-    return reqid(group_slot, (reqid_slot & max_reqid_slots) | router_reqid_bit);
+// The reqid of a TEK slot's per-destination states and ACQUIRE traps.
+constexpr uint32_t acquire_reqid(uint32_t group_slot, uint32_t reqid_slot) {
+    return reqid(group_slot, (reqid_slot & max_reqid_slots) | acquire_reqid_bit);
 }
-// The TEK slot a router-originated reqid belongs to, or 0 when it is not one.
-constexpr uint32_t reqid_slot_of_router_reqid(uint32_t reqid) {
+// The TEK slot an acquire reqid belongs to, or 0 when it is not one.
+constexpr uint32_t reqid_slot_of_acquire_reqid(uint32_t reqid) {
     const uint32_t offset = reqid & 0xffff;
-    return (offset & router_reqid_bit) ? offset & max_reqid_slots : 0;
+    return (offset & acquire_reqid_bit) ? offset & max_reqid_slots : 0;
 }
 constexpr bool in_band(uint32_t value) {
     return value >= first && value <= last;

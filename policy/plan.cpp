@@ -118,10 +118,16 @@ std::vector<Operation> diff(const DesiredObjects& desired, const InstalledObject
         for (const auto& s : desired.states) {
             if (is_inbound(s) != inbound) continue;
             const auto it = own_states.find(s.id);
-            if (it == own_states.end())
+            if (it == own_states.end()) {
                 ops.push_back(state_op(K::add_state, s));
-            else if (!same_installed(s, *it->second))
+            } else if (it->second->source != s.source) {
+                // UPDSA keeps the old source address: a state that must leave from another
+                // address (a per-destination state whose flow changed) is replaced.
+                ops.push_back(state_op(K::delete_state, *it->second));
+                ops.push_back(state_op(K::add_state, s));
+            } else if (!same_installed(s, *it->second)) {
                 ops.push_back(state_op(K::update_state, s));
+            }
         }
     };
     auto delete_states = [&](bool inbound) {

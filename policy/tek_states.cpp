@@ -198,7 +198,7 @@ netlink::XfrmState outbound_state(const gdoi::TekPolicy& tek, const Anchors& anc
     return state;
 }
 
-netlink::XfrmState router_flow_state(const gdoi::TekPolicy& tek, const gdoi::IpAddress& source,
+netlink::XfrmState per_destination_state(const gdoi::TekPolicy& tek, const gdoi::IpAddress& source,
                                      const gdoi::IpAddress& destination, uint32_t reqid,
                                      const LocalSettings& settings) {
     // No flag mark: the WAN egress program must leave these packets alone, their outer

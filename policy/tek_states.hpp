@@ -24,9 +24,9 @@ netlink::XfrmState inbound_state(const gdoi::TekPolicy& tek, const Anchors& anch
 netlink::XfrmState outbound_state(const gdoi::TekPolicy& tek, const Anchors& anchors,
                                   uint32_t reqid, const LocalSettings& settings);
 
-// One router-originated flow's outbound state: `source` (the router's own address) ->
-// `destination` (the remote host), under the TEK's SPI and keys.
-netlink::XfrmState router_flow_state(const gdoi::TekPolicy& tek, const gdoi::IpAddress& source,
+// One per-destination flow's outbound state: `source` (a router address, or our WAN address
+// in destination-only mode) -> `destination` (the remote host), under the TEK's SPI and keys.
+netlink::XfrmState per_destination_state(const gdoi::TekPolicy& tek, const gdoi::IpAddress& source,
                                      const gdoi::IpAddress& destination, uint32_t reqid,
                                      const LocalSettings& settings);
 

@@ -491,8 +491,8 @@ private:
             if (p.action != XfrmPolicyAction::allow) continue;
             for (const auto& t : p.templates) {
                 // An ACQUIRE trap names a state that never exists, by design
-                // (policy/router_originated.hpp).
-                if (policy::band::reqid_slot_of_router_reqid(t.reqid) != 0 && t.spi == 0) continue;
+                // (policy/per_destination.hpp).
+                if (policy::band::reqid_slot_of_acquire_reqid(t.reqid) != 0 && t.spi == 0) continue;
                 if (p.id.direction == XfrmPolicyDirection::out) {
                     if (!kernel_.find_state({t.destination, t.spi, t.ip_protocol, {}}))
                         violation("an out policy sends through missing state " + hex(t.spi));

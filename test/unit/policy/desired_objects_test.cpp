@@ -437,3 +437,25 @@ TEST_CASE("every object lands in its own group's part of the band", "[desired]")
         CHECK_FALSE(band::owns(p, 2));
     }
 }
+
+TEST_CASE("blocked objects: with keys but no way to install them, the group's traffic is blocked",
+          "[desired]") {
+    GroupTimeline timeline;
+    timeline.observe(group_policy({tek(0x1000, "10.1.0.0/16", "10.2.0.0/16")}), t0());
+    auto s = settings();
+    const auto d = blocked_objects(timeline, s, {});
+    CHECK(d.states.empty());
+    CHECK_FALSE(d.has_valid_sa);
+    CHECK(d.datapath.inbound_spis.empty());
+    const auto* out = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2);
+    REQUIRE(out);
+    CHECK(out->action == XfrmPolicyAction::block);
+    const auto* in = lookup(d.policies, XfrmPolicyDirection::fwd, "10.2.0.5", "10.1.0.5", 3);
+    REQUIRE(in);
+    CHECK(in->action == XfrmPolicyAction::block);
+    // The LAN prefixes, when configured, are blocked as before the first registration.
+    s.lan_prefixes = {pfx("10.1.0.0/16")};
+    const auto lan = blocked_objects(GroupTimeline{}, s, {});
+    CHECK(lookup(lan.policies, XfrmPolicyDirection::out, "10.1.0.5", "192.0.2.99", 2)->action ==
+          XfrmPolicyAction::block);
+}

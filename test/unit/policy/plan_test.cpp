@@ -34,8 +34,8 @@ struct InvariantChecker {
             if (p.id.direction != XfrmPolicyDirection::out || p.templates.empty()) continue;
             const auto& t = p.templates[0];
             // An ACQUIRE trap names a state that never exists, by design
-            // (policy/router_originated.hpp).
-            if (band::reqid_slot_of_router_reqid(t.reqid) != 0 && t.spi == 0) continue;
+            // (policy/per_destination.hpp).
+            if (band::reqid_slot_of_acquire_reqid(t.reqid) != 0 && t.spi == 0) continue;
             const auto* state = h.kernel.find_state({t.destination, t.spi, t.ip_protocol, {}});
             INFO("out policy " << describe(p));
             REQUIRE(state);

@@ -1,9 +1,9 @@
-// RouterFlows: which router-originated flows keep their own state, and when they are idle.
-#include "daemon/router_flows.hpp"
+// AcquiredFlows: which router-originated flows keep their own state, and when they are idle.
+#include "daemon/acquired_flows.hpp"
 
 #include <catch2/catch.hpp>
 
-using gdoid::daemon::RouterFlows;
+using gdoid::daemon::AcquiredFlows;
 using namespace std::chrono_literals;
 
 namespace {
@@ -12,7 +12,7 @@ gdoi::IpAddress address(const char* text) {
     return *gdoi::IpAddress::parse(text);
 }
 
-policy::RouterFlow flow(const char* destination) {
+policy::AcquiredFlow flow(const char* destination) {
     return {address("10.1.0.1"), address(destination), 1};
 }
 
@@ -26,17 +26,17 @@ netlink::XfrmState flow_state(const char* destination, uint32_t spi, uint64_t pa
     return s;
 }
 
-uint32_t reqid_of(const policy::RouterFlow&) {
+uint32_t reqid_of(const policy::AcquiredFlow&) {
     return 0x6d008001;
 }
 
 } // namespace
 
 TEST_CASE("a flow is forgotten after carrying nothing for the idle time", "[router-flows]") {
-    RouterFlows flows;
-    const auto t0 = RouterFlows::Clock::time_point{} + 1000s;
-    REQUIRE(flows.add(flow("10.2.0.10"), t0) == RouterFlows::Added::added);
-    CHECK(flows.add(flow("10.2.0.10"), t0) == RouterFlows::Added::known);
+    AcquiredFlows flows;
+    const auto t0 = AcquiredFlows::Clock::time_point{} + 1000s;
+    REQUIRE(flows.add(flow("10.2.0.10"), t0) == AcquiredFlows::Added::added);
+    CHECK(flows.add(flow("10.2.0.10"), t0) == AcquiredFlows::Added::known);
 
     // Traffic at 100 s and 200 s keeps it; nothing new from 200 s on.
     CHECK(flows.expire_idle({flow_state("10.2.0.10", 0x1000, 5)}, t0 + 100s, 300s, reqid_of).empty());
@@ -49,8 +49,8 @@ TEST_CASE("a flow is forgotten after carrying nothing for the idle time", "[rout
 }
 
 TEST_CASE("a new state (a rekey) counts as activity; a missing state does not", "[router-flows]") {
-    RouterFlows flows;
-    const auto t0 = RouterFlows::Clock::time_point{} + 1000s;
+    AcquiredFlows flows;
+    const auto t0 = AcquiredFlows::Clock::time_point{} + 1000s;
     flows.add(flow("10.2.0.10"), t0);
     flows.add(flow("10.2.0.11"), t0);
     CHECK(flows.expire_idle({flow_state("10.2.0.10", 0x1000, 3)}, t0 + 10s, 60s, reqid_of).empty());
@@ -59,12 +59,12 @@ TEST_CASE("a new state (a rekey) counts as activity; a missing state does not", 
     const auto expired = flows.expire_idle({flow_state("10.2.0.10", 0x2000, 0)}, t0 + 65s, 60s, reqid_of);
     REQUIRE(expired.size() == 1);
     CHECK(expired[0] == flow("10.2.0.11"));
-    CHECK(flows.flows() == std::set<policy::RouterFlow>{flow("10.2.0.10")});
+    CHECK(flows.flows() == std::set<policy::AcquiredFlow>{flow("10.2.0.10")});
 }
 
 TEST_CASE("states of other flows, SPI 0 placeholders and other reqids are not the flow's", "[router-flows]") {
-    RouterFlows flows;
-    const auto t0 = RouterFlows::Clock::time_point{} + 1000s;
+    AcquiredFlows flows;
+    const auto t0 = AcquiredFlows::Clock::time_point{} + 1000s;
     flows.add(flow("10.2.0.10"), t0);
     auto placeholder = flow_state("10.2.0.10", 0, 50);
     auto foreign = flow_state("10.2.0.10", 0x3000, 70);
@@ -75,14 +75,14 @@ TEST_CASE("states of other flows, SPI 0 placeholders and other reqids are not th
 }
 
 TEST_CASE("past the limit new flows are refused", "[router-flows]") {
-    RouterFlows flows;
-    const auto t0 = RouterFlows::Clock::time_point{} + 1000s;
-    for (size_t i = 0; i < RouterFlows::max_flows; ++i) {
+    AcquiredFlows flows;
+    const auto t0 = AcquiredFlows::Clock::time_point{} + 1000s;
+    for (size_t i = 0; i < AcquiredFlows::max_flows; ++i) {
         gdoi::IpAddress d = address("10.2.0.0");
         d.bytes[2] = uint8_t(i >> 8);
         d.bytes[3] = uint8_t(i);
-        REQUIRE(flows.add({address("10.1.0.1"), d, 1}, t0) == RouterFlows::Added::added);
+        REQUIRE(flows.add({address("10.1.0.1"), d, 1}, t0) == AcquiredFlows::Added::added);
     }
-    CHECK(flows.add(flow("10.9.9.9"), t0) == RouterFlows::Added::full);
-    CHECK(flows.flows().size() == RouterFlows::max_flows);
+    CHECK(flows.add(flow("10.9.9.9"), t0) == AcquiredFlows::Added::full);
+    CHECK(flows.flows().size() == AcquiredFlows::max_flows);
 }

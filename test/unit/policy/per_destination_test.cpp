@@ -1,4 +1,4 @@
-// Router-originated traffic (policy/router_originated.hpp): the ACQUIRE traps, the per-flow
+// Router-originated traffic (policy/per_destination.hpp): the ACQUIRE traps, the per-flow
 // states and policies, their place in the ACL order, and their life through a rekey.
 #include "policy/desired_objects.hpp"
 #include "policy/object_band.hpp"
@@ -27,7 +27,7 @@ DesiredObjects translate(const std::vector<gdoi::TekPolicy>& teks, const LocalSe
 GroupStatus with_flows(std::initializer_list<std::pair<const char*, const char*>> pairs,
                        uint32_t reqid_slot = first_slot) {
     GroupStatus status;
-    for (auto [source, destination] : pairs) status.router_flows.insert({addr(source), addr(destination), reqid_slot});
+    for (auto [source, destination] : pairs) status.acquired_flows.insert({addr(source), addr(destination), reqid_slot});
     return status;
 }
 
@@ -64,8 +64,8 @@ TEST_CASE("each router address inside an entry's sources gets an ACQUIRE trap", 
     CHECK(t.source == addr("10.1.0.1"));
     CHECK(t.destination == addr("100.127.0.2"));
     CHECK(t.spi == 0);
-    CHECK(t.reqid == band::router_reqid(0, first_slot));
-    CHECK(band::reqid_slot_of_router_reqid(t.reqid) == first_slot);
+    CHECK(t.reqid == band::acquire_reqid(0, first_slot));
+    CHECK(band::reqid_slot_of_acquire_reqid(t.reqid) == first_slot);
     // No state has the trap's reqid: every new flow is reported, none is sent through it.
     for (const auto& s : d.states) CHECK(s.reqid != t.reqid);
     // Ahead of the entry's own `out` policy (which would send the packet to the anchor, where
@@ -93,12 +93,12 @@ TEST_CASE("a reported flow gets its own state and a policy for exactly its pair"
     for (size_t i = 0; i < d.states.size(); ++i)
         if (d.states[i].id.destination == addr("10.2.0.10")) {
             flow_state = &d.states[i];
-            CHECK(d.state_roles[i] == "ACL entry 1 TEK 0x10000001 router-originated 10.1.0.1 -> 10.2.0.10");
+            CHECK(d.state_roles[i] == "ACL entry 1 TEK 0x10000001 per-destination 10.1.0.1 -> 10.2.0.10");
         }
     REQUIRE(flow_state);
     CHECK(flow_state->source == addr("10.1.0.1")); // outer = inner without any rewriting
     CHECK(flow_state->id.spi == 0x10000001);
-    CHECK(flow_state->reqid == band::router_reqid(0, first_slot));
+    CHECK(flow_state->reqid == band::acquire_reqid(0, first_slot));
     CHECK(flow_state->direction == netlink::XfrmStateDirection::out);
     CHECK(flow_state->replay_window == 0);
     CHECK(flow_state->output_sequence_may_wrap);
@@ -162,14 +162,14 @@ TEST_CASE("entries keep their order: a later entry's trap does not overtake an e
 
 TEST_CASE("a rekey moves a router flow to the new TEK make-before-break", "[router][plan]") {
     Harness h;
-    h.status.router_flows.insert({addr("10.1.0.1"), addr("10.2.0.10"), first_slot});
+    h.status.acquired_flows.insert({addr("10.1.0.1"), addr("10.2.0.10"), first_slot});
     h.timeline.observe(group_policy({tek(0xA0000001, "10.0.0.0/8", "10.0.0.0/8", 300s)}), t0());
     REQUIRE(h.step(t0()).ok());
     REQUIRE(h.kernel.find_state({addr("10.2.0.10"), 0xA0000001, 50, {}}));
 
     // The kernel's ACQUIRE placeholder (SPI 0, the trap's reqid) is the kernel's business: a
     // plan neither adopts nor deletes it.
-    h.kernel.insert_acquire_placeholder(addr("100.127.0.2"), addr("10.1.0.1"), band::router_reqid(0, first_slot));
+    h.kernel.insert_acquire_placeholder(addr("100.127.0.2"), addr("10.1.0.1"), band::acquire_reqid(0, first_slot));
     CHECK(h.plan_at(t0()).operations.empty());
 
     h.timeline.observe(group_policy({tek(0xA0000001, "10.0.0.0/8", "10.0.0.0/8", 100s),
@@ -203,8 +203,98 @@ TEST_CASE("a rekey moves a router flow to the new TEK make-before-break", "[rout
     CHECK(placeholders == 1);
 
     // The flow forgotten (idle): its state and policy go, the trap stays.
-    h.status.router_flows.clear();
+    h.status.acquired_flows.clear();
     REQUIRE(h.step(at(261s)).ok());
     CHECK_FALSE(h.kernel.find_state({addr("10.2.0.10"), 0xB0000002, 50, {}}));
     CHECK(lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.1", "10.2.0.10", 2)->templates[0].spi == 0);
+}
+
+TEST_CASE("destination-only mode: per-destination states from our WAN address replace the anchor",
+          "[router][destination-only]") {
+    auto s = settings();
+    s.destination_only = true;
+    const auto empty = translate({tek(0x10000001)}, s, {});
+    // No outbound anchor state and nothing for a LAN ingress program; inbound as always.
+    CHECK_FALSE(std::any_of(empty.states.begin(), empty.states.end(),
+                            [](const auto& st) { return st.id.destination == addr("100.127.0.2"); }));
+    CHECK(empty.datapath.outbound_flows.empty());
+    CHECK(empty.datapath.inbound_spis == std::set<uint32_t>{0x10000001});
+    CHECK(entry_out_policy(empty) == nullptr);
+    // A LAN host's first packet to anyone meets the entry's trap (from our WAN address), and
+    // so does the router's own traffic: destination-only for everyone.
+    const auto* lan = lookup(empty.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.10", 2);
+    REQUIRE(lan);
+    REQUIRE(lan->templates.size() == 1);
+    CHECK(lan->id.selector.source == pfx("10.0.0.0/8"));
+    CHECK(lan->templates[0].source == addr("192.0.2.1"));
+    CHECK(lan->templates[0].destination == addr("100.127.0.2"));
+    CHECK(lan->templates[0].spi == 0);
+    CHECK(lan->templates[0].reqid == band::acquire_reqid(0, first_slot));
+    CHECK(lan->priority == band::priority(0, band::entry_offset(0, band::EntryRank::destination_trap)));
+    CHECK(lookup(empty.policies, XfrmPolicyDirection::out, "10.1.0.1", "10.2.0.10", 2) == lan);
+
+    // The ACQUIRE named our WAN address as the trap's source: the host gets its own state.
+    const auto d = translate({tek(0x10000001)}, s, with_flows({{"192.0.2.1", "10.2.0.10"}}));
+    const netlink::XfrmState* to_host = nullptr;
+    for (const auto& st : d.states)
+        if (st.id.destination == addr("10.2.0.10")) to_host = &st;
+    REQUIRE(to_host);
+    CHECK(to_host->source == addr("192.0.2.1")); // destination preserved, source ours
+    CHECK(to_host->id.spi == 0x10000001);
+    const auto* sent = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.10", 2);
+    REQUIRE(sent);
+    CHECK(sent->id.selector.source == pfx("10.0.0.0/8"));
+    CHECK(sent->id.selector.destination == pfx("10.2.0.10/32"));
+    CHECK(sent->templates[0].source == addr("192.0.2.1"));
+    CHECK(sent->templates[0].destination == addr("10.2.0.10"));
+    CHECK(sent->templates[0].spi == 0x10000001);
+    // Another host still meets the trap; the router's own traffic shares the host's state.
+    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.11", 2)->templates[0].spi == 0);
+    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.1", "10.2.0.10", 2) == sent);
+    CHECK(d.problems.empty());
+}
+
+TEST_CASE("destination-only mode: a LAN flow outside the entry's destinations gets nothing", "[destination-only]") {
+    auto s = settings();
+    s.destination_only = true;
+    const auto d = translate({tek(0x10000001, "10.1.0.0/16", "10.2.0.0/16")}, s,
+                             with_flows({{"192.0.2.1", "10.3.0.10"}}));
+    for (const auto& st : d.states) CHECK(st.id.destination != addr("10.3.0.10"));
+}
+
+TEST_CASE("two router addresses sending to one host share its one state", "[router]") {
+    // The kernel knows a state by (destination, SPI, protocol): there can be only one.
+    auto s = settings();
+    s.router_addresses = {addr("10.1.0.1"), addr("10.1.9.1")};
+    const auto d = translate({tek(0x10000001)}, s,
+                             with_flows({{"10.1.9.1", "10.2.0.10"}, {"10.1.0.1", "10.2.0.10"}}));
+    size_t to_host = 0;
+    for (const auto& st : d.states)
+        if (st.id.destination == addr("10.2.0.10")) {
+            ++to_host;
+            CHECK(st.source == addr("10.1.0.1")); // the lowest source
+        }
+    CHECK(to_host == 1);
+    CHECK(d.problems.empty());
+    const auto* first = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.1", "10.2.0.10", 2);
+    const auto* second = lookup(d.policies, XfrmPolicyDirection::out, "10.1.9.1", "10.2.0.10", 2);
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(first != second);
+    CHECK(first->templates[0].source == addr("10.1.0.1"));
+    CHECK(second->templates[0].source == addr("10.1.0.1")); // through the one state
+
+    SECTION("when the first flow goes, the state is replaced with the other source") {
+        Harness h;
+        h.config = s;
+        h.status = with_flows({{"10.1.9.1", "10.2.0.10"}, {"10.1.0.1", "10.2.0.10"}});
+        h.timeline.observe(group_policy({tek(0x10000001)}), t0());
+        REQUIRE(h.step(t0()).ok());
+        h.status = with_flows({{"10.1.9.1", "10.2.0.10"}});
+        REQUIRE(h.step(t0()).ok()); // the fake kernel, like the real one, refuses a second add
+        const auto* state = h.kernel.find_state({addr("10.2.0.10"), 0x10000001, 50, {}});
+        REQUIRE(state);
+        CHECK(state->source == addr("10.1.9.1"));
+        CHECK(h.plan_at(t0()).operations.empty());
+    }
 }

@@ -1,8 +1,8 @@
-#include "daemon/router_flows.hpp"
+#include "daemon/acquired_flows.hpp"
 
 namespace gdoid::daemon {
 
-RouterFlows::Added RouterFlows::add(const policy::RouterFlow& flow, Clock::time_point now) {
+AcquiredFlows::Added AcquiredFlows::add(const policy::AcquiredFlow& flow, Clock::time_point now) {
     if (flows_.contains(flow)) return Added::known;
     if (flows_.size() >= max_flows) return Added::full;
     flows_.insert(flow);
@@ -10,7 +10,7 @@ RouterFlows::Added RouterFlows::add(const policy::RouterFlow& flow, Clock::time_
     return Added::added;
 }
 
-bool RouterFlows::idle_after(const policy::RouterFlow& flow, const netlink::XfrmState* state,
+bool AcquiredFlows::idle_after(const policy::AcquiredFlow& flow, const netlink::XfrmState* state,
                              Clock::time_point now, std::chrono::seconds idle) {
     auto& activity = activity_[flow];
     if (state && (state->id.spi != activity.spi || state->packets != activity.packets)) {
@@ -22,7 +22,7 @@ bool RouterFlows::idle_after(const policy::RouterFlow& flow, const netlink::Xfrm
     return now - activity.last_active >= idle;
 }
 
-void RouterFlows::clear() {
+void AcquiredFlows::clear() {
     flows_.clear();
     activity_.clear();
 }

@@ -1,0 +1,49 @@
+// The inbound half of header preservation without BPF (the destination-only fallback): an
+// nftables netdev ingress chain on the WAN device that rewrites the destination of group ESP
+// (an active group SPI toward one of our protected prefixes, and non-first fragments toward
+// them) to the inbound anchor, exactly what the tc-BPF WAN ingress program does
+// (datapath-notes.md shows this rewrite by hand with nftables). It needs CAP_NET_ADMIN and
+// nf_tables, not bpf(); netdev ingress chains exist since Linux 4.2.
+//
+// The table is gdoid's own (netdev gdoid_<WAN device>); nothing else in the ruleset is
+// touched. It is driven through nft(8) (package nftables), one transaction per change.
+#pragma once
+
+#include "gdoi/ip_address.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace gdoid::daemon {
+
+class NftIngress {
+public:
+    // Creates the table, sets and chain (replacing a leftover of an earlier run). Throws
+    // std::runtime_error with nft's own words.
+    NftIngress(std::string wan, const gdoi::IpAddress& inbound_anchor);
+    ~NftIngress(); // deletes the table
+    NftIngress(const NftIngress&) = delete;
+    NftIngress& operator=(const NftIngress&) = delete;
+
+    void add_spi(uint32_t spi);
+    void remove_spi(uint32_t spi);
+    void add_prefix(const gdoi::IpPrefix& prefix);
+    void remove_prefix(const gdoi::IpPrefix& prefix);
+
+    const std::string& table() const { return table_; }
+
+    // The nft script that sets the table up (exposed for the unit test).
+    static std::string setup_script(const std::string& table, const std::string& wan,
+                                    const gdoi::IpAddress& inbound_anchor);
+
+private:
+    std::string table_;
+    std::string wan_;
+    gdoi::IpFamily family_;
+};
+
+// Runs `nft -f -` with `script` on its standard input; throws std::runtime_error with what nft
+// printed when it fails (or when nft is missing).
+void run_nft(const std::string& script);
+
+} // namespace gdoid::daemon

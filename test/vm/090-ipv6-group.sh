@@ -27,8 +27,8 @@ GLAB_FAMILY=6
 GLAB_DATAPATH_KEYS=yes
 # IPv6 routers never fragment (RFC 8200 5): without the clamp, full-size TCP segments that no
 # longer fit after the ESP overhead are answered with ICMPv6 Packet Too Big by the member and
-# the host retries smaller (segments the kernel aggregated are counted as
-# XfrmOutStateModeError, seen in this lab); with it, no segment is too big.
+# the host retries smaller (in this lab some of those drops were counted as
+# XfrmOutStateModeError); with it, no segment is too big.
 GLAB_MEMBER_EXTRA='tcp-mss = 1300'
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }

@@ -57,15 +57,19 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
         if (theirs.wan != needs.wan)
             throw std::runtime_error("group " + other + " already runs the datapath on WAN interface " +
                                      theirs.wan + "; this version supports one WAN interface for all groups");
-        if (!same_anchors(theirs.anchors, needs.anchors) || theirs.bypass_mark != needs.bypass_mark ||
+        // An IPv4 and an IPv6 group each bring their own anchors (the programs hold both);
+        // only groups of one family must agree on theirs.
+        const bool same_family = theirs.anchors.local.family == needs.anchors.local.family;
+        if ((same_family && !same_anchors(theirs.anchors, needs.anchors)) || theirs.bypass_mark != needs.bypass_mark ||
             theirs.set_df != needs.set_df || theirs.tcp_mss != needs.tcp_mss)
             throw std::runtime_error("group " + other +
                                      " uses other anchor addresses, bypass-mark, df-bit or tcp-mss on the same "
                                      "datapath; groups sharing a WAN interface must agree on them");
     }
+    const auto family = needs.anchors.local.family;
     const gdoi::IpPrefix anchor{needs.anchors.inbound, uint8_t(needs.anchors.inbound.width_bits())};
-    if (!anchor_added_ && netlink::add_interface_address("lo", anchor)) {
-        anchor_added_ = anchor;
+    if (!anchors_added_.contains(family) && netlink::add_interface_address("lo", anchor)) {
+        anchors_added_.emplace(family, anchor);
         log_info("added the inbound anchor address " + anchor.to_string() + " to lo");
     }
     if (!datapath_ && !fallback_) load(needs);
@@ -76,17 +80,39 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
         needs_[group] = needs;
         return;
     }
-    bpf::DatapathConfig config;
-    config.bypass_mark = needs.bypass_mark;
-    config.set_df = needs.set_df;
-    config.tcp_mss = needs.tcp_mss;
-    if (needs.anchors.local.family == gdoi::IpFamily::v4)
-        config.v4 = needs.anchors;
-    else
-        config.v6 = needs.anchors;
-    datapath_->configure(config);
-    needs_[group] = needs;
+    auto wanted = needs_;
+    wanted[group] = needs;
+    datapath_->configure(datapath_config(wanted));
+    needs_ = std::move(wanted);
     reattach();
+}
+
+// Both families' anchors from the groups that use them: configuring from one group alone would
+// switch the other family's programs off.
+bpf::DatapathConfig DatapathService::datapath_config(const std::map<std::string, DatapathNeeds>& groups) {
+    bpf::DatapathConfig config;
+    const DatapathNeeds& any = groups.begin()->second; // all groups agree on these (require)
+    config.bypass_mark = any.bypass_mark;
+    config.set_df = any.set_df;
+    config.tcp_mss = any.tcp_mss;
+    for (const auto& [name, needs] : groups)
+        (needs.anchors.local.family == gdoi::IpFamily::v4 ? config.v4 : config.v6) = needs.anchors;
+    return config;
+}
+
+void DatapathService::remove_anchor_addresses(bool all) {
+    for (auto it = anchors_added_.begin(); it != anchors_added_.end();) {
+        const auto family = it->first;
+        const bool used = std::any_of(needs_.begin(), needs_.end(),
+                                      [family](const auto& g) { return g.second.anchors.local.family == family; });
+        if (!all && used) {
+            ++it;
+            continue;
+        }
+        netlink::remove_interface_address("lo", it->second);
+        log_info("removed the inbound anchor address " + it->second.to_string() + " from lo");
+        it = anchors_added_.erase(it);
+    }
 }
 
 void DatapathService::release(const std::string& group) {
@@ -97,13 +123,11 @@ void DatapathService::release(const std::string& group) {
         fallback_reason_.reset();
         attached_.reset();
         references_.clear();
-        if (anchor_added_) {
-            netlink::remove_interface_address("lo", *anchor_added_);
-            log_info("removed the inbound anchor address " + anchor_added_->to_string() + " from lo");
-            anchor_added_.reset();
-        }
+        remove_anchor_addresses(true);
         return;
     }
+    if (datapath_) datapath_->configure(datapath_config(needs_)); // a family may have gone
+    remove_anchor_addresses(false);
     reattach();
 }
 

@@ -73,6 +73,9 @@ private:
     void add_reference(Table table, const std::string& key, const policy::MapEntry& entry, uint32_t group_id);
     void drop_reference(Table table, const std::string& key, const policy::MapEntry& entry);
     void reattach();
+    static bpf::DatapathConfig datapath_config(const std::map<std::string, DatapathNeeds>& groups);
+    // Removes the anchor addresses gdoid added: all, or those of families no group uses.
+    void remove_anchor_addresses(bool all);
 
     // Loads the BPF datapath, or the fallback when it cannot load and `needs` allow it.
     void load(const DatapathNeeds& needs);
@@ -83,7 +86,7 @@ private:
     std::map<std::string, DatapathNeeds> needs_; // by group name
     std::optional<std::pair<std::string, std::vector<std::string>>> attached_; // wan, lans
     std::map<std::pair<Table, std::string>, size_t> references_;
-    std::optional<gdoi::IpPrefix> anchor_added_; // the address gdoid put on lo
+    std::map<gdoi::IpFamily, gdoi::IpPrefix> anchors_added_; // the addresses gdoid put on lo, per family
 };
 
 } // namespace gdoid::daemon

@@ -87,12 +87,6 @@ private:
     std::set<netlink::XfrmStateId> state_ids_;
 };
 
-std::string hex(uint32_t value) {
-    char buffer[16];
-    snprintf(buffer, sizeof buffer, "0x%08x", value);
-    return buffer;
-}
-
 const Anchors* anchors_for(const LocalSettings& settings, gdoi::IpFamily family) {
     const auto& anchors = family == gdoi::IpFamily::v4 ? settings.v4 : settings.v6;
     return anchors ? &*anchors : nullptr;
@@ -285,7 +279,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
                 continue;
             }
             if (anchors_for(settings, tek_family(tek)) == nullptr) {
-                out.problems.push_back("TEK SPI " + hex(tek.spi) + ": no " +
+                out.problems.push_back("TEK SPI " + hex32(tek.spi) + ": no " +
                                        (tek_family(tek) == gdoi::IpFamily::v4 ? "IPv4" : "IPv6") +
                                        " anchor addresses configured");
                 continue;
@@ -311,7 +305,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
         // ESP to it.
         for (const auto* tek : inbound) {
             b.state(inbound_state(*tek, anchors, reqid),
-                    entry + " TEK " + hex(tek->spi) + " inbound anchor");
+                    entry + " TEK " + hex32(tek->spi) + " inbound anchor");
             out.datapath.inbound_spis.insert(tek->spi);
             if (settings.lan_prefixes.empty())
                 for (const auto& s : selectors)
@@ -326,7 +320,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
             // state sends: every flow gets its own state instead (policy/per_destination.hpp).
             if (!settings.destination_only) {
                 b.state(outbound_state(*outbound, anchors, reqid, settings),
-                        entry + " TEK " + hex(outbound->spi) + " outbound");
+                        entry + " TEK " + hex32(outbound->spi) + " outbound");
                 for (const auto& s : selectors)
                     out.datapath.outbound_flows.insert({s.source, s.destination});
             }

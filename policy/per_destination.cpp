@@ -34,12 +34,6 @@ XfrmPolicy out_policy(XfrmSelector selector, const LocalSettings& settings, uint
     return p;
 }
 
-std::string hex(uint32_t value) {
-    char buffer[16];
-    snprintf(buffer, sizeof buffer, "0x%08x", value);
-    return buffer;
-}
-
 } // namespace
 
 std::vector<gdoi::IpAddress> router_sources(const LocalSettings& settings, const Anchors& anchors) {
@@ -135,7 +129,7 @@ PerDestinationObjects per_destination_objects(const TekSlot& slot, const std::ve
                         [&](const netlink::XfrmState& s) { return s.id.destination == flow.destination; }))
             continue; // another source's flow to the same host made it
         out.states.push_back(per_destination_state(outbound, source, flow.destination, reqid, settings));
-        out.state_roles.push_back(entry + " TEK " + hex(outbound.spi) + " per-destination " + source.to_string() +
+        out.state_roles.push_back(entry + " TEK " + hex32(outbound.spi) + " per-destination " + source.to_string() +
                                   " -> " + flow.destination.to_string());
     }
 

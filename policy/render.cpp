@@ -1,16 +1,12 @@
 #include "policy/render.hpp"
 
+#include "policy/tek_states.hpp"
+
 #include <cstdio>
 
 namespace policy {
 
 namespace {
-
-std::string hex(uint32_t value) {
-    char buffer[16];
-    snprintf(buffer, sizeof buffer, "0x%08x", value);
-    return buffer;
-}
 
 std::string protocol_name(uint8_t protocol) {
     switch (protocol) {
@@ -58,7 +54,7 @@ std::string algorithm_text(const char* label, const netlink::XfrmAlgorithm& algo
 std::string template_text(const netlink::XfrmTemplate& t) {
     std::string text = "tmpl src " + t.source.to_string() + " dst " + t.destination.to_string() +
                        " proto " + protocol_name(t.ip_protocol);
-    if (t.spi != 0) text += " spi " + hex(t.spi);
+    if (t.spi != 0) text += " spi " + hex32(t.spi);
     text += " reqid " + std::to_string(t.reqid) + " mode ";
     text += t.mode == netlink::XfrmMode::tunnel ? "tunnel" : "transport";
     if (t.optional) text += " level use";
@@ -69,7 +65,7 @@ std::string template_text(const netlink::XfrmTemplate& t) {
 
 std::string describe(const netlink::XfrmStateId& id) {
     std::string text = "dst " + id.destination.to_string() + " proto " +
-                       protocol_name(id.ip_protocol) + " spi " + hex(id.spi);
+                       protocol_name(id.ip_protocol) + " spi " + hex32(id.spi);
     if (id.mark) text += " mark " + mark_text(*id.mark);
     return text;
 }
@@ -148,7 +144,7 @@ std::string render_desired(const DesiredObjects& desired, const LocalSettings& s
                 describe(desired.policies[i], &settings) + "\n";
     text += "datapath:\n";
     for (uint32_t spi : desired.datapath.inbound_spis)
-        text += "  inbound spi " + hex(spi) + "\n";
+        text += "  inbound spi " + hex32(spi) + "\n";
     for (const auto& p : desired.datapath.protected_destinations)
         text += "  protected " + p.to_string() + "\n";
     for (const auto& [s, d] : desired.datapath.outbound_flows)
@@ -166,7 +162,7 @@ std::string render_desired(const DesiredObjects& desired, const LocalSettings& s
 std::string policy::MapEntry::to_string() const {
     switch (kind) {
     case Kind::inbound_spi:
-        return "inbound spi " + hex(spi);
+        return "inbound spi " + hex32(spi);
     case Kind::protected_destination:
         return "protected " + prefix.to_string();
     case Kind::outbound_flow:

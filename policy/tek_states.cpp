@@ -56,12 +56,6 @@ std::optional<IntegrityInfo> integrity_info(gdoi::TekIntegrity integrity) {
     return std::nullopt;
 }
 
-std::string hex_spi(uint32_t spi) {
-    char buffer[16];
-    snprintf(buffer, sizeof buffer, "0x%08x", spi);
-    return buffer;
-}
-
 void set_algorithms(const gdoi::TekPolicy& tek, netlink::XfrmState& state) {
     if (tek.protocol == gdoi::TekProtocol::esp) {
         const auto cipher = *cipher_info(tek.cipher);
@@ -95,6 +89,12 @@ netlink::XfrmState common_state(const gdoi::TekPolicy& tek, uint32_t reqid) {
 
 } // namespace
 
+std::string hex32(uint32_t value) {
+    char buffer[16];
+    snprintf(buffer, sizeof buffer, "0x%08x", value);
+    return buffer;
+}
+
 gdoi::IpFamily tek_family(const gdoi::TekPolicy& tek) {
     return tek.selector.source.range.first.family;
 }
@@ -121,7 +121,7 @@ netlink::XfrmSelector any_selector(gdoi::IpFamily family) {
 }
 
 std::string tek_problem(const gdoi::TekPolicy& tek) {
-    const std::string what = "TEK SPI " + hex_spi(tek.spi) + ": ";
+    const std::string what = "TEK SPI " + hex32(tek.spi) + ": ";
     const auto& sel = tek.selector;
     const auto family = tek_family(tek);
     if (sel.source.range.last.family != family || sel.destination.range.first.family != family ||

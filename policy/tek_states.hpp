@@ -16,6 +16,8 @@ namespace policy {
 std::string tek_problem(const gdoi::TekPolicy& tek);
 
 gdoi::IpFamily tek_family(const gdoi::TekPolicy& tek);
+// "0x10000001": how SPIs (and reqids) read in roles, problems and dumps.
+std::string hex32(uint32_t value);
 uint8_t tek_ip_protocol(const gdoi::TekPolicy& tek); // 50 ESP, 51 AH
 
 // Both assume tek_problem(tek) is empty.

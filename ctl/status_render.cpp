@@ -16,6 +16,7 @@ struct Palette {
 
 std::string state_text(const Palette& palette, const std::string& state) {
     if (state == "registered") return palette.green(state);
+    if (state == "servers-unreachable") return palette.yellow(state);
     if (state == "failed" || state == "removed-by-key-server" || state == "interface-down") return palette.red(state);
     return palette.yellow(state);
 }

@@ -9,6 +9,7 @@ std::string_view to_string(GroupState state) {
     case GroupState::registered: return "registered";
     case GroupState::rekeying: return "rekeying";
     case GroupState::failed: return "failed";
+    case GroupState::servers_unreachable: return "servers-unreachable";
     case GroupState::removed_by_key_server: return "removed-by-key-server";
     case GroupState::interface_down: return "interface-down";
     }

@@ -19,7 +19,8 @@ enum class GroupState : uint8_t {
     registering,           // Phase 1 / GROUPKEY-PULL in progress
     registered,            // keys installed, traffic protected
     rekeying,              // a pull for new keys is in progress while the current ones stay in use
-    failed,                // every server tried, waiting for the next retry round
+    failed,                // every server tried, no usable key left; waiting for the next round
+    servers_unreachable,   // every server tried, but unexpired keys still protect the traffic
     removed_by_key_server, // the key server deleted our keys / ejected us
     interface_down,        // the WAN interface is down: nothing to do until it comes back
 };

@@ -174,7 +174,9 @@ void GroupController::handle(RegistrationProgress& progress) {
                       fields);
             break; // refused, not unreachable: fail-open rules do not apply
         }
-        group_.set_state(GroupState::failed);
+        // An operator must tell "traffic still protected, key servers gone" from "nothing
+        // protected any more": the keys we hold decide.
+        group_.set_state(dataplane_.holds_unexpired_keys() ? GroupState::servers_unreachable : GroupState::failed);
         log_error("no key server answered the registration; trying again from the preferred server", fields);
         // Partial fail-open (Juniper): the operator's rules pass in clear text only now.
         dataplane_.set_servers_unreachable(true);

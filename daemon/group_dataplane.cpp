@@ -340,6 +340,12 @@ void GroupDataplane::withdraw() {
     group_->kernel = GroupKernelSummary{};
 }
 
+bool GroupDataplane::holds_unexpired_keys() const {
+    const auto now = policy::Clock::now();
+    const auto schedule = timeline_.schedule();
+    return std::any_of(schedule.begin(), schedule.end(), [&](const policy::TekSchedule& s) { return s.expires_at > now; });
+}
+
 std::string GroupDataplane::render() const {
     const auto built = build_local_settings(group_->config(), group_slot_);
     if (!built.settings) return {};

@@ -55,6 +55,8 @@ public:
     // settings cannot be built yet (the reason is in the kernel summary).
     std::string render() const;
     uint32_t group_slot() const { return group_slot_; }
+    // True while at least one TEK we hold has not expired (whatever the kernel made of it).
+    bool holds_unexpired_keys() const;
     const policy::GroupTimeline& timeline() const { return timeline_; }
 
 private:

@@ -8,6 +8,7 @@
 #include "policy/render.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace gdoid::daemon {
 
@@ -247,7 +248,10 @@ void GroupDataplane::reconcile() {
     const auto desired = policy::desired_objects(timeline_, settings, status_, now);
     const auto operations = policy::diff(desired, installed, group_slot_);
     for (const auto& op : operations) log_debug(op.to_string(), {.group = group_->name()});
-    const auto result = policy::apply_plan(operations, *kernel_, maps_);
+    // 100 ms between a policy switch and the deletion of what it no longer uses (see
+    // policy::apply_plan): once per rekey, the event loop can afford it.
+    const auto result = policy::apply_plan(operations, *kernel_, maps_,
+                                           [] { std::this_thread::sleep_for(std::chrono::milliseconds(100)); });
     discard_answered_acquires();
     arm_flow_timer();
     if (result.offload_refused && !offload_refusal_logged_) {

@@ -52,9 +52,17 @@ void apply_one(const Operation& op, netlink::KernelIpsec& kernel, DatapathMapWri
 } // namespace
 
 ApplyResult apply_plan(const std::vector<Operation>& operations, netlink::KernelIpsec& kernel,
-                       DatapathMapWriter& maps) {
+                       DatapathMapWriter& maps, const std::function<void()>& settle) {
+    using K = Operation::Kind;
     ApplyResult result;
+    bool policy_changed = false;
     for (size_t i = 0; i < operations.size(); ++i) {
+        const auto kind = operations[i].kind;
+        if (kind == K::add_policy || kind == K::update_policy || kind == K::delete_policy) policy_changed = true;
+        if (kind == K::delete_state && policy_changed && settle) {
+            settle();
+            policy_changed = false;
+        }
         const std::string where = "operation " + std::to_string(i + 1) + " of " +
                                   std::to_string(operations.size()) + " (" +
                                   operations[i].to_string() + ") failed: ";

@@ -6,6 +6,7 @@
 #include "netlink/kernel_ipsec.hpp"
 #include "policy/plan.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,7 +33,12 @@ struct ApplyResult {
     bool ok() const { return !failed_index.has_value(); }
 };
 
+// `settle`, when given, runs once before the first state deletion that follows a policy change
+// in the same plan. The kernel resolves a packet's policy and then its states without a lock
+// across both: a packet on another CPU that met the old `out` policy just before the switch
+// still looks for the old state, and finds it deleted (dropped, counted XfrmOutNoStates; seen
+// once under an ASan build in VM 090). The daemon lets those packets through first.
 ApplyResult apply_plan(const std::vector<Operation>& operations, netlink::KernelIpsec& kernel,
-                       DatapathMapWriter& maps);
+                       DatapathMapWriter& maps, const std::function<void()>& settle = {});
 
 } // namespace policy

@@ -127,3 +127,34 @@ TEST_CASE("a refused NIC offload request installs the same outbound state in sof
         CHECK(*state->offload_device == h.config.wan.name);
     }
 }
+
+TEST_CASE("the settle hook runs once, after the policy switch and before the old state goes",
+          "[apply]") {
+    Harness h;
+    h.timeline.observe(group_policy({tek(0xA0000001, "10.0.0.0/8", "10.0.0.0/8", 300s)}), t0());
+    size_t settles = 0;
+    auto settle = [&] { ++settles; };
+    // The first registration changes policies but deletes nothing: no wait.
+    REQUIRE(policy::apply_plan(h.plan_at(t0()).operations, h.kernel, h.maps, settle).ok());
+    CHECK(settles == 0);
+
+    h.timeline.observe(group_policy({tek(0xA0000001, "10.0.0.0/8", "10.0.0.0/8", 100s),
+                                     tek(0xB0000002, "10.0.0.0/8", "10.0.0.0/8", 300s)},
+                                    60s, 90s),
+                       at(200s));
+    REQUIRE(policy::apply_plan(h.plan_at(at(200s)).operations, h.kernel, h.maps, settle).ok());
+    CHECK(settles == 0); // the new inbound state only
+    h.kernel.clear_calls();
+    bool old_state_present_at_settle = false;
+    auto checking_settle = [&] {
+        ++settles;
+        old_state_present_at_settle = h.kernel.find_state({addr("100.127.0.2"), 0xA0000001, 50, {}}) != nullptr;
+        const auto* out = lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2);
+        REQUIRE(out);
+        CHECK(out->templates[0].spi == 0xB0000002); // already switched
+    };
+    REQUIRE(policy::apply_plan(h.plan_at(at(260s)).operations, h.kernel, h.maps, checking_settle).ok());
+    CHECK(settles == 1);
+    CHECK(old_state_present_at_settle);
+    CHECK_FALSE(h.kernel.find_state({addr("100.127.0.2"), 0xA0000001, 50, {}}));
+}

@@ -15,8 +15,8 @@ namespace gdoid::daemon {
 class KernelEventWatcher {
 public:
     using Handler = std::function<void(const netlink::KernelEvent&)>;
-    // Null when the kernel refuses the subscription (logged): router-originated traffic to
-    // the group then stays dropped by the traps.
+    // Null when the kernel refuses the subscription (logged): traffic that needs a
+    // per-destination state then stays dropped by the traps.
     static std::unique_ptr<KernelEventWatcher> create(sd_event* event, uint32_t own_port_id, Handler handler);
 
 private:

@@ -1,5 +1,5 @@
 // Kernel XFRM notifications on the event loop: today the ACQUIREs raised by the groups'
-// router-originated traps (policy/per_destination.hpp), handed to the owning group by the
+// per-destination traps (policy/per_destination.hpp), handed to the owning group by the
 // policy's priority (policy/object_band.hpp). Other notifications are read and dropped.
 #pragma once
 

@@ -165,7 +165,7 @@ TEST_CASE_METHOD(FreshNetworkNamespace,
     NetlinkKernelIpsec kernel;
     XfrmEventSocket events;
     events.ignore_port_id(kernel.port_id());
-    // A router-originated trap like policy/router_originated.cpp builds: its template names a
+    // A router-originated trap like policy/per_destination.cpp builds: its template names a
     // state that never exists.
     XfrmPolicy trap;
     trap.id.selector.source = prefix("10.1.0.1/32");

@@ -21,7 +21,7 @@ bool router_originated(const DesiredObjects& d, size_t index) {
 }
 
 // The ACL entries' own policies in this direction (router-originated ones aside: their own
-// cases are in router_originated_test.cpp).
+// cases are in per_destination_test.cpp).
 std::vector<XfrmPolicy> with(const DesiredObjects& d, XfrmPolicyDirection dir) {
     std::vector<XfrmPolicy> result;
     for (size_t i = 0; i < d.policies.size(); ++i)

@@ -67,7 +67,7 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
                                      "datapath; groups sharing a WAN interface must agree on them");
     }
     const auto family = needs.anchors.local.family;
-    const gdoi::IpPrefix anchor{needs.anchors.inbound, uint8_t(needs.anchors.inbound.width_bits())};
+    const auto anchor = gdoi::IpPrefix::host(needs.anchors.inbound);
     if (!anchors_added_.contains(family) && netlink::add_interface_address("lo", anchor)) {
         anchors_added_.emplace(family, anchor);
         log_info("added the inbound anchor address " + anchor.to_string() + " to lo");

@@ -67,7 +67,7 @@ std::optional<IpPrefix> IpPrefix::parse(std::string_view text) {
     const auto slash = text.find('/');
     auto address = IpAddress::parse(text.substr(0, slash));
     if (!address) return std::nullopt;
-    IpPrefix prefix{*address, uint8_t(address->width_bits())};
+    IpPrefix prefix = IpPrefix::host(*address);
     if (slash == std::string_view::npos) return prefix;
     const auto length_text = text.substr(slash + 1);
     if (length_text.empty() || length_text.size() > 3) return std::nullopt;

@@ -39,6 +39,7 @@ struct IpPrefix {
     uint8_t length = 0;
 
     static std::optional<IpPrefix> parse(std::string_view text); // "10.1.0.0/16", "2001:db8::/32", or a bare address
+    static IpPrefix host(const IpAddress& address) { return {address, uint8_t(address.width_bits())}; } // /32 or /128
     std::string to_string() const;
     bool contains(const IpAddress& address) const;
     bool contains(const IpPrefix& inner) const;

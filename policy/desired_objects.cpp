@@ -160,16 +160,18 @@ void add_bypasses(Builder& b, const GroupTimeline& timeline, const LocalSettings
     }
 }
 
-// Traffic toward the router's own addresses that `s` covers: the `in` counterpart of a `fwd`
-// block, so a router without keys accepts no clear text a LAN host behind it would not get.
-// Its own LANs still reach it through the local LAN bypass, which comes first.
-void block_to_router(Builder& b, const XfrmSelector& s, const LocalSettings& settings, uint32_t offset,
-                     const std::string& role) {
+// Traffic toward the router's own addresses that `s` covers: the `in` counterpart of the
+// entry's `fwd` policies. Blocks included, so a router without keys accepts no clear text a
+// LAN host behind it would not get; its own LANs still reach it through the local LAN
+// bypass, which comes first.
+void policies_to_router(Builder& b, const XfrmSelector& s, const LocalSettings& settings, uint32_t offset,
+                        XfrmPolicyAction action, const std::vector<XfrmTemplate>& templates,
+                        const std::string& role) {
     for (const auto& address : settings.router_addresses) {
-        if (address.family != s.destination.address.family || !s.destination.contains(address)) continue;
+        if (!s.destination.contains(address)) continue;
         XfrmSelector to_router = s;
-        to_router.destination = {address, uint8_t(address.width_bits())};
-        b.policy(to_router, XfrmPolicyDirection::in, 0, offset, XfrmPolicyAction::block, {}, role + " (to the router)");
+        to_router.destination = gdoi::IpPrefix::host(address);
+        b.policy(to_router, XfrmPolicyDirection::in, 0, offset, action, templates, role + " (to the router)");
     }
 }
 
@@ -220,7 +222,7 @@ void add_fail_closed(Builder& b, const GroupTimeline& timeline, const LocalSetti
             for (const auto& lan : settings.lans)
                 b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, band::block_offset,
                          XfrmPolicyAction::block, {}, "fail-closed");
-            block_to_router(b, s, settings, band::block_offset, "fail-closed");
+            policies_to_router(b, s, settings, band::block_offset, XfrmPolicyAction::block, {}, "fail-closed");
         }
     }
 }
@@ -237,7 +239,7 @@ void add_slot_blocks(Builder& b, const TekSlot& slot, const std::vector<TekSlot>
             for (const auto& lan : settings.lans)
                 b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, offset, XfrmPolicyAction::block,
                          {}, role);
-            block_to_router(b, s, settings, offset, role);
+            policies_to_router(b, s, settings, offset, XfrmPolicyAction::block, {}, role);
         }
     }
 }
@@ -373,13 +375,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
             // being checked against it (datapath-notes.md pitfall 2).
             for (const auto& lan : settings.lans)
                 b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, offset, action, templates, role);
-            for (const auto& address : settings.router_addresses) {
-                if (!s.destination.contains(address)) continue;
-                XfrmSelector to_router = s;
-                to_router.destination = {address, uint8_t(address.width_bits())};
-                b.policy(to_router, XfrmPolicyDirection::in, 0, offset, action, templates,
-                         role + " (to the router)");
-            }
+            policies_to_router(b, s, settings, offset, action, templates, role);
         }
     }
     if (!out.has_valid_sa) add_fail_closed(b, timeline, settings, status);

@@ -17,10 +17,6 @@ using netlink::XfrmTemplate;
 
 namespace {
 
-gdoi::IpPrefix host_prefix(const gdoi::IpAddress& address) {
-    return {address, uint8_t(address.width_bits())};
-}
-
 XfrmPolicy out_policy(XfrmSelector selector, const LocalSettings& settings, uint32_t offset,
                       XfrmTemplate send) {
     XfrmPolicy p;
@@ -99,8 +95,8 @@ PerDestinationObjects per_destination_objects(const TekSlot& slot, const std::ve
             for (const auto& s : selectors) {
                 if (!s.source.contains(flow.source) || !s.destination.contains(flow.destination)) continue;
                 XfrmSelector pair = s;
-                pair.source = host_prefix(flow.source);
-                pair.destination = host_prefix(flow.destination);
+                pair.source = gdoi::IpPrefix::host(flow.source);
+                pair.destination = gdoi::IpPrefix::host(flow.destination);
                 out.policies.push_back(out_policy(
                     pair, settings, band::entry_offset(slot.acl_position, band::EntryRank::router_destination),
                     send_to(flow)));
@@ -114,7 +110,7 @@ PerDestinationObjects per_destination_objects(const TekSlot& slot, const std::ve
             for (const auto& s : selectors) {
                 if (!s.destination.contains(flow.destination)) continue;
                 XfrmSelector to_host = s;
-                to_host.destination = host_prefix(flow.destination);
+                to_host.destination = gdoi::IpPrefix::host(flow.destination);
                 out.policies.push_back(out_policy(to_host, settings,
                                                   band::entry_offset(slot.acl_position, band::EntryRank::entry),
                                                   send_to(flow)));
@@ -137,7 +133,7 @@ PerDestinationObjects per_destination_objects(const TekSlot& slot, const std::ve
         for (const auto& s : selectors) {
             if (!s.source.contains(source)) continue;
             XfrmSelector from_router = s;
-            from_router.source = host_prefix(source);
+            from_router.source = gdoi::IpPrefix::host(source);
             out.policies.push_back(out_policy(
                 from_router, settings, band::entry_offset(slot.acl_position, band::EntryRank::router_trap),
                 trap_from(source)));

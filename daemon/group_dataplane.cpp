@@ -264,10 +264,10 @@ void GroupDataplane::reconcile() {
 
     summary.problems = desired.problems;
     summary.fail_closed = !desired.has_valid_sa;
-    summary.per_destination_flows = size_t(std::count_if(desired.state_roles.begin(), desired.state_roles.end(),
-                                                [](const std::string& role) {
-                                                    return role.find("per-destination") != std::string::npos;
-                                                }));
+    // Per-destination states are the ones under an acquire reqid (policy/object_band.hpp).
+    summary.per_destination_flows = size_t(std::count_if(desired.states.begin(), desired.states.end(), [](const auto& s) {
+        return policy::band::reqid_slot_of_acquire_reqid(s.reqid) != 0;
+    }));
     summary.fail_open = any_fail_open_policy(desired);
     if (result.ok()) {
         // After a complete plan the group's objects in the kernel are exactly the desired ones.

@@ -50,33 +50,12 @@ for _ in range(int(sys.argv[2])):
     data, peer = s.recvfrom(65535)
     s.sendto(data, peer)
 '
-py_tcp_sink='
-import socket, sys
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(sys.argv[1], 0))
-l.bind(("0.0.0.0", 5001)); l.listen(1); l.settimeout(30)
-c, _ = l.accept(); c.settimeout(30)
-n = 0
-while True:
-    d = c.recv(65536)
-    if not d: break
-    n += len(d)
-c.sendall(str(n).encode()); c.close()
-'
 lab_bg host-a1 python3 -c "$py_udp_echo" 0x48 3 >"$GLAB_LOGS/udp-echo.log" 2>&1
-lab_bg host-b1 python3 -c "$py_tcp_sink" 0x28 >"$GLAB_LOGS/tcp-sink.log" 2>&1
+glab_tcp_sink host-b1 0x28
 sleep 2 # the listeners start slowly under emulation
 lab_bg host-a1 ping -n -c 6 -i 0.3 -Q 0xb8 "$LAB_HOST_B1" >"$GLAB_LOGS/ping-ef.txt" 2>&1
 ping_pid=$LAB_LAST_PID
-tcp_reply=$(lab_exec host-a2 python3 -c '
-import socket, sys
-c = socket.socket()
-c.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x28)
-c.settimeout(30)
-c.connect((sys.argv[1], 5001))
-c.sendall(b"g" * 20000); c.shutdown(socket.SHUT_WR)
-print(c.recv(100).decode())' "$LAB_HOST_B1" 2>&1) || true
+tcp_reply=$(glab_tcp_send host-a2 "$LAB_HOST_B1" "" 0x28) || true
 udp_replies=$(lab_exec host-b2 python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -63,22 +63,9 @@ states=$(flow_states gm-a "$LAB_GMA_LAN")
 grep -q "^$LAB_HOST_B1 " <<<"$states" && grep -q "^$LAB_GMB_LAN " <<<"$states" &&
     ok "gm-a's own states: $(tr '\n' ' ' <<<"$states")" || fail "gm-a's router-originated states: '$states'"
 
-lab_bg host-b1 python3 -c '
-import socket
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("0.0.0.0", 5001)); l.listen(1); l.settimeout(30)
-c, _ = l.accept(); c.settimeout(30); n = 0
-while True:
-    d = c.recv(65536)
-    if not d: break
-    n += len(d)
-c.sendall(str(n).encode()); c.close()' >"$GLAB_LOGS/tcp-sink.log" 2>&1
+glab_tcp_sink host-b1
 sleep 2
-tcp_reply=$(lab_exec gm-a python3 -c '
-import socket, sys
-c = socket.socket(); c.bind((sys.argv[1], 0)); c.settimeout(30)
-c.connect((sys.argv[2], 5001)); c.sendall(b"r" * 20000); c.shutdown(socket.SHUT_WR)
-print(c.recv(100).decode())' "$LAB_GMA_LAN" "$LAB_HOST_B1" 2>&1) || true
+tcp_reply=$(glab_tcp_send gm-a "$LAB_HOST_B1" "$LAB_GMA_LAN") || true
 [ "$tcp_reply" = 20000 ] && ok "TCP gm-a ($LAB_GMA_LAN) -> host-b1: 20000 octets delivered" || fail "TCP from gm-a: reply '$tcp_reply'"
 lab_capture_stop
 

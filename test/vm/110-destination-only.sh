@@ -82,22 +82,9 @@ LAB_SNAPLEN=0 lab_capture core to-gma "$GLAB_LOGS/dest-only.pcap" "net 10.0.0.0/
 lab_exec host-a1 ping -n -c 8 -i 0.3 -W 2 "$LAB_HOST_B1" >"$GLAB_LOGS/a1-b1.txt" 2>&1 || true
 lab_exec host-b2 ping -n -c 8 -i 0.3 -W 2 "$LAB_HOST_A2" >"$GLAB_LOGS/b2-a2.txt" 2>&1 || true
 lab_exec gm-a ping -n -c 5 -i 0.3 -W 2 -I "$LAB_GMA_LAN" "$LAB_HOST_B2" >"$GLAB_LOGS/gma-b2.txt" 2>&1 || true
-lab_bg host-b1 python3 -c '
-import socket
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("0.0.0.0", 5001)); l.listen(1); l.settimeout(30)
-c, _ = l.accept(); c.settimeout(30); n = 0
-while True:
-    d = c.recv(65536)
-    if not d: break
-    n += len(d)
-c.sendall(str(n).encode()); c.close()' >"$GLAB_LOGS/tcp-sink.log" 2>&1
+glab_tcp_sink host-b1
 sleep 2
-tcp_reply=$(lab_exec host-a2 python3 -c '
-import socket, sys
-c = socket.socket(); c.settimeout(30)
-c.connect((sys.argv[1], 5001)); c.sendall(b"d" * 20000); c.shutdown(socket.SHUT_WR)
-print(c.recv(100).decode())' "$LAB_HOST_B1" 2>&1) || true
+tcp_reply=$(glab_tcp_send host-a2 "$LAB_HOST_B1") || true
 lab_capture_stop
 # A new destination loses its first packet (the kernel asks gdoid for its state) and so does
 # a reply toward a host gm-a has not sent to yet.

@@ -58,6 +58,11 @@ if [ -z "${LAB_PREFIX+set}" ]; then
     if [ "${GDOID_VM:-}" = 1 ]; then LAB_PREFIX=""; else LAB_PREFIX="gdoid$$-"; fi
 fi
 
+# A scenario runs under `set -e`: a failing command outside a condition ends it at once, and
+# without this line it would end with no word of which command (seen in CI: exit 1, no FAIL).
+# Top level only (no `set -E`), so it speaks exactly when errexit is about to end the script.
+trap 'echo "FAIL: ${BASH_SOURCE[0]##*/} line $LINENO: \"$BASH_COMMAND\" exited $? (set -e ends the scenario here)"' ERR
+
 _lab_nodes=(core gm-a gm-b sw-a sw-b host-a1 host-a2 host-b1 host-b2 ks1 ks2)
 _lab_created=()
 _lab_pids=()
@@ -278,7 +283,7 @@ lab_bg() {
 }
 
 lab_capture() {
-    local node=$1 iface=$2 file=$3 i
+    local node=$1 iface=$2 file=$3
     shift 3
     rm -f "$file"
     # immediate mode + -U: every packet reaches the file at once; with the default ring buffer
@@ -286,12 +291,15 @@ lab_capture() {
     ip netns exec "$LAB_PREFIX$node" tcpdump -i "$iface" -n --immediate-mode -U -s "${LAB_SNAPLEN:-256}" -w "$file" "$@" \
         2>"$file.log" &
     _lab_capture_pids+=("$!")
-    for ((i = 0; i < 100; i++)); do
-        grep -q "listening on" "$file.log" 2>/dev/null && return 0
-        kill -0 "$!" 2>/dev/null || break
+    # deadline, not a count of tries: under emulation with a loaded guest tcpdump has taken
+    # several seconds to open its socket
+    local deadline=$((SECONDS + 30))
+    until grep -q "listening on" "$file.log" 2>/dev/null; do
+        kill -0 "$!" 2>/dev/null && ((SECONDS < deadline)) || break
         sleep 0.1
     done
-    echo "topology: tcpdump on $node/$iface did not start:" >&2
+    grep -q "listening on" "$file.log" 2>/dev/null && return 0
+    echo "topology: tcpdump on $node/$iface did not start within 30 s:" >&2
     cat "$file.log" >&2
     return 1
 }

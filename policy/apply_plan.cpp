@@ -15,8 +15,10 @@ void apply_one(const Operation& op, netlink::KernelIpsec& kernel, DatapathMapWri
             kernel.add_state(op.state);
         } catch (const netlink::KernelError& e) {
             // NIC offload is an optimisation: when the kernel refuses the request, the same
-            // state in software (drivers that cannot offload are already skipped silently by
-            // the kernel; this covers refusals such as a missing esp4_offload module).
+            // state in software. Devices without IPsec offload are skipped silently by the
+            // kernel; a driver that has it but cannot take this state (Linux drivers take
+            // AES-GCM only) makes the kernel refuse the whole state, as does a kernel without
+            // esp4_offload/esp6_offload.
             if (!op.state.offload_device) throw;
             ++result.offload_refused;
             result.offload_error = e.what();
@@ -58,7 +60,8 @@ ApplyResult apply_plan(const std::vector<Operation>& operations, netlink::Kernel
     bool policy_changed = false;
     for (size_t i = 0; i < operations.size(); ++i) {
         const auto kind = operations[i].kind;
-        if (kind == K::add_policy || kind == K::update_policy || kind == K::delete_policy) policy_changed = true;
+        if (kind == K::add_policy || kind == K::update_policy || kind == K::delete_policy)
+            policy_changed = true;
         if (kind == K::delete_state && policy_changed && settle) {
             settle();
             policy_changed = false;

@@ -16,9 +16,12 @@ bool same_anchors(const bpf::Anchors& a, const bpf::Anchors& b) {
 
 std::string entry_key(const policy::MapEntry& entry) {
     switch (entry.kind) {
-    case policy::MapEntry::Kind::inbound_spi: return std::to_string(entry.spi);
-    case policy::MapEntry::Kind::protected_destination: return entry.prefix.to_string();
-    case policy::MapEntry::Kind::outbound_flow: return entry.destination.to_string();
+    case policy::MapEntry::Kind::inbound_spi:
+        return std::to_string(entry.spi);
+    case policy::MapEntry::Kind::protected_destination:
+        return entry.prefix.to_string();
+    case policy::MapEntry::Kind::outbound_flow:
+        return entry.destination.to_string();
     }
     return {};
 }
@@ -27,8 +30,8 @@ std::string entry_key(const policy::MapEntry& entry) {
 
 bool DatapathNeeds::operator==(const DatapathNeeds& other) const {
     return wan == other.wan && lans == other.lans && same_anchors(anchors, other.anchors) &&
-           bypass_mark == other.bypass_mark && set_df == other.set_df &&
-           tcp_mss == other.tcp_mss && destination_only_fallback == other.destination_only_fallback;
+           bypass_mark == other.bypass_mark && set_df == other.set_df && tcp_mss == other.tcp_mss &&
+           destination_only_fallback == other.destination_only_fallback;
 }
 
 void DatapathService::load(const DatapathNeeds& needs) {
@@ -41,10 +44,10 @@ void DatapathService::load(const DatapathNeeds& needs) {
     }
     // The loader said exactly why; the operator allowed the fallback.
     fallback_ = std::make_unique<NftIngress>(needs.wan, needs.anchors.inbound);
-    log_warning("header preservation falls back to destination-only (outer source = " + needs.anchors.local.to_string() +
-                "): " + *fallback_reason_ + "; the WAN ingress rewrite runs in nftables (table netdev " +
-                fallback_->table() + ")");
-    if (needs.tcp_mss) log_warning("tcp-mss is not applied in destination-only mode (it needs the BPF datapath)");
+    log_warning("header preservation falls back to destination-only (outer source = " +
+                needs.anchors.local.to_string() + "): " + *fallback_reason_ +
+                "; the WAN ingress rewrite runs in nftables (table netdev " + fallback_->table() +
+                ")");
 }
 
 void DatapathService::require(const std::string& group, const DatapathNeeds& needs) {
@@ -55,16 +58,19 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
     for (const auto& [other, theirs] : needs_) {
         if (other == group) continue;
         if (theirs.wan != needs.wan)
-            throw std::runtime_error("group " + other + " already runs the datapath on WAN interface " +
-                                     theirs.wan + "; this version supports one WAN interface for all groups");
+            throw std::runtime_error("group " + other +
+                                     " already runs the datapath on WAN interface " + theirs.wan +
+                                     "; this version supports one WAN interface for all groups");
         // An IPv4 and an IPv6 group each bring their own anchors (the programs hold both);
         // only groups of one family must agree on theirs.
         const bool same_family = theirs.anchors.local.family == needs.anchors.local.family;
-        if ((same_family && !same_anchors(theirs.anchors, needs.anchors)) || theirs.bypass_mark != needs.bypass_mark ||
-            theirs.set_df != needs.set_df || theirs.tcp_mss != needs.tcp_mss)
-            throw std::runtime_error("group " + other +
-                                     " uses other anchor addresses, bypass-mark, df-bit or tcp-mss on the same "
-                                     "datapath; groups sharing a WAN interface must agree on them");
+        if ((same_family && !same_anchors(theirs.anchors, needs.anchors)) ||
+            theirs.bypass_mark != needs.bypass_mark || theirs.set_df != needs.set_df ||
+            theirs.tcp_mss != needs.tcp_mss)
+            throw std::runtime_error(
+                "group " + other +
+                " uses other anchor addresses, bypass-mark, df-bit or tcp-mss on the same "
+                "datapath; groups sharing a WAN interface must agree on them");
     }
     const auto family = needs.anchors.local.family;
     const auto anchor = gdoi::IpPrefix::host(needs.anchors.inbound);
@@ -75,9 +81,13 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
     if (!datapath_ && !fallback_) load(needs);
     if (fallback_) {
         if (!needs.destination_only_fallback)
-            throw std::runtime_error("the BPF datapath could not load (" + fallback_reason_.value_or("") +
-                                     ") and this group does not allow datapath-fallback = \"destination-only\"");
-        needs_[group] = needs;
+            throw std::runtime_error(
+                "the BPF datapath could not load (" + fallback_reason_.value_or("") +
+                ") and this group does not allow datapath-fallback = \"destination-only\"");
+        auto wanted = needs_;
+        wanted[group] = needs;
+        configure_fallback(wanted);
+        needs_ = std::move(wanted);
         return;
     }
     auto wanted = needs_;
@@ -89,7 +99,8 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
 
 // Both families' anchors from the groups that use them: configuring from one group alone would
 // switch the other family's programs off.
-bpf::DatapathConfig DatapathService::datapath_config(const std::map<std::string, DatapathNeeds>& groups) {
+bpf::DatapathConfig
+DatapathService::datapath_config(const std::map<std::string, DatapathNeeds>& groups) {
     bpf::DatapathConfig config;
     const DatapathNeeds& any = groups.begin()->second; // all groups agree on these (require)
     config.bypass_mark = any.bypass_mark;
@@ -103,8 +114,9 @@ bpf::DatapathConfig DatapathService::datapath_config(const std::map<std::string,
 void DatapathService::remove_anchor_addresses(bool all) {
     for (auto it = anchors_added_.begin(); it != anchors_added_.end();) {
         const auto family = it->first;
-        const bool used = std::any_of(needs_.begin(), needs_.end(),
-                                      [family](const auto& g) { return g.second.anchors.local.family == family; });
+        const bool used = std::any_of(needs_.begin(), needs_.end(), [family](const auto& g) {
+            return g.second.anchors.local.family == family;
+        });
         if (!all && used) {
             ++it;
             continue;
@@ -121,14 +133,39 @@ void DatapathService::release(const std::string& group) {
         datapath_.reset(); // detaches; the maps go with the programs
         fallback_.reset(); // deletes the nftables table
         fallback_reason_.reset();
+        fallback_clamp_.reset();
         attached_.reset();
         references_.clear();
         remove_anchor_addresses(true);
         return;
     }
     if (datapath_) datapath_->configure(datapath_config(needs_)); // a family may have gone
+    if (fallback_) {
+        try {
+            configure_fallback(needs_); // a LAN may have gone
+        } catch (const std::exception& e) {
+            log_warning(std::string("updating the nftables TCP MSS clamp: ") + e.what());
+        }
+    }
     remove_anchor_addresses(false);
     reattach();
+}
+
+// The fallback's LAN chains (the tcp-mss clamp) for the LAN devices of all groups; changed
+// only when they differ from what is in the table.
+void DatapathService::configure_fallback(const std::map<std::string, DatapathNeeds>& groups) {
+    std::vector<std::string> lans;
+    for (const auto& [group, needs] : groups)
+        for (const auto& lan : needs.lans)
+            if (std::find(lans.begin(), lans.end(), lan) == lans.end()) lans.push_back(lan);
+    const uint16_t mss =
+        groups.empty() ? 0 : groups.begin()->second.tcp_mss; // groups agree (require)
+    if (fallback_clamp_ && fallback_clamp_->first == lans && fallback_clamp_->second == mss) return;
+    fallback_->set_lan_clamp(lans, mss);
+    fallback_clamp_.emplace(lans, mss);
+    if (mss)
+        log_info("TCP MSS clamp " + std::to_string(mss) +
+                 " on the LAN devices in nftables (table netdev " + fallback_->table() + ")");
 }
 
 void DatapathService::reattach() {
@@ -155,44 +192,69 @@ std::optional<bpf::MarkLayout> DatapathService::mark_layout() const {
     return datapath_->mark_layout();
 }
 
-void DatapathService::add_reference(Table table, const std::string& key, const policy::MapEntry& entry,
-                                    uint32_t group_id) {
+void DatapathService::add_reference(Table table, const std::string& key,
+                                    const policy::MapEntry& entry, uint32_t group_id) {
     if (!datapath_ && !fallback_) throw std::runtime_error("the BPF datapath is not loaded");
     auto& count = references_[{table, key}];
     if (count == 0 && fallback_) {
         switch (table) {
-        case Table::inbound_spi: fallback_->add_spi(entry.spi); break;
-        case Table::local_prefix: fallback_->add_prefix(entry.prefix); break;
-        case Table::remote_prefix: break; // no LAN ingress program: nothing to steer
+        case Table::inbound_spi:
+            fallback_->add_spi(entry.spi);
+            break;
+        case Table::local_prefix:
+            fallback_->add_prefix(entry.prefix);
+            break;
+        case Table::remote_prefix:
+            fallback_->add_remote_prefix(entry.destination);
+            break; // MSS clamp
         }
     } else if (count == 0) {
         switch (table) {
-        case Table::inbound_spi: datapath_->add_inbound_spi(entry.spi, group_id); break;
-        case Table::local_prefix: datapath_->add_local_prefix(entry.prefix, group_id); break;
-        case Table::remote_prefix: datapath_->add_remote_prefix(entry.destination, group_id); break;
+        case Table::inbound_spi:
+            datapath_->add_inbound_spi(entry.spi, group_id);
+            break;
+        case Table::local_prefix:
+            datapath_->add_local_prefix(entry.prefix, group_id);
+            break;
+        case Table::remote_prefix:
+            datapath_->add_remote_prefix(entry.destination, group_id);
+            break;
         }
     }
     ++count;
 }
 
-void DatapathService::drop_reference(Table table, const std::string& key, const policy::MapEntry& entry) {
+void DatapathService::drop_reference(Table table, const std::string& key,
+                                     const policy::MapEntry& entry) {
     const auto found = references_.find({table, key});
     if (found == references_.end()) return;
     if (--found->second > 0) return;
     references_.erase(found);
     if (fallback_) {
         switch (table) {
-        case Table::inbound_spi: fallback_->remove_spi(entry.spi); break;
-        case Table::local_prefix: fallback_->remove_prefix(entry.prefix); break;
-        case Table::remote_prefix: break;
+        case Table::inbound_spi:
+            fallback_->remove_spi(entry.spi);
+            break;
+        case Table::local_prefix:
+            fallback_->remove_prefix(entry.prefix);
+            break;
+        case Table::remote_prefix:
+            fallback_->remove_remote_prefix(entry.destination);
+            break;
         }
         return;
     }
     if (!datapath_) return;
     switch (table) {
-    case Table::inbound_spi: datapath_->remove_inbound_spi(entry.spi); break;
-    case Table::local_prefix: datapath_->remove_local_prefix(entry.prefix); break;
-    case Table::remote_prefix: datapath_->remove_remote_prefix(entry.destination); break;
+    case Table::inbound_spi:
+        datapath_->remove_inbound_spi(entry.spi);
+        break;
+    case Table::local_prefix:
+        datapath_->remove_local_prefix(entry.prefix);
+        break;
+    case Table::remote_prefix:
+        datapath_->remove_remote_prefix(entry.destination);
+        break;
     }
 }
 

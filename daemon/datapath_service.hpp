@@ -47,7 +47,8 @@ public:
 
     class MapWriter : public policy::DatapathMapWriter {
     public:
-        MapWriter(DatapathService& service, uint32_t group_id) : service_(service), group_id_(group_id) {}
+        MapWriter(DatapathService& service, uint32_t group_id)
+            : service_(service), group_id_(group_id) {}
         void add(const policy::MapEntry& entry) override;
         void remove(const policy::MapEntry& entry) override;
         // What this group has in the maps (the "installed" side of policy::plan()).
@@ -70,9 +71,11 @@ public:
 private:
     friend class MapWriter;
     enum class Table { inbound_spi, local_prefix, remote_prefix };
-    void add_reference(Table table, const std::string& key, const policy::MapEntry& entry, uint32_t group_id);
+    void add_reference(Table table, const std::string& key, const policy::MapEntry& entry,
+                       uint32_t group_id);
     void drop_reference(Table table, const std::string& key, const policy::MapEntry& entry);
     void reattach();
+    void configure_fallback(const std::map<std::string, DatapathNeeds>& groups);
     static bpf::DatapathConfig datapath_config(const std::map<std::string, DatapathNeeds>& groups);
     // Removes the anchor addresses gdoid added: all, or those of families no group uses.
     void remove_anchor_addresses(bool all);
@@ -83,10 +86,13 @@ private:
     std::optional<bpf::Datapath> datapath_;
     std::unique_ptr<NftIngress> fallback_;
     std::optional<std::string> fallback_reason_;
+    std::optional<std::pair<std::vector<std::string>, uint16_t>>
+        fallback_clamp_;                         // LANs, MSS in the table
     std::map<std::string, DatapathNeeds> needs_; // by group name
     std::optional<std::pair<std::string, std::vector<std::string>>> attached_; // wan, lans
     std::map<std::pair<Table, std::string>, size_t> references_;
-    std::map<gdoi::IpFamily, gdoi::IpPrefix> anchors_added_; // the addresses gdoid put on lo, per family
+    std::map<gdoi::IpFamily, gdoi::IpPrefix>
+        anchors_added_; // the addresses gdoid put on lo, per family
 };
 
 } // namespace gdoid::daemon

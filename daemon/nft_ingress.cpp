@@ -40,7 +40,8 @@ std::string read_all(int fd) {
 
 void run_nft(const std::string& script) {
     int input[2], output[2];
-    if (pipe2(input, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    if (pipe2(input, O_CLOEXEC) != 0)
+        throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     if (pipe2(output, O_CLOEXEC) != 0) {
         close(input[0]);
         close(input[1]);
@@ -61,7 +62,8 @@ void run_nft(const std::string& script) {
     if (spawned != 0) {
         close(input[1]);
         close(output[0]);
-        throw std::runtime_error(std::string("cannot run nft (package nftables): ") + std::strerror(spawned));
+        throw std::runtime_error(std::string("cannot run nft (package nftables): ") +
+                                 std::strerror(spawned));
     }
     size_t written = 0;
     while (written < script.size()) {
@@ -78,7 +80,9 @@ void run_nft(const std::string& script) {
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         std::string first_line = said.substr(0, said.find('\n'));
-        throw std::runtime_error("nft refused the change: " + (first_line.empty() ? "exit status " + std::to_string(status) : first_line));
+        throw std::runtime_error(
+            "nft refused the change: " +
+            (first_line.empty() ? "exit status " + std::to_string(status) : first_line));
     }
 }
 
@@ -93,12 +97,14 @@ std::string NftIngress::setup_script(const std::string& table, const std::string
     s += "table netdev " + table + " {\n";
     s += "  set group_spis { typeof esp spi; }\n";
     s += "  set protected { type " + address_type + "; flags interval; }\n";
+    s += "  set remote { type " + address_type + "; flags interval; }\n";
     // Before anything else on the device sees the packet (the kernel's own ingress hooks
     // come later), like the tc-BPF program at the head of clsact ingress.
     s += "  chain wan_ingress {\n";
     s += "    type filter hook ingress device \"" + wan + "\" priority -500; policy accept;\n";
     if (v4) {
-        s += "    ip protocol esp ip frag-off & 0x1fff == 0 ip daddr @protected esp spi @group_spis ip daddr set " +
+        s += "    ip protocol esp ip frag-off & 0x1fff == 0 ip daddr @protected esp spi "
+             "@group_spis ip daddr set " +
              inbound_anchor.to_string() + "\n";
         // Later fragments carry no SPI: toward our prefixes they can only be group ESP
         // (datapath-notes.md pitfall 5); they must reach the same reassembly.
@@ -109,6 +115,27 @@ std::string NftIngress::setup_script(const std::string& table, const std::string
              inbound_anchor.to_string() + "\n";
     }
     s += "  }\n}\n";
+    return s;
+}
+
+std::string NftIngress::lan_clamp_script(const std::string& table, gdoi::IpFamily family,
+                                         const std::vector<std::string>& old_chains,
+                                         const std::vector<std::string>& lans, uint16_t mss) {
+    std::string s;
+    for (const auto& chain : old_chains)
+        s += "delete chain netdev " + table + " " + chain + "\n";
+    if (mss == 0) return s;
+    const std::string daddr = family == gdoi::IpFamily::v4 ? "ip daddr" : "ip6 daddr";
+    const std::string size = std::to_string(mss);
+    for (size_t i = 0; i < lans.size(); ++i) {
+        const std::string chain = "lan" + std::to_string(i);
+        s += "add chain netdev " + table + " " + chain + " { type filter hook ingress device \"" +
+             lans[i] + "\" priority -500; policy accept; }\n";
+        // SYN and SYN-ACK alike: the MSS each side advertises is what the other sends.
+        s += "add rule netdev " + table + " " + chain + " " + daddr +
+             " @remote tcp flags & syn == syn tcp option maxseg size > " + size +
+             " tcp option maxseg size set " + size + "\n";
+    }
     return s;
 }
 
@@ -142,6 +169,23 @@ void NftIngress::add_prefix(const gdoi::IpPrefix& prefix) {
 
 void NftIngress::remove_prefix(const gdoi::IpPrefix& prefix) {
     run_nft("delete element netdev " + table_ + " protected { " + prefix.to_string() + " }\n");
+}
+
+void NftIngress::add_remote_prefix(const gdoi::IpPrefix& prefix) {
+    run_nft("add element netdev " + table_ + " remote { " + prefix.to_string() + " }\n");
+}
+
+void NftIngress::remove_remote_prefix(const gdoi::IpPrefix& prefix) {
+    run_nft("delete element netdev " + table_ + " remote { " + prefix.to_string() + " }\n");
+}
+
+void NftIngress::set_lan_clamp(const std::vector<std::string>& lans, uint16_t mss) {
+    const auto script = lan_clamp_script(table_, family_, lan_chains_, lans, mss);
+    if (!script.empty()) run_nft(script);
+    lan_chains_.clear();
+    if (mss != 0)
+        for (size_t i = 0; i < lans.size(); ++i)
+            lan_chains_.push_back("lan" + std::to_string(i));
 }
 
 } // namespace gdoid::daemon

@@ -5,6 +5,10 @@
 // (datapath-notes.md shows this rewrite by hand with nftables). It needs CAP_NET_ADMIN and
 // nf_tables, not bpf(); netdev ingress chains exist since Linux 4.2.
 //
+// With tcp-mss set, the table also clamps the MSS of SYNs and SYN-ACKs that enter from a LAN
+// device toward one of the group's remote prefixes (netdev ingress chains on the LAN devices),
+// what the tc-BPF LAN ingress program does otherwise.
+//
 // The table is gdoid's own (netdev gdoid_<WAN device>); nothing else in the ruleset is
 // touched. It is driven through nft(8) (package nftables), one transaction per change.
 #pragma once
@@ -13,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace gdoid::daemon {
 
@@ -29,17 +34,27 @@ public:
     void remove_spi(uint32_t spi);
     void add_prefix(const gdoi::IpPrefix& prefix);
     void remove_prefix(const gdoi::IpPrefix& prefix);
+    // Destinations whose SYNs the LAN chains clamp (the groups' remote prefixes).
+    void add_remote_prefix(const gdoi::IpPrefix& prefix);
+    void remove_remote_prefix(const gdoi::IpPrefix& prefix);
+    // The MSS clamp on these LAN devices (mss 0: none); replaces the previous LAN chains in one
+    // transaction, the sets and their elements stay.
+    void set_lan_clamp(const std::vector<std::string>& lans, uint16_t mss);
 
     const std::string& table() const { return table_; }
 
     // The nft script that sets the table up (exposed for the unit test).
     static std::string setup_script(const std::string& table, const std::string& wan,
                                     const gdoi::IpAddress& inbound_anchor);
+    static std::string lan_clamp_script(const std::string& table, gdoi::IpFamily family,
+                                        const std::vector<std::string>& old_chains,
+                                        const std::vector<std::string>& lans, uint16_t mss);
 
 private:
     std::string table_;
     std::string wan_;
     gdoi::IpFamily family_;
+    std::vector<std::string> lan_chains_; // the LAN clamp chains now in the table
 };
 
 // Runs `nft -f -` with `script` on its standard input; throws std::runtime_error with what nft

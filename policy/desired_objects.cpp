@@ -164,14 +164,15 @@ void add_bypasses(Builder& b, const GroupTimeline& timeline, const LocalSettings
 // entry's `fwd` policies. Blocks included, so a router without keys accepts no clear text a
 // LAN host behind it would not get; its own LANs still reach it through the local LAN
 // bypass, which comes first.
-void policies_to_router(Builder& b, const XfrmSelector& s, const LocalSettings& settings, uint32_t offset,
-                        XfrmPolicyAction action, const std::vector<XfrmTemplate>& templates,
-                        const std::string& role) {
+void policies_to_router(Builder& b, const XfrmSelector& s, const LocalSettings& settings,
+                        uint32_t offset, XfrmPolicyAction action,
+                        const std::vector<XfrmTemplate>& templates, const std::string& role) {
     for (const auto& address : settings.router_addresses) {
         if (!s.destination.contains(address)) continue;
         XfrmSelector to_router = s;
         to_router.destination = gdoi::IpPrefix::host(address);
-        b.policy(to_router, XfrmPolicyDirection::in, 0, offset, action, templates, role + " (to the router)");
+        b.policy(to_router, XfrmPolicyDirection::in, 0, offset, action, templates,
+                 role + " (to the router)");
     }
 }
 
@@ -222,7 +223,8 @@ void add_fail_closed(Builder& b, const GroupTimeline& timeline, const LocalSetti
             for (const auto& lan : settings.lans)
                 b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, band::block_offset,
                          XfrmPolicyAction::block, {}, "fail-closed");
-            policies_to_router(b, s, settings, band::block_offset, XfrmPolicyAction::block, {}, "fail-closed");
+            policies_to_router(b, s, settings, band::block_offset, XfrmPolicyAction::block, {},
+                               "fail-closed");
         }
     }
 }
@@ -320,12 +322,13 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
         if (outbound) {
             // Destination-only mode has no LAN ingress program to restore what the anchor
             // state sends: every flow gets its own state instead (policy/per_destination.hpp).
-            if (!settings.destination_only) {
+            if (!settings.destination_only)
                 b.state(outbound_state(*outbound, anchors, reqid, settings),
                         entry + " TEK " + hex32(outbound->spi) + " outbound");
-                for (const auto& s : selectors)
-                    out.datapath.outbound_flows.insert({s.source, s.destination});
-            }
+            // The LAN ingress program's flows (in destination-only mode, only the remote
+            // prefixes of the nftables TCP MSS clamp are taken from them).
+            for (const auto& s : selectors)
+                out.datapath.outbound_flows.insert({s.source, s.destination});
             auto flows = per_destination_objects(slot, selectors, *outbound, anchors, settings,
                                                  status.acquired_flows);
             for (size_t i = 0; i < flows.states.size(); ++i)

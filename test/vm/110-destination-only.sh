@@ -9,7 +9,8 @@
 #      the core capture decrypted with the group keys: gm-b's packets carry the hosts'
 #      addresses outside (full preservation), gm-a's carry gm-a's WAN address as outer source
 #      and the host's as outer destination, next header 4; no clear text; gm-a's own traffic
-#      (from its LAN address) is destination-only too.
+#      (from its LAN address) is destination-only too; tcp-mss = 1300 holds without BPF: the
+#      SYN host-a2 sends arrives (decrypted) with MSS 1300, clamped by gm-a's nftables chain.
 #   3. gdoid stopped: its nftables table, states and policies are gone.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,7 +33,8 @@ exec setpriv --bounding-set -bpf,-sys_admin,-perfmon --inh-caps -bpf,-sys_admin,
 WRAP
 chmod 755 "$GLAB_RUN/gdoid-without-bpf"
 
-GLAB_MEMBER_EXTRA='per-destination-idle = "60s"'
+GLAB_MEMBER_EXTRA='per-destination-idle = "60s"
+tcp-mss = 1300'
 glab_member_config gm-b
 glab_member_start gm-b
 glab_member_config gm-a
@@ -75,7 +77,8 @@ warning=$(kernel_json gm-a "['warning']")
 glab_ctl gm-a status | grep -q "warning: .*destination-only" && ok "gdoictl status shows the warning" ||
     fail "no warning line in gdoictl status: $(glab_ctl gm-a status)"
 lab_exec gm-a nft list table netdev gdoid_wan0 >"$GLAB_LOGS/nft-table.txt" 2>&1 &&
-    grep -q "ip daddr set" "$GLAB_LOGS/nft-table.txt" && ok "gm-a's WAN ingress rewrite runs in nftables (table netdev gdoid_wan0)" ||
+    grep -q "ip daddr set" "$GLAB_LOGS/nft-table.txt" && grep -q "tcp option maxseg size set 1300" "$GLAB_LOGS/nft-table.txt" &&
+    ok "gm-a's WAN ingress rewrite and LAN MSS clamp run in nftables (table netdev gdoid_wan0)" ||
     fail "no nftables rewrite on gm-a: $(cat "$GLAB_LOGS/nft-table.txt")"
 
 LAB_SNAPLEN=0 lab_capture core to-gma "$GLAB_LOGS/dest-only.pcap" "net 10.0.0.0/8"
@@ -102,17 +105,18 @@ sa_opts=()
 while read -r record; do sa_opts+=(-o "$record"); done < <(glab_esp_sa_records gm-b)
 tshark -r "$GLAB_LOGS/dest-only.pcap" -n -o esp.enable_encryption_decode:TRUE \
     -o esp.enable_authentication_check:TRUE "${sa_opts[@]}" -Y esp -T fields -E occurrence=a -E aggregator='|' \
-    -e frame.number -e ip.src -e ip.dst -e ip.proto -e esp.protocol -e esp.icv_good -e esp.spi \
+    -e frame.number -e ip.src -e ip.dst -e ip.proto -e esp.protocol -e esp.icv_good -e esp.spi -e tcp.options.mss_val \
     >"$GLAB_LOGS/dest-only.decrypted.tsv" 2>"$GLAB_LOGS/tshark.log" || true
 report=$(python3 - "$GLAB_LOGS/dest-only.decrypted.tsv" "$LAB_LAN_A" "$LAB_GMA_WAN" "$LAB_GMA_LAN" <<'PY'
 import ipaddress, sys
 lan_a, gma_wan, gma_lan = ipaddress.ip_network(sys.argv[2]), sys.argv[3], sys.argv[4]
-problems, counts = [], {"gm-a destination-only": 0, "gm-a router": 0, "gm-b full": 0}
+problems, counts, syn_mss = [], {"gm-a destination-only": 0, "gm-a router": 0, "gm-b full": 0}, []
 for line in open(sys.argv[1]):
     f = line.rstrip("\n").split("\t")
     if len(f) < 7:
         continue
     frame, src, dst, proto, nh, icv, spi = f[:7]
+    mss = f[7] if len(f) > 7 else ""
     src, dst = src.split("|"), dst.split("|")
     what = f"frame {frame} (spi {spi})"
     if len(src) < 2 or not nh or int(nh, 0) != 4:
@@ -128,20 +132,26 @@ for line in open(sys.argv[1]):
     else:
         kind, want = "gm-b full", src[1]
     counts[kind] += 1
+    if mss and kind == "gm-a destination-only":
+        syn_mss.append(mss)  # the SYN host-a2 sent, as it left gm-a
     if src[0] != want:
         problems.append(f"{what} ({kind}): outer source {src[0]}, want {want} (inner {src[1]})")
 for k, v in counts.items():
     print(f"  {v:4d} x {k}")
 for p in problems[:10]:
     print("PROBLEM", p)
-print("SUMMARY", counts["gm-a destination-only"], counts["gm-a router"], counts["gm-b full"], len(problems))
+print("SUMMARY", counts["gm-a destination-only"], counts["gm-a router"], counts["gm-b full"], len(problems),
+      ",".join(syn_mss) or "none")
 PY
 )
 echo "$report" | grep -v '^SUMMARY'
-read -r _ dest_only router full problems <<<"$(grep '^SUMMARY' <<<"$report")"
+read -r _ dest_only router full problems syn_mss <<<"$(grep '^SUMMARY' <<<"$report")"
 ((dest_only >= 20 && router >= 3 && full >= 20)) && [ "$problems" = 0 ] &&
     ok "decrypted: $dest_only packets from gm-a's LAN with outer source $LAB_GMA_WAN and the host as outer destination, $router from gm-a itself (same outer source), and $full from gm-b's LAN with the hosts' addresses; next header 4, ICV good" ||
     fail "decrypted: $dest_only destination-only, $router router, $full full, $problems problem(s)"
+# (a retransmitted SYN under emulation is one more 1300)
+[[ $syn_mss =~ ^1300(,1300)*$ ]] && ok "tcp-mss without BPF: host-a2's SYN left gm-a with MSS 1300 (its link allows 1460)" ||
+    fail "host-a2's SYN(s) on the wire carry MSS '$syn_mss' (want 1300)"
 
 # ---------------------------------------------------------------- 3. stop
 glab_member_stop gm-a

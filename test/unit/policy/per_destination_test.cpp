@@ -27,7 +27,8 @@ DesiredObjects translate(const std::vector<gdoi::TekPolicy>& teks, const LocalSe
 GroupStatus with_flows(std::initializer_list<std::pair<const char*, const char*>> pairs,
                        uint32_t reqid_slot = first_slot) {
     GroupStatus status;
-    for (auto [source, destination] : pairs) status.acquired_flows.insert({addr(source), addr(destination), reqid_slot});
+    for (auto [source, destination] : pairs)
+        status.acquired_flows.insert({addr(source), addr(destination), reqid_slot});
     return status;
 }
 
@@ -41,7 +42,8 @@ std::vector<std::pair<XfrmPolicy, std::string>> router_policies(const DesiredObj
 
 const XfrmPolicy* entry_out_policy(const DesiredObjects& d) {
     for (size_t i = 0; i < d.policies.size(); ++i)
-        if (d.policies[i].id.direction == XfrmPolicyDirection::out && d.policy_roles[i].ends_with("encrypt"))
+        if (d.policies[i].id.direction == XfrmPolicyDirection::out &&
+            d.policy_roles[i].ends_with("encrypt"))
             return &d.policies[i];
     return nullptr;
 }
@@ -67,7 +69,8 @@ TEST_CASE("each router address inside an entry's sources gets an ACQUIRE trap", 
     CHECK(t.reqid == band::acquire_reqid(0, first_slot));
     CHECK(band::reqid_slot_of_acquire_reqid(t.reqid) == first_slot);
     // No state has the trap's reqid: every new flow is reported, none is sent through it.
-    for (const auto& s : d.states) CHECK(s.reqid != t.reqid);
+    for (const auto& s : d.states)
+        CHECK(s.reqid != t.reqid);
     // Ahead of the entry's own `out` policy (which would send the packet to the anchor, where
     // nothing restores it), behind nothing else of the entry.
     const auto* entry = entry_out_policy(d);
@@ -88,12 +91,14 @@ TEST_CASE("a WAN address covered by the ACL is a router source too", "[router]")
 }
 
 TEST_CASE("a reported flow gets its own state and a policy for exactly its pair", "[router]") {
-    const auto d = translate({tek(0x10000001)}, settings(), with_flows({{"10.1.0.1", "10.2.0.10"}}));
+    const auto d =
+        translate({tek(0x10000001)}, settings(), with_flows({{"10.1.0.1", "10.2.0.10"}}));
     const netlink::XfrmState* flow_state = nullptr;
     for (size_t i = 0; i < d.states.size(); ++i)
         if (d.states[i].id.destination == addr("10.2.0.10")) {
             flow_state = &d.states[i];
-            CHECK(d.state_roles[i] == "ACL entry 1 TEK 0x10000001 per-destination 10.1.0.1 -> 10.2.0.10");
+            CHECK(d.state_roles[i] ==
+                  "ACL entry 1 TEK 0x10000001 per-destination 10.1.0.1 -> 10.2.0.10");
         }
     REQUIRE(flow_state);
     CHECK(flow_state->source == addr("10.1.0.1")); // outer = inner without any rewriting
@@ -124,7 +129,8 @@ TEST_CASE("a reported flow gets its own state and a policy for exactly its pair"
 
 TEST_CASE("flows of another entry, or outside the entry, get nothing", "[router]") {
     SECTION("another slot's flow") {
-        const auto d = translate({tek(0x10000001)}, settings(), with_flows({{"10.1.0.1", "10.2.0.10"}}, 7));
+        const auto d =
+            translate({tek(0x10000001)}, settings(), with_flows({{"10.1.0.1", "10.2.0.10"}}, 7));
         CHECK(router_policies(d).size() == 1); // the trap only
         CHECK(d.states.size() == 2);
     }
@@ -132,7 +138,8 @@ TEST_CASE("flows of another entry, or outside the entry, get nothing", "[router]
         const auto d = translate({tek(0x10000001, "10.1.0.0/16", "10.2.0.0/16")}, settings(),
                                  with_flows({{"10.1.0.1", "10.3.0.10"}}));
         CHECK(d.states.size() == 2);
-        for (const auto& [p, role] : router_policies(d)) CHECK(role.find("10.3.0.10") == std::string::npos);
+        for (const auto& [p, role] : router_policies(d))
+            CHECK(role.find("10.3.0.10") == std::string::npos);
     }
 }
 
@@ -141,17 +148,20 @@ TEST_CASE("no key to send with: no trap and no flow state", "[router]") {
     receive_only.direction = gdoi::SaDirection::receiver_only;
     const auto d = translate({receive_only}, settings(), with_flows({{"10.1.0.1", "10.2.0.10"}}));
     CHECK(router_policies(d).empty());
-    for (const auto& s : d.states) CHECK(s.id.destination != addr("10.2.0.10"));
+    for (const auto& s : d.states)
+        CHECK(s.id.destination != addr("10.2.0.10"));
 }
 
 TEST_CASE("entries keep their order: a later entry's trap does not overtake an earlier entry",
           "[router]") {
     // Entry 1 sends 10.1/16 -> 10.2/16 with one TEK, entry 2 everything else in 10/8.
-    const auto d = translate({tek(0x1000, "10.1.0.0/16", "10.2.0.0/16"), tek(0x2000, "10.0.0.0/8", "10.0.0.0/8")},
-                             settings(), {});
+    const auto d = translate(
+        {tek(0x1000, "10.1.0.0/16", "10.2.0.0/16"), tek(0x2000, "10.0.0.0/8", "10.0.0.0/8")},
+        settings(), {});
     uint32_t entry1_out = 0, entry2_trap = 0;
     for (size_t i = 0; i < d.policies.size(); ++i) {
-        if (d.policy_roles[i] == "ACL entry 1 encrypt" && entry1_out == 0) entry1_out = d.policies[i].priority;
+        if (d.policy_roles[i] == "ACL entry 1 encrypt" && entry1_out == 0)
+            entry1_out = d.policies[i].priority;
         if (d.policy_roles[i] == "ACL entry 2 router-originated from 10.1.0.1 (ACQUIRE trap)")
             entry2_trap = d.policies[i].priority;
     }
@@ -169,7 +179,8 @@ TEST_CASE("a rekey moves a router flow to the new TEK make-before-break", "[rout
 
     // The kernel's ACQUIRE placeholder (SPI 0, the trap's reqid) is the kernel's business: a
     // plan neither adopts nor deletes it.
-    h.kernel.insert_acquire_placeholder(addr("100.127.0.2"), addr("10.1.0.1"), band::acquire_reqid(0, first_slot));
+    h.kernel.insert_acquire_placeholder(addr("100.127.0.2"), addr("10.1.0.1"),
+                                        band::acquire_reqid(0, first_slot));
     CHECK(h.plan_at(t0()).operations.empty());
 
     h.timeline.observe(group_policy({tek(0xA0000001, "10.0.0.0/8", "10.0.0.0/8", 100s),
@@ -180,7 +191,8 @@ TEST_CASE("a rekey moves a router flow to the new TEK make-before-break", "[rout
     h.kernel.clear_calls();
     REQUIRE(h.step(at(260s)).ok()); // senders switch
     std::vector<std::string> calls;
-    for (const auto& c : h.kernel.calls()) calls.push_back(c.text);
+    for (const auto& c : h.kernel.calls())
+        calls.push_back(c.text);
     auto position = [&](const std::string& text) {
         for (size_t i = 0; i < calls.size(); ++i)
             if (calls[i] == text) return i;
@@ -189,7 +201,8 @@ TEST_CASE("a rekey moves a router flow to the new TEK make-before-break", "[rout
     };
     INFO("calls: " << Catch::Detail::stringify(calls));
     const auto new_state = position("add_state dst 10.2.0.10 proto 50 spi 0xb0000002");
-    const auto switch_flow = position("update_policy dir out src 10.1.0.1/32 dst 10.2.0.10/32 ifindex 2");
+    const auto switch_flow =
+        position("update_policy dir out src 10.1.0.1/32 dst 10.2.0.10/32 ifindex 2");
     const auto old_state = position("delete_state dst 10.2.0.10 proto 50 spi 0xa0000001");
     CHECK(new_state < switch_flow);
     CHECK(switch_flow < old_state);
@@ -199,14 +212,17 @@ TEST_CASE("a rekey moves a router flow to the new TEK make-before-break", "[rout
     CHECK(flow_policy->templates[0].spi == 0xB0000002);
     // The placeholder is still there, untouched.
     size_t placeholders = 0;
-    for (const auto& s : h.kernel.states()) placeholders += s.id.spi == 0;
+    for (const auto& s : h.kernel.states())
+        placeholders += s.id.spi == 0;
     CHECK(placeholders == 1);
 
     // The flow forgotten (idle): its state and policy go, the trap stays.
     h.status.acquired_flows.clear();
     REQUIRE(h.step(at(261s)).ok());
     CHECK_FALSE(h.kernel.find_state({addr("10.2.0.10"), 0xB0000002, 50, {}}));
-    CHECK(lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.1", "10.2.0.10", 2)->templates[0].spi == 0);
+    CHECK(lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.1", "10.2.0.10", 2)
+              ->templates[0]
+              .spi == 0);
 }
 
 TEST_CASE("destination-only mode: per-destination states from our WAN address replace the anchor",
@@ -214,10 +230,13 @@ TEST_CASE("destination-only mode: per-destination states from our WAN address re
     auto s = settings();
     s.destination_only = true;
     const auto empty = translate({tek(0x10000001)}, s, {});
-    // No outbound anchor state and nothing for a LAN ingress program; inbound as always.
-    CHECK_FALSE(std::any_of(empty.states.begin(), empty.states.end(),
-                            [](const auto& st) { return st.id.destination == addr("100.127.0.2"); }));
-    CHECK(empty.datapath.outbound_flows.empty());
+    // No outbound anchor state; inbound as always. The flows are still listed: their remote
+    // prefixes are where the nftables TCP MSS clamp applies (daemon/nft_ingress).
+    CHECK_FALSE(std::any_of(empty.states.begin(), empty.states.end(), [](const auto& st) {
+        return st.id.destination == addr("100.127.0.2");
+    }));
+    CHECK(empty.datapath.outbound_flows == std::set<std::pair<gdoi::IpPrefix, gdoi::IpPrefix>>{
+                                               {pfx("10.0.0.0/8"), pfx("10.0.0.0/8")}});
     CHECK(empty.datapath.inbound_spis == std::set<uint32_t>{0x10000001});
     CHECK(entry_out_policy(empty) == nullptr);
     // A LAN host's first packet to anyone meets the entry's trap (from our WAN address), and
@@ -230,7 +249,8 @@ TEST_CASE("destination-only mode: per-destination states from our WAN address re
     CHECK(lan->templates[0].destination == addr("100.127.0.2"));
     CHECK(lan->templates[0].spi == 0);
     CHECK(lan->templates[0].reqid == band::acquire_reqid(0, first_slot));
-    CHECK(lan->priority == band::priority(0, band::entry_offset(0, band::EntryRank::destination_trap)));
+    CHECK(lan->priority ==
+          band::priority(0, band::entry_offset(0, band::EntryRank::destination_trap)));
     CHECK(lookup(empty.policies, XfrmPolicyDirection::out, "10.1.0.1", "10.2.0.10", 2) == lan);
 
     // The ACQUIRE named our WAN address as the trap's source: the host gets its own state.
@@ -249,17 +269,21 @@ TEST_CASE("destination-only mode: per-destination states from our WAN address re
     CHECK(sent->templates[0].destination == addr("10.2.0.10"));
     CHECK(sent->templates[0].spi == 0x10000001);
     // Another host still meets the trap; the router's own traffic shares the host's state.
-    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.11", 2)->templates[0].spi == 0);
+    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.11", 2)
+              ->templates[0]
+              .spi == 0);
     CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.1", "10.2.0.10", 2) == sent);
     CHECK(d.problems.empty());
 }
 
-TEST_CASE("destination-only mode: a LAN flow outside the entry's destinations gets nothing", "[destination-only]") {
+TEST_CASE("destination-only mode: a LAN flow outside the entry's destinations gets nothing",
+          "[destination-only]") {
     auto s = settings();
     s.destination_only = true;
     const auto d = translate({tek(0x10000001, "10.1.0.0/16", "10.2.0.0/16")}, s,
                              with_flows({{"192.0.2.1", "10.3.0.10"}}));
-    for (const auto& st : d.states) CHECK(st.id.destination != addr("10.3.0.10"));
+    for (const auto& st : d.states)
+        CHECK(st.id.destination != addr("10.3.0.10"));
 }
 
 TEST_CASE("two router addresses sending to one host share its one state", "[router]") {

@@ -39,7 +39,7 @@ glab_member_start gm-a && glab_member_start gm-b &&
 ok "gm-a (df-bit clear) and gm-b (df-bit copy) registered"
 
 # ---------------------------------------------------------------- flows at the same time
-LAB_SNAPLEN=0 lab_capture core to-gma "$GLAB_LOGS/flows.pcap" "net 10.0.0.0/8"
+LAB_SNAPLEN=2000 lab_capture core to-gma "$GLAB_LOGS/flows.pcap" "net 10.0.0.0/8"
 py_udp_echo='
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -72,6 +72,7 @@ print(got)' "$LAB_HOST_A1" 2>&1) || true
 frag=$(lab_exec host-a1 ping -n -c 2 -i 0.3 -W 3 -s 1460 -M dont "$LAB_HOST_B2" 2>&1 | grep -o '[0-9]* received' || true)
 wait "$ping_pid" || true
 lab_capture_stop
+said=$(lab_capture_complete "$GLAB_LOGS/flows.pcap") && ok "$said" || fail "$said"
 [ "$tcp_reply" = 20000 ] && ok "TCP host-a2 -> host-b1: 20000 octets delivered" || fail "TCP: reply '$tcp_reply'"
 [ "$udp_replies" = 3 ] && ok "UDP host-b2 <-> host-a1: 3/3 echoed" || fail "UDP: '$udp_replies' of 3 echoed"
 grep -q " 6 received" "$GLAB_LOGS/ping-ef.txt" && ok "ICMP (DSCP EF) host-a1 <-> host-b1: 6/6" ||
@@ -144,7 +145,7 @@ done
 
 # ---------------------------------------------------------------- a smaller MTU in the core
 lab_set_mtu core to-gmb 1400
-LAB_SNAPLEN=0 lab_capture core to-gmb "$GLAB_LOGS/small-mtu.pcap" "net 10.0.0.0/8"
+LAB_SNAPLEN=2000 lab_capture core to-gmb "$GLAB_LOGS/small-mtu.pcap" "net 10.0.0.0/8"
 got=$(lab_exec host-b1 python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -159,6 +160,7 @@ s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO: DF s
 s.sendto(b"m" * 1380, (sys.argv[1], 5003))' "$LAB_HOST_B1"
 wait)
 lab_capture_stop
+said=$(lab_capture_complete "$GLAB_LOGS/small-mtu.pcap") && ok "$said" || fail "$said"
 fragments=$(tcpdump -r "$GLAB_LOGS/small-mtu.pcap" -n "src host $LAB_HOST_A2 and (ip[6:2] & 0x3fff != 0)" 2>/dev/null | wc -l)
 df_outer=$(tcpdump -r "$GLAB_LOGS/small-mtu.pcap" -n -v "src host $LAB_HOST_A2" 2>/dev/null | grep -c "flags \[DF\]" || true)
 [ "$got" = 1380 ] && ((fragments >= 2)) && [ "$df_outer" = 0 ] &&

@@ -40,7 +40,7 @@ flow_states() {
 }
 
 # ---------------------------------------------------------------- first flows
-LAB_SNAPLEN=0 lab_capture core to-gma "$GLAB_LOGS/router.pcap" "net 10.0.0.0/8"
+LAB_SNAPLEN=2000 lab_capture core to-gma "$GLAB_LOGS/router.pcap" "net 10.0.0.0/8"
 lab_exec gm-a ping -n -c 6 -i 0.3 -W 2 -I "$LAB_GMA_LAN" "$LAB_HOST_B1" >"$GLAB_LOGS/gma-hostb1.txt" 2>&1 || true
 lab_exec gm-b ping -n -c 6 -i 0.3 -W 2 -I "$LAB_GMB_LAN" "$LAB_GMA_LAN" >"$GLAB_LOGS/gmb-gma.txt" 2>&1 || true
 lab_exec host-b2 ping -n -c 6 -i 0.3 -W 2 "$LAB_GMA_LAN" >"$GLAB_LOGS/hostb2-gma.txt" 2>&1 || true
@@ -68,6 +68,7 @@ sleep 2
 tcp_reply=$(glab_tcp_send gm-a "$LAB_HOST_B1" "$LAB_GMA_LAN") || true
 [ "$tcp_reply" = 20000 ] && ok "TCP gm-a ($LAB_GMA_LAN) -> host-b1: 20000 octets delivered" || fail "TCP from gm-a: reply '$tcp_reply'"
 lab_capture_stop
+said=$(lab_capture_complete "$GLAB_LOGS/router.pcap") && ok "$said" || fail "$said"
 
 
 clear=$(tcpdump -r "$GLAB_LOGS/router.pcap" -n "not esp and not (ip[6:2] & 0x1fff != 0)" 2>/dev/null | wc -l)

@@ -81,7 +81,7 @@ lab_exec gm-a nft list table netdev gdoid_wan0 >"$GLAB_LOGS/nft-table.txt" 2>&1 
     ok "gm-a's WAN ingress rewrite and LAN MSS clamp run in nftables (table netdev gdoid_wan0)" ||
     fail "no nftables rewrite on gm-a: $(cat "$GLAB_LOGS/nft-table.txt")"
 
-LAB_SNAPLEN=0 lab_capture core to-gma "$GLAB_LOGS/dest-only.pcap" "net 10.0.0.0/8"
+LAB_SNAPLEN=2000 lab_capture core to-gma "$GLAB_LOGS/dest-only.pcap" "net 10.0.0.0/8"
 lab_exec host-a1 ping -n -c 8 -i 0.3 -W 2 "$LAB_HOST_B1" >"$GLAB_LOGS/a1-b1.txt" 2>&1 || true
 lab_exec host-b2 ping -n -c 8 -i 0.3 -W 2 "$LAB_HOST_A2" >"$GLAB_LOGS/b2-a2.txt" 2>&1 || true
 lab_exec gm-a ping -n -c 5 -i 0.3 -W 2 -I "$LAB_GMA_LAN" "$LAB_HOST_B2" >"$GLAB_LOGS/gma-b2.txt" 2>&1 || true
@@ -89,6 +89,7 @@ glab_tcp_sink host-b1
 sleep 2
 tcp_reply=$(glab_tcp_send host-a2 "$LAB_HOST_B1") || true
 lab_capture_stop
+said=$(lab_capture_complete "$GLAB_LOGS/dest-only.pcap") && ok "$said" || fail "$said"
 # A new destination loses its first packet (the kernel asks gdoid for its state) and so does
 # a reply toward a host gm-a has not sent to yet.
 (($(received "$GLAB_LOGS/a1-b1.txt") >= 7)) && ok "host-a1 -> host-b1: $(received "$GLAB_LOGS/a1-b1.txt")/8" ||

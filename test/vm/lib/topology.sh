@@ -23,6 +23,11 @@
 #   lab_capture NODE IFACE FILE [FILTER...]   start tcpdump -w FILE, return once it listens
 #                               (first LAB_SNAPLEN octets of each packet, default 256; 0 = whole)
 #   lab_capture_stop            stop every capture started with lab_capture (flushes the files)
+#   lab_capture_complete FILE   (after lab_capture_stop) says whether tcpdump lost packets of
+#                               FILE's capture (its "dropped by kernel" count); status 0 when none.
+#                               A claim about "every packet" needs a complete capture. Whole
+#                               packets: LAB_SNAPLEN=2000, not 0 (tcpdump sizes its ring slots by
+#                               the snapshot length; 262144-octet slots drop bursts)
 #   lab_on_exit CMD             run CMD (a string, eval'ed) at exit, before lab_down, last in first out
 #   lab_set_mtu NODE IFACE MTU  set the MTU of IFACE in NODE and of its veth peer
 #   lab_ping FROM DST [COUNT]   ping DST from FROM (COUNT echoes, 0.2 s apart, 2 s deadline each); status of ping
@@ -311,6 +316,17 @@ lab_capture_stop() {
     for pid in "${_lab_capture_pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
     for pid in "${_lab_capture_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     _lab_capture_pids=()
+}
+
+lab_capture_complete() {
+    local dropped
+    dropped=$(awk '/packets dropped by kernel/ { print $1 }' "$1.log" 2>/dev/null)
+    if [ "$dropped" = 0 ]; then
+        echo "capture $(basename "$1"): no packet dropped by the kernel"
+    else
+        echo "capture $(basename "$1"): '${dropped:-?}' packets dropped by the kernel (see $1.log)"
+        return 1
+    fi
 }
 
 lab_set_mtu() {

@@ -37,7 +37,10 @@ struct ApplyResult {
 // in the same plan. The kernel resolves a packet's policy and then its states without a lock
 // across both: a packet on another CPU that met the old `out` policy just before the switch
 // still looks for the old state, and finds it deleted (dropped, counted XfrmOutNoStates; seen
-// once under an ASan build in VM 090). The daemon lets those packets through first.
+// once under an ASan build in VM 090). The daemon lets those packets through first. A rekey no
+// longer deletes at the switch (desired_objects keeps the old TEK's outbound states until its
+// DTD: 100 ms was not always enough in a loaded emulated VM); the hook covers the rest, such
+// as a TEK that runs out at the moment its successor takes over.
 ApplyResult apply_plan(const std::vector<Operation>& operations, netlink::KernelIpsec& kernel,
                        DatapathMapWriter& maps, const std::function<void()>& settle = {});
 

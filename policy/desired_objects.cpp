@@ -270,6 +270,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
         const uint32_t reqid = band::reqid(settings.group_slot, slot.reqid_slot);
         std::vector<const gdoi::TekPolicy*> inbound;
         const gdoi::TekPolicy* outbound = nullptr;
+        std::vector<const gdoi::TekPolicy*> retired; // sent with before, still received
         bool valid = false;
         bool refused = false; // a live TEK we could not install
         for (const auto& s : schedule) {
@@ -290,7 +291,12 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
             }
             valid = true;
             if (s.inbound_at(now) && can_receive(tek) && b.decrypts()) inbound.push_back(&tek);
-            if (s.outbound_at(now) && can_send(tek) && b.encrypts()) outbound = &tek;
+            if (s.outbound_at(now) && can_send(tek) && b.encrypts())
+                outbound = &tek;
+            else if (s.activate_outbound_at < s.deactivate_outbound_at &&
+                     s.deactivate_outbound_at <= now && s.inbound_at(now) && can_send(tek) &&
+                     b.encrypts())
+                retired.push_back(&tek);
         }
         if (!valid) {
             // The key server protects this traffic but its key is unusable: block it rather
@@ -322,15 +328,25 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
         if (outbound) {
             // Destination-only mode has no LAN ingress program to restore what the anchor
             // state sends: every flow gets its own state instead (policy/per_destination.hpp).
-            if (!settings.destination_only)
+            if (!settings.destination_only) {
                 b.state(outbound_state(*outbound, anchors, reqid, settings),
                         entry + " TEK " + hex32(outbound->spi) + " outbound");
+                // The TEK sent with before stays until its inbound state goes (the DTD): the
+                // kernel looks up a packet's policy, then its state, holding neither; a packet
+                // that met the `out` policy just before it switched still finds the old state
+                // instead of being dropped (XfrmOutNoStates, seen under a loaded VM even with
+                // 100 ms between the switch and the deletion).
+                for (const auto* old_tek : retired)
+                    b.state(outbound_state(*old_tek, anchors, reqid, settings),
+                            entry + " TEK " + hex32(old_tek->spi) +
+                                " outbound, retired until its DTD");
+            }
             // The LAN ingress program's flows (in destination-only mode, only the remote
             // prefixes of the nftables TCP MSS clamp are taken from them).
             for (const auto& s : selectors)
                 out.datapath.outbound_flows.insert({s.source, s.destination});
-            auto flows = per_destination_objects(slot, selectors, *outbound, anchors, settings,
-                                                 status.acquired_flows);
+            auto flows = per_destination_objects(slot, selectors, *outbound, retired, anchors,
+                                                 settings, status.acquired_flows);
             for (size_t i = 0; i < flows.states.size(); ++i)
                 b.state(std::move(flows.states[i]), flows.state_roles[i]);
             for (size_t i = 0; i < flows.policies.size(); ++i)

@@ -43,9 +43,11 @@ std::vector<gdoi::IpAddress> router_sources(const LocalSettings& settings, const
     return sources;
 }
 
-PerDestinationObjects per_destination_objects(const TekSlot& slot, const std::vector<XfrmSelector>& selectors,
-                                              const gdoi::TekPolicy& outbound, const Anchors& anchors,
-                                              const LocalSettings& settings,
+PerDestinationObjects per_destination_objects(const TekSlot& slot,
+                                              const std::vector<XfrmSelector>& selectors,
+                                              const gdoi::TekPolicy& outbound,
+                                              const std::vector<const gdoi::TekPolicy*>& retired,
+                                              const Anchors& anchors, const LocalSettings& settings,
                                               const std::set<AcquiredFlow>& flows) {
     PerDestinationObjects out;
     const uint32_t reqid = band::acquire_reqid(settings.group_slot, slot.reqid_slot);
@@ -53,7 +55,8 @@ PerDestinationObjects per_destination_objects(const TekSlot& slot, const std::ve
     const uint8_t ip_protocol = tek_ip_protocol(outbound);
     // In destination-only mode the router's own traffic takes the entry's trap like the LAN's
     // (outer source = our WAN address): one state per destination, not one per source.
-    const auto sources = settings.destination_only ? std::vector<gdoi::IpAddress>{} : router_sources(settings, anchors);
+    const auto sources = settings.destination_only ? std::vector<gdoi::IpAddress>{}
+                                                   : router_sources(settings, anchors);
     // The kernel knows a state by (destination, SPI, protocol): one destination has one state
     // under the TEK, whatever router address sends to it. Its source is the lowest address
     // among the destination's flows; another router address sending to the same host goes
@@ -93,15 +96,17 @@ PerDestinationObjects per_destination_objects(const TekSlot& slot, const std::ve
         // Router-originated: a policy for exactly the pair, ahead of the router's trap.
         if (std::find(sources.begin(), sources.end(), flow.source) != sources.end()) {
             for (const auto& s : selectors) {
-                if (!s.source.contains(flow.source) || !s.destination.contains(flow.destination)) continue;
+                if (!s.source.contains(flow.source) || !s.destination.contains(flow.destination))
+                    continue;
                 XfrmSelector pair = s;
                 pair.source = gdoi::IpPrefix::host(flow.source);
                 pair.destination = gdoi::IpPrefix::host(flow.destination);
                 out.policies.push_back(out_policy(
-                    pair, settings, band::entry_offset(slot.acl_position, band::EntryRank::router_destination),
+                    pair, settings,
+                    band::entry_offset(slot.acl_position, band::EntryRank::router_destination),
                     send_to(flow)));
-                out.policy_roles.push_back(entry + " router-originated " + flow.source.to_string() + " -> " +
-                                           flow.destination.to_string());
+                out.policy_roles.push_back(entry + " router-originated " + flow.source.to_string() +
+                                           " -> " + flow.destination.to_string());
                 covered = true;
             }
         }
@@ -111,22 +116,31 @@ PerDestinationObjects per_destination_objects(const TekSlot& slot, const std::ve
                 if (!s.destination.contains(flow.destination)) continue;
                 XfrmSelector to_host = s;
                 to_host.destination = gdoi::IpPrefix::host(flow.destination);
-                out.policies.push_back(out_policy(to_host, settings,
-                                                  band::entry_offset(slot.acl_position, band::EntryRank::entry),
-                                                  send_to(flow)));
-                out.policy_roles.push_back(entry + " destination-only " + s.source.to_string() + " -> " +
-                                           flow.destination.to_string());
+                out.policies.push_back(out_policy(
+                    to_host, settings,
+                    band::entry_offset(slot.acl_position, band::EntryRank::entry), send_to(flow)));
+                out.policy_roles.push_back(entry + " destination-only " + s.source.to_string() +
+                                           " -> " + flow.destination.to_string());
                 covered = true;
             }
         }
         if (!covered) continue; // the entry no longer covers the flow: its objects go
         const auto& source = state_source.at(flow.destination);
-        if (std::any_of(out.states.begin(), out.states.end(),
-                        [&](const netlink::XfrmState& s) { return s.id.destination == flow.destination; }))
+        if (std::any_of(out.states.begin(), out.states.end(), [&](const netlink::XfrmState& s) {
+                return s.id.destination == flow.destination;
+            }))
             continue; // another source's flow to the same host made it
-        out.states.push_back(per_destination_state(outbound, source, flow.destination, reqid, settings));
-        out.state_roles.push_back(entry + " TEK " + hex32(outbound.spi) + " per-destination " + source.to_string() +
-                                  " -> " + flow.destination.to_string());
+        out.states.push_back(
+            per_destination_state(outbound, source, flow.destination, reqid, settings));
+        out.state_roles.push_back(entry + " TEK " + hex32(outbound.spi) + " per-destination " +
+                                  source.to_string() + " -> " + flow.destination.to_string());
+        for (const auto* old_tek : retired) {
+            out.states.push_back(
+                per_destination_state(*old_tek, source, flow.destination, reqid, settings));
+            out.state_roles.push_back(entry + " TEK " + hex32(old_tek->spi) + " per-destination " +
+                                      source.to_string() + " -> " + flow.destination.to_string() +
+                                      ", retired until its DTD");
+        }
     }
 
     for (const auto& source : sources) {
@@ -134,18 +148,20 @@ PerDestinationObjects per_destination_objects(const TekSlot& slot, const std::ve
             if (!s.source.contains(source)) continue;
             XfrmSelector from_router = s;
             from_router.source = gdoi::IpPrefix::host(source);
-            out.policies.push_back(out_policy(
-                from_router, settings, band::entry_offset(slot.acl_position, band::EntryRank::router_trap),
-                trap_from(source)));
+            out.policies.push_back(
+                out_policy(from_router, settings,
+                           band::entry_offset(slot.acl_position, band::EntryRank::router_trap),
+                           trap_from(source)));
             out.policy_roles.push_back(entry + " router-originated from " + source.to_string() +
                                        " (ACQUIRE trap)");
         }
     }
     if (settings.destination_only) {
         for (const auto& s : selectors) {
-            out.policies.push_back(out_policy(
-                s, settings, band::entry_offset(slot.acl_position, band::EntryRank::destination_trap),
-                trap_from(anchors.wan_address)));
+            out.policies.push_back(
+                out_policy(s, settings,
+                           band::entry_offset(slot.acl_position, band::EntryRank::destination_trap),
+                           trap_from(anchors.wan_address)));
             out.policy_roles.push_back(entry + " destination-only (ACQUIRE trap)");
         }
     }

@@ -33,11 +33,14 @@ struct PerDestinationObjects {
 };
 
 // `selectors` are the entry's kernel selectors (mirror included), `outbound` the TEK it sends
-// with now.
+// with now, `retired` the TEKs it sent with before that are still received (until their DTD):
+// each flow keeps a state under those too, so a packet that met a flow's policy just before a
+// rekey switched it still finds its state.
 PerDestinationObjects per_destination_objects(const TekSlot& slot,
                                               const std::vector<netlink::XfrmSelector>& selectors,
-                                              const gdoi::TekPolicy& outbound, const Anchors& anchors,
-                                              const LocalSettings& settings,
+                                              const gdoi::TekPolicy& outbound,
+                                              const std::vector<const gdoi::TekPolicy*>& retired,
+                                              const Anchors& anchors, const LocalSettings& settings,
                                               const std::set<AcquiredFlow>& flows);
 
 // The router's own addresses that may source group traffic: its LAN addresses and its WAN

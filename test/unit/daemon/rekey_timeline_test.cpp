@@ -429,7 +429,8 @@ private:
     // GroupController::schedule_pull(): each key from its first receipt (the timeline's).
     void schedule_pull() {
         const auto first_receipt = [this](uint32_t spi) -> std::optional<KeyLifetime> {
-            if (const auto* known = timeline_.find(spi)) return KeyLifetime{known->received_at, known->tek.lifetime};
+            if (const auto* known = timeline_.find(spi))
+                return KeyLifetime{known->received_at, known->tek.lifetime};
             return std::nullopt;
         };
         pull_timer_ = next_pull(renewal_keys(*policy_, kek_received_, first_receipt, now_),
@@ -602,12 +603,13 @@ const std::vector<std::string> until_the_pull{
     "  100  add state 0xb0000002 in",
     "  100  map add inbound spi 0xb0000002",
     "  100  next pull at 1980",
-    // ATD: outbound switches to B (its state first), A's outbound state goes after.
+    // ATD: outbound switches to B (its state first); A's outbound state stays until the DTD,
+    // for packets that met the policy just before the switch.
     "  160  add state 0xb0000002 out",
     "  160  update policy out 10.0.0.0/8->10.0.0.0/8 dev if2 esp spi 0xb0000002",
-    "  160  delete state 0xa0000001 out",
-    // DTD: A's inbound state goes (its ingress entry before it).
+    // DTD: A's states go (the inbound one after its ingress entry).
     "  190  TEK 0xa0000001 removed: superseded",
+    "  190  delete state 0xa0000001 out",
     "  190  map remove inbound spi 0xa0000001",
     "  190  delete state 0xa0000001 in",
     // No push for B: the pull; ks1 gets its first try and 3 retries 10 s apart, then ks2.
@@ -640,8 +642,9 @@ TEST_CASE("rekey timeline: push with ATD/DTD, pull window, failover, activation 
             " 2020  next pull at 2960",
             " 2070  add state 0xc0000003 out",
             " 2070  update policy out 10.0.0.0/8->10.0.0.0/8 dev if2 esp spi 0xc0000003",
-            " 2070  delete state 0xb0000002 out",
-            // B expires: its inbound state goes.
+            // B expires: its states go (the outbound one stayed for packets already past the
+            // policy at the switch).
+            " 2100  delete state 0xb0000002 out",
             " 2100  map remove inbound spi 0xb0000002",
             " 2100  delete state 0xb0000002 in",
         };
@@ -690,8 +693,8 @@ TEST_CASE("rekey timeline: an ATD earlier than the 30 s lead wins, a DTD ends th
             // ATD: 2040, before the lead's 2070.
             " 2040  add state 0xc0000003 out",
             " 2040  update policy out 10.0.0.0/8->10.0.0.0/8 dev if2 esp spi 0xc0000003",
-            " 2040  delete state 0xb0000002 out",
-            // DTD: 2065, before B's expiry at 2100.
+            // DTD: 2065, before B's expiry at 2100; B's outbound state goes with it.
+            " 2065  delete state 0xb0000002 out",
             " 2065  map remove inbound spi 0xb0000002",
             " 2065  delete state 0xb0000002 in",
         };

@@ -30,7 +30,7 @@ TEST_CASE("a kernel refusal mid-rekey stops the plan, says which operation faile
     // At the switch the kernel refuses the policy update (say, out of memory).
     h.kernel.fail_nth(FakeKernelIpsec::Call::Kind::update_policy, 0, ENOMEM);
     const auto p = h.plan_at(at(260s));
-    REQUIRE(p.operations.size() == 3);
+    REQUIRE(p.operations.size() == 2); // add the new outbound state, switch the policy
     const auto result = apply_plan(p.operations, h.kernel, h.maps);
     CHECK_FALSE(result.ok());
     REQUIRE(result.failed_index);
@@ -38,11 +38,10 @@ TEST_CASE("a kernel refusal mid-rekey stops the plan, says which operation faile
     CHECK(result.applied == 1);
     CHECK(result.error_number == ENOMEM);
     CHECK_THAT(result.error,
-               Catch::Contains("operation 2 of 3") &&
+               Catch::Contains("operation 2 of 2") &&
                    Catch::Contains("update policy src 10.0.0.0/8 dst 10.0.0.0/8 dev if2 dir out") &&
                    Catch::Contains("Cannot allocate memory"));
-    // The operation after the failure was not attempted: the old outbound state is still there,
-    // and the out policy still sends through it.
+    // The old outbound state is still there, and the out policy still sends through it.
     const auto* out =
         lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2);
     REQUIRE(out);
@@ -57,8 +56,7 @@ TEST_CASE("a kernel refusal mid-rekey stops the plan, says which operation faile
           std::vector<std::string>{"update policy src 10.0.0.0/8 dst 10.0.0.0/8 dev if2 dir out "
                                    "priority 1828724738 allow\n"
                                    "    tmpl src 192.0.2.1 dst 100.127.0.2 proto esp spi "
-                                   "0xb0000002 reqid 1828716545 mode tunnel",
-                                   "delete state dst 100.127.0.2 proto esp spi 0xa0000001"});
+                                   "0xb0000002 reqid 1828716545 mode tunnel"});
     CHECK(apply_plan(retry.operations, h.kernel, h.maps).ok());
     CHECK(lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2)
               ->templates[0]
@@ -104,8 +102,12 @@ TEST_CASE("a refused NIC offload request installs the same outbound state in sof
 
     SECTION("refused: installed without offload, counted, and the next plan leaves it alone") {
         // Say esp4_offload is missing: the kernel refuses the request with EINVAL.
-        h.kernel.fail_when([](const FakeKernelIpsec::Call& c) { return c.kind == FakeKernelIpsec::Call::Kind::add_state && c.text.find("100.127.0.2") != std::string::npos; },
-                           EINVAL);
+        h.kernel.fail_when(
+            [](const FakeKernelIpsec::Call& c) {
+                return c.kind == FakeKernelIpsec::Call::Kind::add_state &&
+                       c.text.find("100.127.0.2") != std::string::npos;
+            },
+            EINVAL);
         const auto p = h.plan_at(t0());
         const auto result = apply_plan(p.operations, h.kernel, h.maps);
         CHECK(result.ok());
@@ -138,22 +140,28 @@ TEST_CASE("the settle hook runs once, after the policy switch and before the old
     REQUIRE(policy::apply_plan(h.plan_at(t0()).operations, h.kernel, h.maps, settle).ok());
     CHECK(settles == 0);
 
-    h.timeline.observe(group_policy({tek(0xA0000001, "10.0.0.0/8", "10.0.0.0/8", 100s),
+    // The old TEK runs out exactly at the switch (at 300 s; pushed at 240 s with ATD 60 s), so
+    // its outbound state goes in the same plan as the switch. (One that lives on is kept until
+    // its DTD: plan_test.)
+    h.timeline.observe(group_policy({tek(0xA0000001, "10.0.0.0/8", "10.0.0.0/8", 60s),
                                      tek(0xB0000002, "10.0.0.0/8", "10.0.0.0/8", 300s)},
                                     60s, 90s),
-                       at(200s));
-    REQUIRE(policy::apply_plan(h.plan_at(at(200s)).operations, h.kernel, h.maps, settle).ok());
+                       at(240s));
+    REQUIRE(policy::apply_plan(h.plan_at(at(240s)).operations, h.kernel, h.maps, settle).ok());
     CHECK(settles == 0); // the new inbound state only
     h.kernel.clear_calls();
     bool old_state_present_at_settle = false;
     auto checking_settle = [&] {
         ++settles;
-        old_state_present_at_settle = h.kernel.find_state({addr("100.127.0.2"), 0xA0000001, 50, {}}) != nullptr;
-        const auto* out = lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2);
+        old_state_present_at_settle =
+            h.kernel.find_state({addr("100.127.0.2"), 0xA0000001, 50, {}}) != nullptr;
+        const auto* out =
+            lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2);
         REQUIRE(out);
         CHECK(out->templates[0].spi == 0xB0000002); // already switched
     };
-    REQUIRE(policy::apply_plan(h.plan_at(at(260s)).operations, h.kernel, h.maps, checking_settle).ok());
+    REQUIRE(
+        policy::apply_plan(h.plan_at(at(300s)).operations, h.kernel, h.maps, checking_settle).ok());
     CHECK(settles == 1);
     CHECK(old_state_present_at_settle);
     CHECK_FALSE(h.kernel.find_state({addr("100.127.0.2"), 0xA0000001, 50, {}}));

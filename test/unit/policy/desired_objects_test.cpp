@@ -25,7 +25,8 @@ bool router_originated(const DesiredObjects& d, size_t index) {
 std::vector<XfrmPolicy> with(const DesiredObjects& d, XfrmPolicyDirection dir) {
     std::vector<XfrmPolicy> result;
     for (size_t i = 0; i < d.policies.size(); ++i)
-        if (d.policies[i].id.direction == dir && !router_originated(d, i)) result.push_back(d.policies[i]);
+        if (d.policies[i].id.direction == dir && !router_originated(d, i))
+            result.push_back(d.policies[i]);
     return result;
 }
 
@@ -345,10 +346,12 @@ TEST_CASE("fail-closed without keys, fail-open only while servers are unreachabl
         CHECK(local->action == XfrmPolicyAction::allow);
         // The router's own LAN address is no way around it: clear text from elsewhere is
         // refused, its LAN still reaches it.
-        const auto* to_router = lookup(d.policies, XfrmPolicyDirection::in, "198.51.100.1", "10.1.0.1", 0);
+        const auto* to_router =
+            lookup(d.policies, XfrmPolicyDirection::in, "198.51.100.1", "10.1.0.1", 0);
         REQUIRE(to_router);
         CHECK(to_router->action == XfrmPolicyAction::block);
-        const auto* lan_to_router = lookup(d.policies, XfrmPolicyDirection::in, "10.1.0.5", "10.1.0.1", 0);
+        const auto* lan_to_router =
+            lookup(d.policies, XfrmPolicyDirection::in, "10.1.0.5", "10.1.0.1", 0);
         REQUIRE(lan_to_router);
         CHECK(lan_to_router->action == XfrmPolicyAction::allow);
     }
@@ -393,7 +396,8 @@ TEST_CASE("fail-closed without keys, fail-open only while servers are unreachabl
                 lookup(expired.policies, XfrmPolicyDirection::in, "10.2.0.5", "10.1.0.1", 0);
             REQUIRE(to_router);
             CHECK(to_router->action == XfrmPolicyAction::block);
-            CHECK(lookup(expired.policies, XfrmPolicyDirection::in, "192.0.2.7", "10.1.0.1", 0) == nullptr);
+            CHECK(lookup(expired.policies, XfrmPolicyDirection::in, "192.0.2.7", "10.1.0.1", 0) ==
+                  nullptr);
         }
     }
 }
@@ -413,7 +417,8 @@ TEST_CASE("a TEK that cannot be installed is reported; the others still are", "[
         lookup(d.policies, XfrmPolicyDirection::fwd, "10.2.0.5", "10.1.0.5", 3);
     REQUIRE(refused_in);
     CHECK(refused_in->action == XfrmPolicyAction::block);
-    const auto* refused_to_router = lookup(d.policies, XfrmPolicyDirection::in, "10.2.0.5", "10.1.0.1", 0);
+    const auto* refused_to_router =
+        lookup(d.policies, XfrmPolicyDirection::in, "10.2.0.5", "10.1.0.1", 0);
     REQUIRE(refused_to_router);
     CHECK(refused_to_router->action == XfrmPolicyAction::block);
     const auto* working = lookup(d.policies, XfrmPolicyDirection::out, "10.3.0.5", "10.4.0.5", 2);

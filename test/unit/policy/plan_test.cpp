@@ -84,10 +84,9 @@ TEST_CASE("first registration: inbound state before its SPI entry, states before
     Harness h;
     h.timeline.observe(group_policy({tek(0x10000001)}), t0());
     const auto p = h.plan_at(t0());
-    const std::vector<K> kinds_expected = {K::add_state,  K::add_map_entry, K::add_map_entry,
-                                           K::add_state,  K::add_map_entry, K::add_policy,
-                                           K::add_policy, K::add_policy,    K::add_policy,
-                                           K::add_policy};
+    const std::vector<K> kinds_expected = {
+        K::add_state,  K::add_map_entry, K::add_map_entry, K::add_state,  K::add_map_entry,
+        K::add_policy, K::add_policy,    K::add_policy,    K::add_policy, K::add_policy};
     std::vector<K> kinds;
     for (const auto& op : p.operations)
         kinds.push_back(op.kind);
@@ -136,22 +135,25 @@ TEST_CASE("rekey timeline: new inbound, ATD, switch outbound, DTD, old removed",
     p = h.plan_at(at(260s));
     CHECK(p.next_due == at(290s));
     REQUIRE(policy::apply_plan(p.operations, h.kernel, h.maps).ok());
+    // Make before break, and the old outbound state stays until the DTD: a packet that met
+    // the `out` policy just before the switch still finds its state.
     CHECK(mutating_calls(h.kernel) ==
           std::vector<std::string>{
               "add_state dst 100.127.0.2 proto 50 spi 0xb0000002",
               "update_policy dir out src 10.0.0.0/8 dst 10.0.0.0/8 ifindex 2",
-              "delete_state dst 100.127.0.2 proto 50 spi 0xa0000001",
           });
     CHECK(lookup(h.kernel.policies(), XfrmPolicyDirection::out, "10.1.0.5", "10.2.0.5", 2)
               ->templates[0]
               .spi == 0xB0000002);
+    CHECK(h.kernel.find_state({addr("100.127.0.2"), 0xA0000001, 50, {}}));
 
     h.kernel.clear_calls();
     h.maps.log.clear();
     inv.now = at(290s);
     p = h.plan_at(at(290s));
     CHECK(texts(p.operations) ==
-          std::vector<std::string>{"remove map entry inbound spi 0xa0000001",
+          std::vector<std::string>{"delete state dst 100.127.0.2 proto esp spi 0xa0000001",
+                                   "remove map entry inbound spi 0xa0000001",
                                    "delete state dst 100.127.0.1 proto esp spi 0xa0000001"});
     CHECK(p.next_due == at(500s));
     REQUIRE(policy::apply_plan(p.operations, h.kernel, h.maps).ok());

@@ -193,5 +193,6 @@ TEST_CASE("a superseded TEK the key server keeps listing never comes back", "[sc
     CHECK(schedule_of(timeline, 0x3000).activate_outbound_at == at(85s));
     CHECK(schedule_of(timeline, 0x2000).deactivate_outbound_at == at(85s));
     CHECK(schedule_of(timeline, 0x2000).remove_at == at(90s));
-    for (const auto& s : timeline.schedule()) CHECK_FALSE(s.outbound_at(at(86s)) != (s.spi == 0x3000));
+    for (const auto& s : timeline.schedule())
+        CHECK_FALSE(s.outbound_at(at(86s)) != (s.spi == 0x3000));
 }

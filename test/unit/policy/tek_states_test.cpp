@@ -35,8 +35,9 @@ TEST_CASE("inbound anchor state: any source, found by anchor and SPI, group-SA r
     CHECK(state.selector.source == pfx("0.0.0.0/0"));
 }
 
-TEST_CASE("outbound state: WAN address to dummy anchor, no output mark unless asked, sequence may wrap",
-          "[tek_states]") {
+TEST_CASE(
+    "outbound state: WAN address to dummy anchor, no output mark unless asked, sequence may wrap",
+    "[tek_states]") {
     const auto t = tek(0x10000001);
     auto s = settings();
     const auto state = outbound_state(t, *s.v4, 0x6d000001, s);

@@ -86,14 +86,16 @@ lab_exec() {
 lab_on_exit() { _lab_exit_cmds+=("$1"); }
 
 _lab_run_exit() {
-    local status=$? i
+    local i
     trap - EXIT INT TERM
     for ((i = ${#_lab_exit_cmds[@]} - 1; i >= 0; i--)); do
         eval "${_lab_exit_cmds[$i]}" || true
     done
     _lab_exit_cmds=()
     lab_down
-    return "$status"
+    # The script's exit status stays what it exited with; returning it from the EXIT trap
+    # would only set off the ERR trap once more ("exit 1" exited 1).
+    return 0
 }
 
 lab_down() {

@@ -293,9 +293,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
             if (s.inbound_at(now) && can_receive(tek) && b.decrypts()) inbound.push_back(&tek);
             if (s.outbound_at(now) && can_send(tek) && b.encrypts())
                 outbound = &tek;
-            else if (s.activate_outbound_at < s.deactivate_outbound_at &&
-                     s.deactivate_outbound_at <= now && s.inbound_at(now) && can_send(tek) &&
-                     b.encrypts())
+            else if (s.retired_sender_at(now) && can_send(tek) && b.encrypts())
                 retired.push_back(&tek);
         }
         if (!valid) {

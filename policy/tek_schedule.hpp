@@ -9,8 +9,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
-#include <set>
 #include <optional>
+#include <set>
 #include <vector>
 
 namespace policy {
@@ -40,6 +40,12 @@ struct TekSchedule {
     bool inbound_at(TimePoint now) const { return install_at <= now && now < remove_at; }
     bool outbound_at(TimePoint now) const {
         return activate_outbound_at <= now && now < deactivate_outbound_at;
+    }
+    // Senders have moved on from it but it is still received: its outbound states stay until
+    // remove_at, for packets that met an `out` policy just before the switch.
+    bool retired_sender_at(TimePoint now) const {
+        return activate_outbound_at < deactivate_outbound_at && deactivate_outbound_at <= now &&
+               inbound_at(now);
     }
 };
 

@@ -195,4 +195,9 @@ TEST_CASE("a superseded TEK the key server keeps listing never comes back", "[sc
     CHECK(schedule_of(timeline, 0x2000).remove_at == at(90s));
     for (const auto& s : timeline.schedule())
         CHECK_FALSE(s.outbound_at(at(86s)) != (s.spi == 0x3000));
+    // 0x2000 sent until 85 s and is received until 90 s: a retired sender in between only.
+    CHECK_FALSE(schedule_of(timeline, 0x2000).retired_sender_at(at(84s)));
+    CHECK(schedule_of(timeline, 0x2000).retired_sender_at(at(86s)));
+    CHECK_FALSE(schedule_of(timeline, 0x2000).retired_sender_at(at(90s)));
+    CHECK_FALSE(schedule_of(timeline, 0x3000).retired_sender_at(at(86s)));
 }

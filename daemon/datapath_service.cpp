@@ -10,6 +10,16 @@ namespace gdoid::daemon {
 
 namespace {
 
+// The LAN devices of all groups, each once, sorted.
+std::vector<std::string> all_lans(const std::map<std::string, DatapathNeeds>& groups) {
+    std::vector<std::string> lans;
+    for (const auto& [group, needs] : groups)
+        for (const auto& lan : needs.lans)
+            if (std::find(lans.begin(), lans.end(), lan) == lans.end()) lans.push_back(lan);
+    std::sort(lans.begin(), lans.end());
+    return lans;
+}
+
 bool same_anchors(const bpf::Anchors& a, const bpf::Anchors& b) {
     return a.local == b.local && a.remote == b.remote && a.inbound == b.inbound;
 }
@@ -133,7 +143,6 @@ void DatapathService::release(const std::string& group) {
         datapath_.reset(); // detaches; the maps go with the programs
         fallback_.reset(); // deletes the nftables table
         fallback_reason_.reset();
-        fallback_clamp_.reset();
         attached_.reset();
         references_.clear();
         remove_anchor_addresses(true);
@@ -151,19 +160,11 @@ void DatapathService::release(const std::string& group) {
     reattach();
 }
 
-// The fallback's LAN chains (the tcp-mss clamp) for the LAN devices of all groups; changed
-// only when they differ from what is in the table.
+// The fallback's LAN chains (the tcp-mss clamp) for the LAN devices of all groups.
 void DatapathService::configure_fallback(const std::map<std::string, DatapathNeeds>& groups) {
-    std::vector<std::string> lans;
-    for (const auto& [group, needs] : groups)
-        for (const auto& lan : needs.lans)
-            if (std::find(lans.begin(), lans.end(), lan) == lans.end()) lans.push_back(lan);
     const uint16_t mss =
         groups.empty() ? 0 : groups.begin()->second.tcp_mss; // groups agree (require)
-    if (fallback_clamp_ && fallback_clamp_->first == lans && fallback_clamp_->second == mss) return;
-    fallback_->set_lan_clamp(lans, mss);
-    fallback_clamp_.emplace(lans, mss);
-    if (mss)
+    if (fallback_->set_lan_clamp(all_lans(groups), mss) && mss)
         log_info("TCP MSS clamp " + std::to_string(mss) +
                  " on the LAN devices in nftables (table netdev " + fallback_->table() + ")");
 }
@@ -171,11 +172,7 @@ void DatapathService::configure_fallback(const std::map<std::string, DatapathNee
 void DatapathService::reattach() {
     if (!datapath_) return;
     const std::string wan = needs_.begin()->second.wan;
-    std::vector<std::string> lans;
-    for (const auto& [group, needs] : needs_)
-        for (const auto& lan : needs.lans)
-            if (std::find(lans.begin(), lans.end(), lan) == lans.end()) lans.push_back(lan);
-    std::sort(lans.begin(), lans.end());
+    const auto lans = all_lans(needs_);
     auto wanted = std::make_pair(wan, lans);
     if (attached_ == wanted) return;
     datapath_->attach(wan, lans); // all or nothing; replaces an earlier attachment
@@ -204,9 +201,9 @@ void DatapathService::add_reference(Table table, const std::string& key,
         case Table::local_prefix:
             fallback_->add_prefix(entry.prefix);
             break;
-        case Table::remote_prefix:
+        case Table::remote_prefix: // where the LAN chains clamp the MSS
             fallback_->add_remote_prefix(entry.destination);
-            break; // MSS clamp
+            break;
         }
     } else if (count == 0) {
         switch (table) {

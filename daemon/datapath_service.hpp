@@ -86,9 +86,7 @@ private:
     std::optional<bpf::Datapath> datapath_;
     std::unique_ptr<NftIngress> fallback_;
     std::optional<std::string> fallback_reason_;
-    std::optional<std::pair<std::vector<std::string>, uint16_t>>
-        fallback_clamp_;                         // LANs, MSS in the table
-    std::map<std::string, DatapathNeeds> needs_; // by group name
+    std::map<std::string, DatapathNeeds> needs_;                               // by group name
     std::optional<std::pair<std::string, std::vector<std::string>>> attached_; // wan, lans
     std::map<std::pair<Table, std::string>, size_t> references_;
     std::map<gdoi::IpFamily, gdoi::IpPrefix>

@@ -119,16 +119,17 @@ std::string NftIngress::setup_script(const std::string& table, const std::string
 }
 
 std::string NftIngress::lan_clamp_script(const std::string& table, gdoi::IpFamily family,
-                                         const std::vector<std::string>& old_chains,
-                                         const std::vector<std::string>& lans, uint16_t mss) {
+                                         size_t old_chains, const std::vector<std::string>& lans,
+                                         uint16_t mss) {
+    auto chain_name = [](size_t i) { return "lan" + std::to_string(i); };
     std::string s;
-    for (const auto& chain : old_chains)
-        s += "delete chain netdev " + table + " " + chain + "\n";
+    for (size_t i = 0; i < old_chains; ++i)
+        s += "delete chain netdev " + table + " " + chain_name(i) + "\n";
     if (mss == 0) return s;
     const std::string daddr = family == gdoi::IpFamily::v4 ? "ip daddr" : "ip6 daddr";
     const std::string size = std::to_string(mss);
     for (size_t i = 0; i < lans.size(); ++i) {
-        const std::string chain = "lan" + std::to_string(i);
+        const std::string chain = chain_name(i);
         s += "add chain netdev " + table + " " + chain + " { type filter hook ingress device \"" +
              lans[i] + "\" priority -500; policy accept; }\n";
         // SYN and SYN-ACK alike: the MSS each side advertises is what the other sends.
@@ -179,13 +180,14 @@ void NftIngress::remove_remote_prefix(const gdoi::IpPrefix& prefix) {
     run_nft("delete element netdev " + table_ + " remote { " + prefix.to_string() + " }\n");
 }
 
-void NftIngress::set_lan_clamp(const std::vector<std::string>& lans, uint16_t mss) {
-    const auto script = lan_clamp_script(table_, family_, lan_chains_, lans, mss);
+bool NftIngress::set_lan_clamp(const std::vector<std::string>& lans, uint16_t mss) {
+    if (mss == clamp_mss_ && (mss == 0 || lans == clamp_lans_)) return false;
+    const auto script =
+        lan_clamp_script(table_, family_, clamp_mss_ ? clamp_lans_.size() : 0, lans, mss);
     if (!script.empty()) run_nft(script);
-    lan_chains_.clear();
-    if (mss != 0)
-        for (size_t i = 0; i < lans.size(); ++i)
-            lan_chains_.push_back("lan" + std::to_string(i));
+    clamp_lans_ = lans;
+    clamp_mss_ = mss;
+    return true;
 }
 
 } // namespace gdoid::daemon

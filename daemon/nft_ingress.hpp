@@ -38,23 +38,25 @@ public:
     void add_remote_prefix(const gdoi::IpPrefix& prefix);
     void remove_remote_prefix(const gdoi::IpPrefix& prefix);
     // The MSS clamp on these LAN devices (mss 0: none); replaces the previous LAN chains in one
-    // transaction, the sets and their elements stay.
-    void set_lan_clamp(const std::vector<std::string>& lans, uint16_t mss);
+    // transaction, the sets and their elements stay. False when nothing changed (no nft run).
+    bool set_lan_clamp(const std::vector<std::string>& lans, uint16_t mss);
 
     const std::string& table() const { return table_; }
 
     // The nft script that sets the table up (exposed for the unit test).
     static std::string setup_script(const std::string& table, const std::string& wan,
                                     const gdoi::IpAddress& inbound_anchor);
+    // `old_chains` LAN chains are in the table now (lan0, lan1, ...).
     static std::string lan_clamp_script(const std::string& table, gdoi::IpFamily family,
-                                        const std::vector<std::string>& old_chains,
-                                        const std::vector<std::string>& lans, uint16_t mss);
+                                        size_t old_chains, const std::vector<std::string>& lans,
+                                        uint16_t mss);
 
 private:
     std::string table_;
     std::string wan_;
     gdoi::IpFamily family_;
-    std::vector<std::string> lan_chains_; // the LAN clamp chains now in the table
+    std::vector<std::string> clamp_lans_; // the LAN clamp now in the table (one chain each)
+    uint16_t clamp_mss_ = 0;              // 0: no LAN chains
 };
 
 // Runs `nft -f -` with `script` on its standard input; throws std::runtime_error with what nft

@@ -120,7 +120,8 @@ TEST_CASE_METHOD(
     NftIngress ingress("wan0", *gdoi::IpAddress::parse("100.127.0.1"));
     CHECK(accepted_mss(host, 5001) > 1300); // 1448 on a 1500-octet link: nothing clamps yet
 
-    ingress.set_lan_clamp({"lan0"}, 1300);
+    CHECK(ingress.set_lan_clamp({"lan0"}, 1300));
+    CHECK_FALSE(ingress.set_lan_clamp({"lan0"}, 1300)); // unchanged: nft is not run again
     auto listed = run("nft list table netdev gdoid_wan0");
     CHECK_THAT(listed.output, Catch::Contains("hook ingress device \"lan0\""));
     CHECK_THAT(listed.output, Catch::Contains("tcp option maxseg size set 1300"));
@@ -133,7 +134,7 @@ TEST_CASE_METHOD(
     CHECK(clamped >= 1280); // 1300 less the timestamp option, not some other limit
 
     // The clamp goes with tcp-mss; the sets and their elements stay.
-    ingress.set_lan_clamp({"lan0"}, 0);
+    CHECK(ingress.set_lan_clamp({"lan0"}, 0));
     listed = run("nft list table netdev gdoid_wan0");
     CHECK_THAT(listed.output, !Catch::Contains("maxseg"));
     CHECK_THAT(listed.output, Catch::Contains("10.1.0.0/30"));

@@ -58,29 +58,15 @@ for node in gm-a gm-b; do
 done
 
 # ---------------------------------------------------------------- flows at the same time
-# flows.py ROLE PORT TCLASS [PEER COUNT]: tcp-sink / udp-echo servers and their clients, IPv6.
+# flows.py ROLE PORT TCLASS PEER|COUNT [COUNT]: a UDP echo server and its client, IPv6 (the TCP
+# sink and sender are gdoi-lab.sh's, which take the group's family).
 cat >"$GLAB_LOGS/flows.py" <<'PY'
 import socket, sys
 role, port, tclass = sys.argv[1], int(sys.argv[2]), int(sys.argv[3], 0)
-kind = socket.SOCK_STREAM if role.startswith("tcp") else socket.SOCK_DGRAM
-s = socket.socket(socket.AF_INET6, kind)
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, tclass)
-s.settimeout(30)
-if role == "tcp-sink":
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("::", port)); s.listen(1)
-    c, _ = s.accept(); c.settimeout(30)
-    n = 0
-    while True:
-        d = c.recv(65536)
-        if not d: break
-        n += len(d)
-    c.sendall(str(n).encode()); c.close()
-elif role == "tcp-send":
-    s.connect((sys.argv[4], port))
-    s.sendall(b"g" * 20000); s.shutdown(socket.SHUT_WR)
-    print(s.recv(100).decode())
-elif role == "udp-echo":
+if role == "udp-echo":
+    s.settimeout(30)
     s.bind(("::", port))
     for _ in range(int(sys.argv[4])):
         data, peer = s.recvfrom(65535)
@@ -99,8 +85,8 @@ PY
 flows=$GLAB_LOGS/flows.py
 # whole packets (2000 > 1514), not -s 0 (see lab_capture_complete)
 LAB_SNAPLEN=2000 lab_capture core to-gma "$GLAB_LOGS/flows.pcap" "net $LAB6_LAN_A or net $LAB6_LAN_B"
-lab_bg host-b1 python3 "$flows" tcp-sink 5001 0x28 >"$GLAB_LOGS/tcp-sink-b1.log" 2>&1
-lab_bg host-a2 python3 "$flows" tcp-sink 5001 0x28 >"$GLAB_LOGS/tcp-sink-a2.log" 2>&1
+glab_tcp_sink host-b1 0x28
+glab_tcp_sink host-a2 0x28
 lab_bg host-a1 python3 "$flows" udp-echo 5002 0x48 3 >"$GLAB_LOGS/udp-echo-a1.log" 2>&1
 lab_bg host-b2 python3 "$flows" udp-echo 5002 0x48 3 >"$GLAB_LOGS/udp-echo-b2.log" 2>&1
 sleep 2 # the listeners start slowly under emulation
@@ -108,10 +94,10 @@ lab_bg host-a1 ping -n -c 6 -i 0.3 -Q 0xb8 "$LAB6_HOST_B1" >"$GLAB_LOGS/ping-a1b
 ping_a=$LAB_LAST_PID
 lab_bg host-b1 ping -n -c 6 -i 0.3 -Q 0xb8 "$LAB6_HOST_A1" >"$GLAB_LOGS/ping-b1a1.txt" 2>&1
 ping_b=$LAB_LAST_PID
-lab_bg host-a2 python3 "$flows" tcp-send 5001 0x28 "$LAB6_HOST_B1" >"$GLAB_LOGS/tcp-a2b1.txt" 2>&1
-tcp_a=$LAB_LAST_PID
-lab_bg host-b2 python3 "$flows" tcp-send 5001 0x28 "$LAB6_HOST_A2" >"$GLAB_LOGS/tcp-b2a2.txt" 2>&1
-tcp_b=$LAB_LAST_PID
+glab_tcp_send host-a2 "$LAB6_HOST_B1" "" 0x28 >"$GLAB_LOGS/tcp-a2b1.txt" &
+tcp_a=$!
+glab_tcp_send host-b2 "$LAB6_HOST_A2" "" 0x28 >"$GLAB_LOGS/tcp-b2a2.txt" &
+tcp_b=$!
 lab_bg host-b2 python3 "$flows" udp-send 5002 0x48 "$LAB6_HOST_A1" 3 >"$GLAB_LOGS/udp-b2a1.txt" 2>&1
 udp_b=$LAB_LAST_PID
 lab_bg host-a1 python3 "$flows" udp-send 5002 0x48 "$LAB6_HOST_B2" 3 >"$GLAB_LOGS/udp-a1b2.txt" 2>&1

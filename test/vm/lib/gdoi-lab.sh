@@ -47,10 +47,12 @@
 #   glab_spi_sequence PCAP SRC DST  the SPIs of the ESP packets SRC -> DST in PCAP, in order, each
 #                                 run of one SPI once ("0x20000001 0x8f3b40ad ")
 #   glab_tcp_sink NODE [TOS]      in the background (lab_bg): NODE accepts one TCP connection on
-#                                 port 5001 (TOS on its socket, default 0), counts what arrives
-#                                 and answers with the count; log $GLAB_LOGS/tcp-sink-NODE.log
+#                                 port 5001 over IPv$GLAB_FAMILY (TOS / traffic class on its socket,
+#                                 default 0), counts what arrives and answers with the count;
+#                                 log $GLAB_LOGS/tcp-sink-NODE.log
 #   glab_tcp_send NODE DST [SRC] [TOS]  20000 octets from NODE (from address SRC when given) to
-#                                 DST:5001 (IPv4); prints the sink's answer, "20000" when all arrived
+#                                 DST:5001 (IPv6 when DST is); prints the sink's answer, "20000"
+#                                 when all arrived
 #   glab_json EXPR                JSON on stdin, print the Python expression EXPR over `j`
 #   glab_json_check PYTHON        JSON on stdin into `j`, run PYTHON (asserts); its status
 #   glab_down                     stop the members and key servers, remove the runtime folder
@@ -420,24 +422,28 @@ glab_ping_report() {
 glab_tcp_sink() {
     lab_bg "$1" python3 -c '
 import socket, sys
-l = socket.socket()
+six = sys.argv[2] == "6"
+l = socket.socket(socket.AF_INET6 if six else socket.AF_INET)
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(sys.argv[1], 0))
-l.bind(("0.0.0.0", 5001)); l.listen(1); l.settimeout(30)
+if six: l.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, int(sys.argv[1], 0))
+else: l.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(sys.argv[1], 0))
+l.bind(("::" if six else "0.0.0.0", 5001)); l.listen(1); l.settimeout(30)
 c, _ = l.accept(); c.settimeout(30)
 n = 0
 while True:
     d = c.recv(65536)
     if not d: break
     n += len(d)
-c.sendall(str(n).encode()); c.close()' "${2:-0}" >"$GLAB_LOGS/tcp-sink-$1.log" 2>&1
+c.sendall(str(n).encode()); c.close()' "${2:-0}" "$GLAB_FAMILY" >"$GLAB_LOGS/tcp-sink-$1.log" 2>&1
 }
 
 glab_tcp_send() {
     lab_exec "$1" python3 -c '
 import socket, sys
-c = socket.socket()
-c.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(sys.argv[3], 0))
+six = ":" in sys.argv[1]
+c = socket.socket(socket.AF_INET6 if six else socket.AF_INET)
+if six: c.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, int(sys.argv[3], 0))
+else: c.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(sys.argv[3], 0))
 if sys.argv[2]: c.bind((sys.argv[2], 0))
 c.settimeout(30)
 c.connect((sys.argv[1], 5001))

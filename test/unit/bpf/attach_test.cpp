@@ -1,6 +1,7 @@
 // Attaching to real devices: a veth pair in a private network namespace. Our filters appear
 // on the right hooks, act on real packets, and stop removes exactly ours (and only a qdisc we
 // created, only when empty); anyone else's filters survive.
+#include "../netlink/netns.hpp"
 #include "datapath_fixture.hpp"
 
 #include <arpa/inet.h>
@@ -18,31 +19,10 @@
 #include <unistd.h>
 
 using namespace bpftest;
+using netlink_test::must;
+using netlink_test::run;
 
 namespace {
-
-struct Shell {
-    int status;
-    std::string output;
-};
-
-Shell sh(const std::string& command) {
-    Shell result{-1, {}};
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    size_t n;
-    while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
-        result.output.append(buffer, n);
-    result.status = pclose(pipe);
-    return result;
-}
-
-void must(const std::string& command) {
-    Shell result = sh(command);
-    INFO(command << ": " << result.output);
-    REQUIRE(result.status == 0);
-}
 
 bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
@@ -75,7 +55,7 @@ private:
 // A foreign classifier that lets everything through, at a priority after ours. matchall is
 // what an operator would use; kernels built without it (this CI host) get u32.
 void add_foreign_filter(const std::string& device, const std::string& hook) {
-    if (sh("tc filter add dev " + device + " " + hook + " prio 49152 matchall action pass")
+    if (run("tc filter add dev " + device + " " + hook + " prio 49152 matchall action pass")
             .status == 0)
         return;
     must("tc filter add dev " + device + " " + hook +
@@ -83,11 +63,11 @@ void add_foreign_filter(const std::string& device, const std::string& hook) {
 }
 
 std::string filters(const std::string& device, const std::string& hook) {
-    return sh("tc filter show dev " + device + " " + hook).output;
+    return run("tc filter show dev " + device + " " + hook).output;
 }
 
 bool has_clsact(const std::string& device) {
-    return contains(sh("tc qdisc show dev " + device).output, "clsact");
+    return contains(run("tc qdisc show dev " + device).output, "clsact");
 }
 
 class PacketSocket {

@@ -16,6 +16,7 @@
 using namespace netlink;
 using namespace netlink_test::fixtures;
 using netlink_test::FreshNetworkNamespace;
+using netlink_test::must;
 using netlink_test::NetdevsimDevice;
 using netlink_test::run;
 
@@ -42,12 +43,6 @@ std::string driver_words(const gdoi::SecretBytes& key, size_t first, size_t coun
         out += b;
     }
     return out;
-}
-
-void must(const std::string& command) {
-    const auto r = run(command);
-    INFO(command << ": " << r.output);
-    REQUIRE(r.status == 0);
 }
 
 // Packets the namespace's NIC sent, from /proc/net/dev (per namespace, unlike /sys/class/net).

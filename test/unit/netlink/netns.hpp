@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
+#include <utility>
 
 namespace netlink_test {
 
@@ -31,6 +33,14 @@ inline CommandResult run(const std::string& command) {
     const int status = pclose(pipe);
     result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;
+}
+
+// `command` must succeed (a failure shows its output); its output.
+inline std::string must(const std::string& command) {
+    auto result = run(command);
+    INFO(command << ": " << result.output);
+    REQUIRE(result.status == 0);
+    return std::move(result.output);
 }
 
 class FreshNetworkNamespace {

@@ -24,7 +24,7 @@
 //          "GM ACK to KDC source port".
 //  [WS]    Wireshark epan/dissectors/packet-isakmp.c (indexed version): IKEv1 exchange names stop
 //          at 33 ("New Group Mode"); no name or number for the ack exchange.
-//  [CAP]   /work/shared/vectors/reference-ks: exchange types 2, 32, 33 only; the RFC 3547-era key
+//  [CAP]   test/vectors/reference-ks: exchange types 2, 32, 33 only; the RFC 3547-era key
 //          server never asks for acks, so there is NO captured ack to reproduce byte-exact.
 //  [CISCO] Cisco GET VPN guide as quoted on a third-party page: in unicast rekeying "a group
 //          member sends an encrypted acknowledge ACK message to the key server using the keys
@@ -49,7 +49,7 @@
 //    SHA-512 and L=1024 (L = 2 x hash size or the HMAC block size: ambiguous), so the value of
 //    KEK_ACK_REQUESTED likely selects prf and L; gdoi/wire/policy_kek.cpp drops that value today.
 //    L stays 256 until RFC section text is at hand (the round-trip tests pin today's bytes).
-//  - Attribute numbers 9 / 129: team notes only (gdoi-wire-notes.md); not confirmed.
+//  - Attribute numbers 9 / 129: team notes only (docs/gdoi-wire-notes.md); not confirmed.
 //  - [CISCO]: a 129 (Cisco legacy) request probably expects an ENCRYPTED ack; we answer it with
 //    this cleartext format, so interoperability with old Cisco servers is not expected.
 // The key server side of our tests verifies with verify_ack(), built from the same profile, so

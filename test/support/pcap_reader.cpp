@@ -83,7 +83,7 @@ std::vector<UdpDatagram> read_udp_datagrams(const std::string& path) {
 std::string reference_vector_path(const std::string& file_name) {
     const char* root = std::getenv("GDOID_SOURCE_ROOT");
     if (!root) throw std::runtime_error("GDOID_SOURCE_ROOT is not set (run the tests through meson test)");
-    return std::string(root) + "/../shared/vectors/reference-ks/" + file_name;
+    return std::string(root) + "/test/vectors/reference-ks/" + file_name;
 }
 
 std::vector<uint8_t> from_hex(const std::string& hex) {

@@ -21,7 +21,7 @@ struct UdpDatagram {
 // Throws std::runtime_error naming the file and frame on anything it cannot read.
 std::vector<UdpDatagram> read_udp_datagrams(const std::string& path);
 
-// The path of a file under ../shared/vectors/reference-ks, found from GDOID_SOURCE_ROOT.
+// The path of a file under test/vectors/reference-ks, found from GDOID_SOURCE_ROOT.
 std::string reference_vector_path(const std::string& file_name);
 
 // Bytes from a hex string; whitespace is ignored. Throws on odd length or a bad digit.

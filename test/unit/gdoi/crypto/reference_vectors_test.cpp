@@ -1,4 +1,4 @@
-// Our crypto against a live run of an independent key server (shared/vectors/reference-ks):
+// Our crypto against a live run of an independent key server (test/vectors/reference-ks):
 // key expansion, Phase 1 and Phase 2 IVs, HASH_I/HASH_R, HASH(1)-HASH(4), KEK decryption and
 // push signatures. A small payload walker is written here so the test does not depend on the
 // codec under test elsewhere.

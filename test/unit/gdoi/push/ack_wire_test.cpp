@@ -47,7 +47,7 @@ Bytes openssl_hmac_sha256(const Bytes& key, const Bytes& data) {
     return Bytes(out, out + length);
 }
 
-// The reference key server's initial KEK (shared/vectors/reference-ks/README.md).
+// The reference key server's initial KEK (test/vectors/reference-ks/README.md).
 KekPolicy reference_kek() {
     KekPolicy kek;
     Bytes spi = from_hex("bc69f081d589998325283a0ce95baebc");

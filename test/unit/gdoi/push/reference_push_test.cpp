@@ -1,4 +1,4 @@
-// The reference key server's real pushes (shared/vectors/reference-ks) through PushReceiver and
+// The reference key server's real pushes (test/vectors/reference-ks) through PushReceiver and
 // apply(): starting from the KEK the PULL delivered, every push is accepted in order, the KEK
 // rollover is followed, and every damaged, replayed, stale or truncated copy is refused with
 // the reason an operator would need, without touching the group state.

@@ -1,4 +1,4 @@
-// The reference key server's real messages (shared/vectors/reference-ks): every one must decode
+// The reference key server's real messages (test/vectors/reference-ks): every one must decode
 // with that server's quirks, carry exactly the fields its README states, and re-encode to the
 // same octets.
 #include "gdoi/wire/message.hpp"

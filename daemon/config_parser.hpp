@@ -2,6 +2,8 @@
 // Every problem is reported, each as "file:line:col: message", not just the first one.
 #pragma once
 
+#include <unistd.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,8 +30,9 @@ struct ConfigLoadOptions {
     // Read and check pre-shared keys (owner, mode, length). Off only for tools that must not
     // touch secrets; the daemon and --check-config always load them.
     bool load_secrets = true;
-    // The owner a pre-shared-key file must have (root).
-    uid_t secret_owner = 0;
+    // The owner a pre-shared-key file must have: the user gdoid runs as (root, or `gdoid` under
+    // its unit), so that nobody else can have written or swapped the key.
+    uid_t secret_owner = ::geteuid();
     // Where systemd credentials are found; unset: $CREDENTIALS_DIRECTORY.
     std::optional<std::string> credentials_directory;
     // Resolve [daemon] control-group through the group database (off in unit tests).

@@ -105,8 +105,8 @@ RequestParse parse_request(std::string_view body) {
     return {std::move(request), {}};
 }
 
-bool is_allowed(Access access, const PeerCredentials& peer, std::optional<gid_t> control_gid) {
-    if (peer.uid == 0) return true;
+bool is_allowed(Access access, const PeerCredentials& peer, std::optional<gid_t> control_gid, uid_t daemon_uid) {
+    if (peer.uid == 0 || peer.uid == daemon_uid) return true;
     if (access == Access::action || !control_gid) return false;
     return peer.gid == *control_gid ||
            std::find(peer.groups.begin(), peer.groups.end(), *control_gid) != peer.groups.end();

@@ -104,7 +104,9 @@ struct PeerCredentials {
     std::vector<gid_t> groups; // supplementary groups
 };
 
-bool is_allowed(Access access, const PeerCredentials& peer, std::optional<gid_t> control_gid);
+// Root and the user gdoid runs as (`gdoid` under its unit, e.g. `ExecReload=gdoictl reload`)
+// may do everything; members of the control group may read.
+bool is_allowed(Access access, const PeerCredentials& peer, std::optional<gid_t> control_gid, uid_t daemon_uid);
 
 // ---- the status reply: one data model for --json and the human rendering ----
 

@@ -155,7 +155,8 @@ ControlServer::~ControlServer() {
 }
 
 bool ControlServer::set_control_gid(std::optional<gid_t> gid, std::string& error) {
-    // 0660 root:<control-group> lets members connect; 0600 keeps everyone but root out.
+    // 0660 <gdoid's user>:<control-group> lets members connect; 0600 keeps everyone but root and
+    // gdoid's own user out. Without CAP_CHOWN the chown works when gdoid's user is in the group.
     if (gid && chown(options_.path.c_str(), uid_t(-1), *gid) != 0) {
         error = errno_text("cannot give the control socket to group " + std::to_string(*gid));
         return false;
@@ -287,10 +288,10 @@ json ControlServer::dispatch(const std::string& body, const control::PeerCredent
         return control::make_error_reply(control::error_code::unknown_command,
                                          "unknown command `" + parsed.request->command + "` (known: " + known + ")");
     }
-    if (!control::is_allowed(command->access, peer, options_.control_gid)) {
+    if (!control::is_allowed(command->access, peer, options_.control_gid, ::geteuid())) {
         const std::string rule = command->access == control::Access::action
-                                     ? "only root may run `" + std::string(command->name) + "`"
-                                     : "only root and members of the control group may run `" +
+                                     ? "only root and gdoid's own user may run `" + std::string(command->name) + "`"
+                                     : "only root, gdoid's own user and members of the control group may run `" +
                                            std::string(command->name) + "`";
         log_info("control socket: refused `" + std::string(command->name) + "` to uid " +
                  std::to_string(peer.uid) + " (pid " + std::to_string(peer.pid) + ")");

@@ -1,4 +1,5 @@
 #include "daemon/daemon.hpp"
+#include "daemon/message_ids.hpp"
 
 #include "netlink/netlink_kernel_ipsec.hpp"
 
@@ -160,7 +161,7 @@ void Daemon::apply(Config config, const ConfigDiff& diff) {
         }
         next.push_back(std::move(group));
     }
-    for (const auto& name : diff.removed) log_info("removed from the configuration", {.group = name});
+    for (const auto& name : diff.removed) log_info("removed from the configuration", {.group = name, .message_id = message_id::group_removed});
     for (const auto& change : diff.changed) {
         std::string fields;
         for (const auto& field : change.fields) fields += (fields.empty() ? "" : ", ") + field;

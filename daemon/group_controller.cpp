@@ -1,4 +1,5 @@
 #include "daemon/group_controller.hpp"
+#include "daemon/message_ids.hpp"
 
 #include <net/if.h>
 
@@ -137,7 +138,12 @@ void GroupController::handle(RegistrationProgress& progress) {
     const std::string server = servers[progress.server_index].to_string();
     const LogFields fields{.group = group_.name(), .server = server};
     switch (progress.kind) {
-    case RegistrationProgress::Kind::attempt_started:
+    case RegistrationProgress::Kind::attempt_started: {
+        // Another server than the one tried last: failover, or back to the preferred one.
+        const auto previous = group_.server_in_use();
+        if (previous && *previous != progress.server_index && *previous < servers.size())
+            log_warning("changing key server from " + servers[*previous].to_string() + " to " + server,
+                        {.group = group_.name(), .server = server, .message_id = message_id::server_changed});
         group_.set_server_in_use(progress.server_index);
         if (group_.state() != GroupState::registered && group_.state() != GroupState::rekeying)
             group_.set_state(GroupState::registering);
@@ -153,6 +159,7 @@ void GroupController::handle(RegistrationProgress& progress) {
                      std::to_string(group_.config().retry.count + 1) + "): new Main Mode",
                  fields);
         break;
+    }
     case RegistrationProgress::Kind::attempt_failed: {
         ++group_.counters.registration_failures;
         const auto wait = progress.next_attempt_at.value_or(gdoi::ike::Clock::now()) - gdoi::ike::Clock::now();
@@ -171,7 +178,7 @@ void GroupController::handle(RegistrationProgress& progress) {
             group_.set_state(GroupState::removed_by_key_server);
             log_error("removed by the key server: no server accepts this member again; trying again from the "
                       "preferred server",
-                      fields);
+                      {.group = group_.name(), .server = server, .message_id = message_id::member_ejected});
             break; // refused, not unreachable: fail-open rules do not apply
         }
         // An operator must tell "traffic still protected, key servers gone" from "nothing
@@ -197,7 +204,7 @@ void GroupController::handle(RegistrationProgress& progress) {
         for (const auto& tek : policy_->teks) spis += (spis.empty() ? "" : ", ") + spi_text(tek.spi);
         log_info("registered with key server " + server + ": " + std::to_string(policy_->teks.size()) + " TEK(s) [" +
                      spis + "]" + (policy_->kek ? ", KEK " + group_.kek->spi : std::string(", no KEK")),
-                 fields);
+                 {.group = group_.name(), .server = server, .message_id = message_id::registered});
         dataplane_.observe(*policy_);
         sync_multicast_socket();
         schedule_pull();
@@ -232,7 +239,7 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
         if (auto d = rejected_push_log_.check(group_.name() + "/" + reason + "/" + from.address.to_string()); d.emit)
             log_warning("GROUPKEY-PUSH from " + from.to_string() + " refused (" + reason + "): " + verdict.message +
                             (d.suppressed ? " (" + std::to_string(d.suppressed) + " similar suppressed)" : ""),
-                        fields);
+                        {.group = group_.name(), .server = server, .message_id = message_id::push_refused});
         return;
     }
     const auto& update = *verdict.update;
@@ -245,7 +252,7 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
     show_policy(group_, *policy_, received);
     group_.last_rekey = GroupRekeyRecord{"push", received};
     log_info("GROUPKEY-PUSH sequence " + std::to_string(update.sequence) + " from " + from.to_string() + " accepted",
-             fields);
+             {.group = group_.name(), .server = server, .message_id = message_id::push_accepted});
     for (const auto& event : result.events) log_info(event, fields);
     for (const auto& note : update.notes) log_info(note, fields);
     // RFC 8263: the ack goes back to the key server, in the clear, only when the KEK asks;

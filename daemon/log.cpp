@@ -57,13 +57,14 @@ int syslog_priority(LogLevel level) {
 
 void send_to_journal(LogLevel level, std::string_view message, const LogFields& fields) {
     std::vector<std::string> entries;
-    entries.reserve(7);
+    entries.reserve(8);
     entries.push_back("MESSAGE=" + std::string(message));
     entries.push_back("PRIORITY=" + std::to_string(syslog_priority(level)));
     entries.push_back("SYSLOG_IDENTIFIER=gdoid");
     if (!fields.group.empty()) entries.push_back("GDOI_GROUP=" + std::string(fields.group));
     if (!fields.server.empty()) entries.push_back("GDOI_SERVER=" + std::string(fields.server));
     if (fields.spi) entries.push_back("GDOI_SPI=" + spi_text(*fields.spi));
+    if (!fields.message_id.empty()) entries.push_back("MESSAGE_ID=" + std::string(fields.message_id));
     std::vector<iovec> vectors;
     for (auto& entry : entries) vectors.push_back({entry.data(), entry.size()});
     if (sd_journal_sendv(vectors.data(), int(vectors.size())) < 0) {

@@ -1,4 +1,4 @@
-// gdoid's log: journald with structured fields (GDOI_GROUP=, GDOI_SERVER=, GDOI_SPI=) when
+// gdoid's log: journald with structured fields (GDOI_GROUP=, GDOI_SERVER=, GDOI_SPI=, MESSAGE_ID=) when
 // stderr is connected to the journal, readable lines on stderr otherwise; level filtering.
 // Secrets never reach this module: it takes text only, and SecretBytes cannot become text.
 #pragma once
@@ -17,6 +17,7 @@ struct LogFields {
     std::string_view group = {};  // GDOI_GROUP=
     std::string_view server = {}; // GDOI_SERVER=
     std::optional<uint32_t> spi = {}; // GDOI_SPI= (printed as 0x%08x)
+    std::string_view message_id = {}; // MESSAGE_ID= (daemon/message_ids.hpp); journal only
 };
 
 enum class LogTarget : uint8_t {

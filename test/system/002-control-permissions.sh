@@ -15,7 +15,7 @@ st_assert_eq 0 "$status" "status as nobody (member of the control group)"
 st_assert_contains "$out" "group wan (id 1234): failed" "status as nobody shows the groups"
 st_run out status as_user nobody "$GDOICTL" --socket "$ST_SOCKET" reload
 st_assert_eq 4 "$status" "reload as nobody exit status"
-st_assert_eq "gdoictl: gdoid refused \`reload\`: permission-denied: only root may run \`reload\`" "$out" "reload as nobody message"
+st_assert_eq "gdoictl: gdoid refused \`reload\`: permission-denied: only root and gdoid's own user may run \`reload\`" "$out" "reload as nobody message"
 st_wait_for_log "refused \`reload\` to uid $(id -u nobody)"
 st_pass "a control-group member may read status but not reload"
 

@@ -102,13 +102,19 @@ TEST_CASE("commands: known ones and who may run them", "[control]") {
     const PeerCredentials member{2, 1000, 1000, {4, 27}};
     const PeerCredentials primary{3, 1001, 4, {}};
     const PeerCredentials stranger{4, 1002, 1002, {100}};
-    CHECK(is_allowed(Access::action, root, std::nullopt));
-    CHECK(is_allowed(Access::read, root, std::nullopt));
-    CHECK(is_allowed(Access::read, member, 4));
-    CHECK(is_allowed(Access::read, primary, 4));
-    CHECK_FALSE(is_allowed(Access::read, stranger, 4));
-    CHECK_FALSE(is_allowed(Access::read, member, std::nullopt));
-    CHECK_FALSE(is_allowed(Access::action, member, 4));
+    const uid_t daemon_uid = 0; // gdoid running as root
+    CHECK(is_allowed(Access::action, root, std::nullopt, daemon_uid));
+    CHECK(is_allowed(Access::read, root, std::nullopt, daemon_uid));
+    CHECK(is_allowed(Access::read, member, 4, daemon_uid));
+    CHECK(is_allowed(Access::read, primary, 4, daemon_uid));
+    CHECK_FALSE(is_allowed(Access::read, stranger, 4, daemon_uid));
+    CHECK_FALSE(is_allowed(Access::read, member, std::nullopt, daemon_uid));
+    CHECK_FALSE(is_allowed(Access::action, member, 4, daemon_uid));
+    // gdoid under its unit runs as its own user (uid 1002 here): that user may act (the
+    // unit's ExecReload=gdoictl reload runs as it), root still may, others still may not.
+    CHECK(is_allowed(Access::action, stranger, std::nullopt, stranger.uid));
+    CHECK(is_allowed(Access::action, root, std::nullopt, stranger.uid));
+    CHECK_FALSE(is_allowed(Access::action, member, 4, stranger.uid));
 }
 
 TEST_CASE("status: the reply model round-trips through JSON", "[control]") {

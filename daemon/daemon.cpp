@@ -46,6 +46,7 @@ Daemon::~Daemon() {
     sockets_.clear();
     control_.reset();
     watchdog_.reset();
+    status_source_.reset();
     signal_sources_.clear();
 }
 
@@ -74,6 +75,26 @@ int Daemon::on_signal(sd_event_source*, const struct signalfd_siginfo* info, voi
     notify_stopping("stopping");
     sd_event_exit(daemon.event_.get(), exit_code::ok);
     return 0;
+}
+
+int Daemon::on_event_handled(sd_event_source*, void* userdata) {
+    static_cast<Daemon*>(userdata)->update_service_status();
+    return 0;
+}
+
+// "lab registered (203.0.113.1:848); wan registering": what each group is doing, in one line.
+void Daemon::update_service_status() {
+    std::string text;
+    if (config_error_) text = "last reload refused (" + *config_error_ + "); ";
+    for (size_t i = 0; i < groups_.size(); ++i) {
+        const auto& group = *groups_[i];
+        text += (i ? "; " : "") + group.name() + " " + std::string(to_string(group.state()));
+        if (const auto server = group.server_in_use(); server && *server < group.config().servers.size())
+            text += " (" + group.config().servers[*server].to_string() + ")";
+    }
+    if (text == service_status_) return;
+    service_status_ = text;
+    notify_status(text);
 }
 
 int Daemon::run() {
@@ -126,6 +147,8 @@ int Daemon::run() {
     log_info("gdoid " GDOID_VERSION " started (pid " + std::to_string(getpid()) + "), configuration " +
              options_.config_path + ", control socket " + control_->path());
     notify_ready(ready_status(*config_));
+    sd_event_source* post = nullptr;
+    if (sd_event_add_post(event_.get(), &post, on_event_handled, this) >= 0) status_source_.reset(post);
 
     const int r = sd_event_loop(event_.get());
     withdraw_all();

@@ -80,11 +80,16 @@ private:
     static int on_link_readable(sd_event_source* source, int fd, uint32_t events, void* userdata);
 
     static int on_signal(sd_event_source* source, const struct signalfd_siginfo* info, void* userdata);
+    // After every event: systemd's STATUS= follows the groups' states (`systemctl status`).
+    static int on_event_handled(sd_event_source* source, void* userdata);
+    void update_service_status();
 
     DaemonOptions options_;
     SdEventPtr event_;
     std::vector<SdEventSourcePtr> signal_sources_;
     std::unique_ptr<Watchdog> watchdog_;
+    SdEventSourcePtr status_source_;
+    std::string service_status_; // the STATUS= last sent
     std::unique_ptr<ControlServer> control_;
     std::optional<Config> config_;
     std::vector<std::unique_ptr<Group>> groups_;

@@ -63,8 +63,8 @@ DatapathError load_error(int rc, const std::string& log, const std::string& rele
     if (rc == -EPERM)
         return DatapathError(DatapathErrorKind::permission,
                              "the kernel refused to load the BPF datapath: " + errno_text(rc) +
-                                 " (needs CAP_BPF or CAP_SYS_ADMIN; a lockdown or LSM policy "
-                                 "may forbid BPF)\n" +
+                                 " (needs CAP_BPF or CAP_SYS_ADMIN; a seccomp filter without bpf(), a "
+                                 "lockdown or an LSM policy may forbid BPF)\n" +
                                  log_tail(log, 6));
     if (log.find("BEGIN PROG LOAD LOG") != std::string::npos)
         return DatapathError(DatapathErrorKind::verifier_rejected,

@@ -84,9 +84,14 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
     }
     const auto family = needs.anchors.local.family;
     const auto anchor = gdoi::IpPrefix::host(needs.anchors.inbound);
-    if (!anchors_added_.contains(family) && netlink::add_interface_address("lo", anchor)) {
+    if (!anchors_added_.contains(family)) {
+        // Already there means an earlier gdoid that ended without cleaning up (SIGKILL, the
+        // watchdog) left it: the address is gdoid's, so it is adopted and removed with the
+        // datapath, like the states and policies such a gdoid leaves.
+        const bool added = netlink::add_interface_address("lo", anchor);
         anchors_added_.emplace(family, anchor);
-        log_info("added the inbound anchor address " + anchor.to_string() + " to lo");
+        log_info((added ? "added the inbound anchor address " : "adopted the inbound anchor address ") +
+                 anchor.to_string() + (added ? " to lo" : ", already on lo"));
     }
     if (!datapath_ && !fallback_) load(needs);
     if (fallback_) {

@@ -86,3 +86,19 @@ TEST_CASE("An IPv4 and an IPv6 group share the datapath, each with its own ancho
         CHECK_FALSE(contains(must("tc filter show dev gdw0 ingress"), "gdoid_"));
     }
 }
+
+TEST_CASE("An anchor address a killed gdoid left on lo is adopted and removed with the datapath",
+          "[bpf][datapath-service]") {
+    PrivateNetns netns;
+    // What gdoid leaves when systemd's watchdog or SIGKILL ends it: the address, no programs.
+    must("ip addr add 100.127.255.1/32 dev lo");
+    const auto v4 = needs_of({ip("192.0.2.1"), ip("100.127.255.2"), ip("100.127.255.1")});
+    {
+        gdoid::daemon::DatapathService service;
+        REQUIRE_NOTHROW(service.require("v4", v4));
+        CHECK(contains(must("ip addr show dev lo"), "100.127.255.1/32"));
+        service.release("v4");
+        CHECK_FALSE(contains(must("ip addr show dev lo"), "100.127.255.1"));
+        CHECK_FALSE(service.loaded());
+    }
+}

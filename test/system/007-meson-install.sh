@@ -60,6 +60,15 @@ st_assert_not_contains "$(cat "$unit")" "$dest" "the unit names no destdir path"
 if grep -En '@[A-Z_]+@' "$unit"; then st_fail "the installed unit has unsubstituted @VARIABLES@"; fi
 st_pass "the unit's ExecStart is $sbindir/gdoid"
 
+# Least privilege, as systemd rates it: at most 2.0 (the project's bar; 3.3 when gdoid ran as
+# root with CAP_SYS_ADMIN). The VM scenario test/vm/systemd/010 rates the packaged unit too.
+command -v systemd-analyze >/dev/null || st_fail "systemd-analyze is missing (package systemd, scripts/debian-packages.txt)"
+rating=$(systemd-analyze security --offline=true "$unit" 2>&1) || true
+exposure=$(awk '/Overall exposure level/ { print $(NF-2) }' <<<"$rating")
+awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 2.0) }' ||
+    st_fail "systemd-analyze security rates the unit '$exposure' (want at most 2.0): $rating"
+st_pass "systemd-analyze security --offline=true: exposure $exposure"
+
 # meson drops the build tree's run path on install; nothing else sets one.
 if command -v readelf >/dev/null; then
     for program in gdoid gdoictl; do

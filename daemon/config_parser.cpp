@@ -104,6 +104,52 @@ void check_unique(ConfigReader& reader, const std::vector<GroupConfig>& groups,
     }
 }
 
+// Every group's traffic goes through one header-preservation datapath on one WAN interface
+// (DatapathService): what the datapath holds once must be the same for all groups, or the
+// second group would be refused at run time, after it registered. Said here, at the key.
+void check_shared_datapath(ConfigReader& reader, const std::vector<GroupConfig>& groups,
+                           const std::vector<const toml::table*>& tables) {
+    if (groups.empty()) return;
+    const auto& first = groups.front();
+    const auto line_of_first = std::to_string(tables.front()->source().begin.line);
+    const auto mask = [](const GroupConfig& g) { return g.bypass_mark ? g.bypass_mark->mask : 0u; };
+    const auto at = [&](size_t i, const char* key) {
+        const auto* node = tables[i]->get(key);
+        return node ? node->source() : tables[i]->source();
+    };
+    for (size_t i = 1; i < groups.size(); ++i) {
+        const auto& group = groups[i];
+        if (group.wan_interface.empty() || first.wan_interface.empty()) continue; // already reported
+        const std::string head = "group `" + group.name + "`: ";
+        const std::string tail = " (group `" + first.name + "`, line " + line_of_first +
+                                 "): all groups share one header-preservation datapath";
+        if (group.wan_interface != first.wan_interface)
+            reader.error(at(i, "wan-interface"), head + "wan-interface `" + group.wan_interface + "` differs from `" +
+                                                     first.wan_interface + "`" + tail +
+                                                     ", on one WAN interface");
+        // The programs hold one set of anchors per family (an IPv4 and an IPv6 group differ).
+        for (size_t j = 0; j < i; ++j) {
+            const auto& other = groups[j];
+            if (other.local_address.family != group.local_address.family) continue;
+            if (other.local_address == group.local_address && other.anchor == group.anchor) break;
+            reader.error(at(i, group.local_address == other.local_address ? "anchor" : "local-address"),
+                         head + "local-address " + group.local_address.to_string() + " and anchor " +
+                             group.anchor.inbound.to_string() + "/" + group.anchor.remote.to_string() +
+                             " differ from group `" + other.name + "`'s " + other.local_address.to_string() +
+                             " and " + other.anchor.inbound.to_string() + "/" + other.anchor.remote.to_string() +
+                             ": groups of one address family share the datapath's anchors");
+            break;
+        }
+        if (mask(group) != mask(first))
+            reader.error(at(i, "bypass-mark"), head + "bypass-mark differs" + tail + ", which skips one mark bit");
+        if ((group.df_bit == DfBit::set) != (first.df_bit == DfBit::set))
+            reader.error(at(i, "df-bit"), head + "df-bit \"set\" is for all groups or none" + tail +
+                                              ", which sets DF on every packet it restores");
+        if (group.tcp_mss != first.tcp_mss)
+            reader.error(at(i, "tcp-mss"), head + "tcp-mss differs" + tail + ", which clamps every SYN to one value");
+    }
+}
+
 } // namespace
 
 ConfigResult parse_config(std::string_view text, const std::string& path,
@@ -144,6 +190,7 @@ ConfigResult parse_config(std::string_view text, const std::string& path,
     if (config.groups.empty() && !root.get("group"))
         reader.error(root.source(), "no [[group]] is configured; gdoid needs at least one group");
     check_unique(reader, config.groups, group_tables);
+    check_shared_datapath(reader, config.groups, group_tables);
 
     if (options.load_secrets) {
         const SecretLoadOptions secret_options{options.secret_owner, options.credentials_directory};

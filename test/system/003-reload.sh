@@ -43,10 +43,13 @@ cat >>"$ST_DIR/gdoid.conf" <<CONF
 name = "lab"
 id = 99
 servers = ["198.51.100.1"]
-local-address = "198.51.100.10"
+# what the one datapath holds is group wan's (gdoid --check-config refuses anything else)
+local-address = "192.0.2.10"
 pre-shared-key = { file = "$ST_DIR/wan.key" }
-wan-interface = "eth9"
+wan-interface = "eth0"
 lan-interfaces = ["eth8"]
+bypass-mark = "0x00100000"
+tcp-mss = 1360
 CONF
 kill -HUP "$ST_GDOID_PID"
 st_wait_for_log "reload: added lab; changed wan \(servers\)"

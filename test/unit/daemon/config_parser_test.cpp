@@ -105,7 +105,9 @@ TEST_CASE("the shipped example configuration is valid and reads as documented", 
     CHECK(branch.psk == gdoi::SecretBytes(std::string_view("another-secret-of-enough-length")));
     CHECK(branch.match_direction == MatchDirection::both); // defaults
     CHECK(branch.df_bit == DfBit::clear);
-    CHECK_FALSE(branch.bypass_mark);
+    // what the one datapath holds is the same as group wan's (check_shared_datapath)
+    CHECK(branch.bypass_mark == wan.bypass_mark);
+    CHECK(branch.tcp_mss == wan.tcp_mss);
     CHECK(branch.lan_prefixes.empty());
     CHECK(branch.anchor == default_anchor_addresses(gdoi::IpFamily::v6)); // its local address is IPv6
 }
@@ -260,6 +262,39 @@ TEST_CASE("group names and ids must be unique", "[config]") {
                                   "d.conf:10:8: duplicate group name `wan` (first defined at line 1)",
                                   "d.conf:19:6: duplicate group id 2 (also used by group `wan`)",
                               });
+}
+
+TEST_CASE("groups must agree on what their shared datapath holds, said at --check-config", "[config]") {
+    // At run time the second group's datapath was refused after it had registered
+    // ("groups sharing a WAN interface must agree on them"); the file says so now, at the key.
+    TempDir dir;
+    const auto psk = dir.write("k", test_psk);
+    std::string second = group(psk, "lan", 2) + "df-bit = \"set\"\ntcp-mss = 1300\nbypass-mark = \"0x10\"\n";
+    replace(second, "wan-interface = \"eth0\"", "wan-interface = \"eth9\"");
+    replace(second, "local-address = \"192.0.2.10\"", "local-address = \"192.0.2.11\"");
+    const auto result = parse_config(group(psk) + second, "d.conf", test_options(dir));
+    CHECK(messages(result) ==
+          std::vector<std::string>{
+              "d.conf:13:17: group `lan`: local-address 192.0.2.11 and anchor 100.127.255.1/100.127.255.2 differ from "
+              "group `wan`'s 192.0.2.10 and 100.127.255.1/100.127.255.2: groups of one address family share the "
+              "datapath's anchors",
+              "d.conf:15:17: group `lan`: wan-interface `eth9` differs from `eth0` (group `wan`, line 1): all groups "
+              "share one header-preservation datapath, on one WAN interface",
+              "d.conf:17:10: group `lan`: df-bit \"set\" is for all groups or none (group `wan`, line 1): all groups "
+              "share one header-preservation datapath, which sets DF on every packet it restores",
+              "d.conf:18:11: group `lan`: tcp-mss differs (group `wan`, line 1): all groups share one "
+              "header-preservation datapath, which clamps every SYN to one value",
+              "d.conf:19:15: group `lan`: bypass-mark differs (group `wan`, line 1): all groups share one "
+              "header-preservation datapath, which skips one mark bit",
+          });
+
+    // An IPv6 group brings its own anchors; df-bit clear and copy are per state, not datapath.
+    std::string v6 = group(psk, "v6", 3) + "df-bit = \"copy\"\n";
+    replace(v6, "local-address = \"192.0.2.10\"", "local-address = \"2001:db8::10\"");
+    replace(v6, "servers = [\"192.0.2.1\"]", "servers = [\"2001:db8::1\"]");
+    const auto mixed = parse_config(group(psk) + v6, "d.conf", test_options(dir));
+    INFO(Catch::Detail::stringify(messages(mixed)));
+    CHECK(mixed.ok());
 }
 
 TEST_CASE("every problem in the file is reported, not just the first", "[config]") {

@@ -15,6 +15,38 @@ std::string Phase1Proposal::describe() const {
            std::to_string(lifetime.count()) + " s";
 }
 
+namespace {
+
+// The IANA IPsec registry's IKEv1 "Hash Algorithm" values (class 2): MD5 1 and SHA 2 from
+// RFC 2409 appendix A; SHA2-256 4, SHA2-384 5, SHA2-512 6 (registry reference [Leech], not an
+// RFC). With no PRF attribute, HMAC with this hash is the PRF (RFC 2409 section 4).
+uint16_t hash_attribute(HashAlgorithm hash) {
+    switch (hash) {
+    case HashAlgorithm::md5:
+        return ike_hash::md5;
+    case HashAlgorithm::sha1:
+        return ike_hash::sha1;
+    case HashAlgorithm::sha256:
+        return ike_hash::sha2_256;
+    case HashAlgorithm::sha384:
+        return ike_hash::sha2_384;
+    case HashAlgorithm::sha512:
+        return ike_hash::sha2_512;
+    }
+    return ike_hash::sha2_256;
+}
+
+std::optional<HashAlgorithm> hash_from_attribute(std::optional<uint64_t> value) {
+    if (value == ike_hash::md5) return HashAlgorithm::md5;
+    if (value == ike_hash::sha1) return HashAlgorithm::sha1;
+    if (value == ike_hash::sha2_256) return HashAlgorithm::sha256;
+    if (value == ike_hash::sha2_384) return HashAlgorithm::sha384;
+    if (value == ike_hash::sha2_512) return HashAlgorithm::sha512;
+    return std::nullopt;
+}
+
+} // namespace
+
 Transform to_transform(const Phase1Proposal& p, uint8_t number) {
     Transform t;
     t.number = number;
@@ -25,10 +57,7 @@ Transform to_transform(const Phase1Proposal& p, uint8_t number) {
     if (p.cipher != CbcCipher::des3)
         t.attributes.push_back(Attribute::tv(
             ike_attr::key_length, static_cast<uint16_t>(crypto::cipher_key_length(p.cipher) * 8)));
-    uint16_t hash = p.hash == HashAlgorithm::md5    ? ike_hash::md5
-                    : p.hash == HashAlgorithm::sha1 ? ike_hash::sha1
-                                                    : ike_hash::sha2_256;
-    t.attributes.push_back(Attribute::tv(ike_attr::hash_algorithm, hash));
+    t.attributes.push_back(Attribute::tv(ike_attr::hash_algorithm, hash_attribute(p.hash)));
     t.attributes.push_back(
         Attribute::tv(ike_attr::authentication_method, ike_auth::pre_shared_key));
     t.attributes.push_back(
@@ -71,17 +100,14 @@ std::optional<Phase1Proposal> from_transform(const Transform& t, std::string& wh
               " is not supported";
         return std::nullopt;
     }
-    auto hash = value(ike_attr::hash_algorithm);
-    if (hash == ike_hash::md5)
-        p.hash = HashAlgorithm::md5;
-    else if (hash == ike_hash::sha1)
-        p.hash = HashAlgorithm::sha1;
-    else if (hash == ike_hash::sha2_256)
-        p.hash = HashAlgorithm::sha256;
-    else {
-        why = "hash algorithm " + (hash ? std::to_string(*hash) : "(none)") + " is not supported";
+    auto hash_number = value(ike_attr::hash_algorithm);
+    auto hash = hash_from_attribute(hash_number);
+    if (!hash) {
+        why = "hash algorithm " + (hash_number ? std::to_string(*hash_number) : "(none)") +
+              " is not supported";
         return std::nullopt;
     }
+    p.hash = *hash;
     if (value(ike_attr::authentication_method) != ike_auth::pre_shared_key) {
         why = "authentication method is not pre-shared key";
         return std::nullopt;

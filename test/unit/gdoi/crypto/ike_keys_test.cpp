@@ -21,9 +21,15 @@ const EVP_MD* md(HashAlgorithm hash) {
         return EVP_md5();
     case HashAlgorithm::sha1:
         return EVP_sha1();
-    default:
+    case HashAlgorithm::sha256:
         return EVP_sha256();
+    case HashAlgorithm::sha384:
+        return EVP_sha384();
+    case HashAlgorithm::sha512:
+        return EVP_sha512();
     }
+    FAIL("unknown hash");
+    return nullptr;
 }
 
 Bytes cat(std::initializer_list<Bytes> parts) {
@@ -78,7 +84,8 @@ Bytes pattern(size_t n, uint8_t seed) {
 TEST_CASE("SKEYID and SKEYID_d/a/e follow RFC 2409 section 5", "[crypto][ike]") {
     const Bytes psk = pattern(24, 1), ni = pattern(16, 2), nr = pattern(20, 3),
                 gxy = pattern(128, 4), ci = pattern(8, 5), cr = pattern(8, 6);
-    for (auto hash : {HashAlgorithm::md5, HashAlgorithm::sha1, HashAlgorithm::sha256}) {
+    for (auto hash : {HashAlgorithm::md5, HashAlgorithm::sha1, HashAlgorithm::sha256,
+                      HashAlgorithm::sha384, HashAlgorithm::sha512}) {
         CAPTURE(hash_name(hash));
         auto skeyid = skeyid_pre_shared(hash, SecretBytes(psk), ni, nr);
         const Bytes s = reference_hmac(hash, psk, cat({ni, nr}));
@@ -101,10 +108,13 @@ TEST_CASE("the encryption key is expanded per RFC 2409 appendix B when SKEYID_e 
         size_t key_length;
     };
     // MD5 (16) for 3DES (24) and AES-256 (32), SHA-1 (20) for 3DES/AES-192/AES-256: expansion;
-    // SHA-256 (32) for AES-256: truncation only.
+    // SHA-256 (32) for AES-256, SHA-384 (48) and SHA-512 (64) for every cipher: truncation only.
     for (auto c : {Case{HashAlgorithm::md5, 24}, Case{HashAlgorithm::md5, 32},
                    Case{HashAlgorithm::sha1, 24}, Case{HashAlgorithm::sha1, 32},
-                   Case{HashAlgorithm::sha256, 32}, Case{HashAlgorithm::sha256, 16}}) {
+                   Case{HashAlgorithm::sha256, 32}, Case{HashAlgorithm::sha256, 16},
+                   Case{HashAlgorithm::sha384, 16}, Case{HashAlgorithm::sha384, 24},
+                   Case{HashAlgorithm::sha384, 32}, Case{HashAlgorithm::sha512, 24},
+                   Case{HashAlgorithm::sha512, 32}}) {
         CAPTURE(hash_name(c.hash), c.key_length);
         const Bytes skeyid_e = pattern(hash_length(c.hash), 9);
         Bytes expected;

@@ -43,8 +43,10 @@ TEST_CASE("Diffie-Hellman: group numbers map to the RFC groups only", "[crypto][
     CHECK(dh_group_from_number(2) == DhGroup::modp1024);
     CHECK(dh_group_from_number(5) == DhGroup::modp1536);
     CHECK(dh_group_from_number(14) == DhGroup::modp2048);
-    CHECK_FALSE(dh_group_from_number(3));
-    CHECK_FALSE(dh_group_from_number(15));
+    CHECK_FALSE(dh_group_from_number(0));
+    CHECK_FALSE(dh_group_from_number(3)); // EC2N groups 3 and 4 of RFC 2409: not supported
+    CHECK_FALSE(dh_group_from_number(4));
+    // 15, 16 (MODP) and 19-21 (ECP): modp_group_test.cpp and ecp_group_test.cpp.
 }
 
 TEST_CASE("Diffie-Hellman: peer public values outside 1 < y < p-1 are refused", "[crypto][dh]") {

@@ -6,6 +6,7 @@
 #include "gdoi/wire/message.hpp"
 #include "test/unit/gdoi/ike/lossy_network.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 using namespace gdoi;
@@ -82,9 +83,11 @@ void check_same_sa(Phase1Sa& server_sa, Phase1Sa& member_sa) {
 
 TEST_CASE("Main Mode completes for every supported proposal combination", "[ike][main-mode]") {
     for (auto cipher : {CbcCipher::des3, CbcCipher::aes128, CbcCipher::aes192, CbcCipher::aes256}) {
-        for (auto hash : {HashAlgorithm::md5, HashAlgorithm::sha1, HashAlgorithm::sha256}) {
-            for (auto group :
-                 {DhGroup::modp768, DhGroup::modp1024, DhGroup::modp1536, DhGroup::modp2048}) {
+        for (auto hash : {HashAlgorithm::md5, HashAlgorithm::sha1, HashAlgorithm::sha256,
+                          HashAlgorithm::sha384, HashAlgorithm::sha512}) {
+            for (auto group : {DhGroup::modp768, DhGroup::modp1024, DhGroup::modp1536,
+                               DhGroup::modp2048, DhGroup::modp3072, DhGroup::modp4096,
+                               DhGroup::ecp256, DhGroup::ecp384, DhGroup::ecp521}) {
                 Phase1Proposal p{cipher, hash, group, std::chrono::seconds(3600)};
                 CAPTURE(p.describe());
                 Pair pair({p}, {p}, psk, group == DhGroup::modp1024 ? 2 : 1);
@@ -96,6 +99,86 @@ TEST_CASE("Main Mode completes for every supported proposal combination", "[ike]
                 CHECK(member_sa->proposal.same_algorithms(p));
                 check_same_sa(*pair.responder->sa(), *member_sa);
             }
+        }
+    }
+}
+
+TEST_CASE("Main Mode with ECP groups carries x | y in KE and survives a lossy network",
+          "[ike][main-mode]") {
+    for (auto [group, hash] : {std::pair{DhGroup::ecp256, HashAlgorithm::sha256},
+                               std::pair{DhGroup::ecp384, HashAlgorithm::sha384},
+                               std::pair{DhGroup::ecp521, HashAlgorithm::sha512},
+                               std::pair{DhGroup::modp3072, HashAlgorithm::sha512}}) {
+        const Phase1Proposal p{CbcCipher::aes256, hash, group, std::chrono::seconds(3600)};
+        CAPTURE(p.describe());
+        Pair pair({p}, {p});
+        pair.initiator->start(pair.now);
+        auto mm1 = pair.initiator->take_datagrams().at(0);
+        auto mm2 = pair.responder->on_datagram(mm1, pair.now).at(0);
+        pair.initiator->on_datagram(mm2, pair.now);
+        auto mm3 = pair.initiator->take_datagrams().at(0);
+        const auto message3 = wire::decode_message(mm3);
+        auto* ke = message3.find<wire::KePayload>();
+        REQUIRE(ke);
+        CHECK(ke->data.size() == crypto::dh_public_value_length(group)); // 64, 96, 132 or 384
+        // The rest, through loss and reordering.
+        Pair lossy({p}, {p});
+        lossy.run(7, {0.3, 0.3, std::chrono::milliseconds(800)});
+        REQUIRE(lossy.initiator->established());
+        auto member_sa = lossy.initiator->take_sa();
+        CHECK(member_sa->proposal.same_algorithms(p));
+        check_same_sa(*lossy.responder->sa(), *member_sa);
+    }
+}
+
+TEST_CASE("an ECP value that is not a point of the group ends Main Mode with a sentence",
+          "[ike][main-mode]") {
+    const Phase1Proposal p{CbcCipher::aes256, HashAlgorithm::sha384, DhGroup::ecp384,
+                           std::chrono::seconds(3600)};
+    // Overwrites the KE data of a datagram in place (same length, so it still parses).
+    auto corrupt_ke = [](std::vector<uint8_t> datagram, uint8_t fill) {
+        const auto message = wire::decode_message(datagram);
+        auto* ke = message.find<wire::KePayload>();
+        REQUIRE(ke);
+        auto at = std::search(datagram.begin(), datagram.end(), ke->data.begin(), ke->data.end());
+        REQUIRE(at != datagram.end());
+        if (fill == 0xfe)
+            *(at + static_cast<long>(ke->data.size()) - 1) ^= 0x01; // y off by one: off the curve
+        else
+            std::fill_n(at, ke->data.size(), fill);
+        return datagram;
+    };
+    for (uint8_t fill : {uint8_t(0x00), uint8_t(0xfe)}) {
+        CAPTURE(int(fill));
+        {   // from the key server (message 4)
+            Pair pair({p}, {p});
+            pair.initiator->start(pair.now);
+            auto mm2 = pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
+            pair.initiator->on_datagram(mm2.at(0), pair.now);
+            auto mm4 = pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
+            pair.initiator->on_datagram(corrupt_ke(mm4.at(0), fill), pair.now);
+            REQUIRE(pair.initiator->failed());
+            CHECK(pair.initiator->failure_reason() ==
+                  "key server 192.0.2.1 sent an unusable Diffie-Hellman value: peer's "
+                  "Diffie-Hellman public value for ECP-384 (group 20) is not a point on the curve");
+        }
+        {   // from the member (message 3): refused with INVALID-KEY-INFORMATION
+            Pair pair({p}, {p});
+            pair.initiator->start(pair.now);
+            auto mm2 = pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
+            pair.initiator->on_datagram(mm2.at(0), pair.now);
+            auto mm3 = corrupt_ke(pair.initiator->take_datagrams().at(0), fill);
+            auto answer = pair.responder->on_datagram(mm3, pair.now);
+            REQUIRE(pair.responder->failed());
+            CHECK(pair.responder->failure_reason() ==
+                  "peer's Diffie-Hellman public value for ECP-384 (group 20) is not a point on "
+                  "the curve");
+            REQUIRE(answer.size() == 1);
+            const auto message = wire::decode_message(answer[0]);
+            auto* notify = message.find<wire::NotifyPayload>();
+            REQUIRE(notify);
+            CHECK(notify->notify_type ==
+                  static_cast<uint16_t>(wire::NotifyType::invalid_key_information));
         }
     }
 }

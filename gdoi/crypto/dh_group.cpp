@@ -168,8 +168,7 @@ std::vector<uint8_t> modp_public_value(DhGroup group, const EVP_PKEY* key) {
     return out;
 }
 
-SecretBytes modp_shared_secret(DhGroup group, EVP_PKEY* own,
-                               std::span<const uint8_t> peer_public) {
+SecretBytes modp_shared_secret(DhGroup group, EVP_PKEY* own, std::span<const uint8_t> peer_public) {
     BignumPtr y(BN_bin2bn(peer_public.data(), static_cast<int>(peer_public.size()), nullptr));
     if (!y) throw_openssl_error("DH peer public value");
     EvpPkeyPtr peer = make_dh_pkey(group, y.get());
@@ -291,8 +290,8 @@ std::optional<std::string> dh_public_value_problem(DhGroup group,
 }
 
 DiffieHellman::DiffieHellman(DhGroup group)
-    : DiffieHellman(group, dh_group_is_elliptic(group) ? ecp::generate(group)
-                                                       : modp_generate(group)) {}
+    : DiffieHellman(group,
+                    dh_group_is_elliptic(group) ? ecp::generate(group) : modp_generate(group)) {}
 
 DiffieHellman::DiffieHellman(DhGroup group, EvpPkeyPtr key) : group_(group), key_(std::move(key)) {
     public_value_ = dh_group_is_elliptic(group) ? ecp::public_value(group, key_.get())

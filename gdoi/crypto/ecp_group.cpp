@@ -58,16 +58,15 @@ EvpPkeyPtr ec_key_from_data(DhGroup group, std::span<const uint8_t> encoded_poin
                                         curve_name(group), 0) != 1 ||
         OSSL_PARAM_BLD_push_octet_string(builder.get(), OSSL_PKEY_PARAM_PUB_KEY,
                                          encoded_point.data(), encoded_point.size()) != 1 ||
-        (private_scalar && OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_PRIV_KEY,
-                                                  private_scalar) != 1))
+        (private_scalar &&
+         OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_PRIV_KEY, private_scalar) != 1))
         throw_openssl_error("EC key parameters");
     ParamPtr params(OSSL_PARAM_BLD_to_param(builder.get()));
     EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
     if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1)
         throw_openssl_error("EC key object");
     EVP_PKEY* raw = nullptr;
-    if (EVP_PKEY_fromdata(ctx.get(), &raw,
-                          private_scalar ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+    if (EVP_PKEY_fromdata(ctx.get(), &raw, private_scalar ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
                           params.get()) != 1) {
         ERR_clear_error();
         return nullptr;

@@ -162,8 +162,8 @@ TEST_CASE("ECP: peer values that are not a point of the group are refused, namin
             CAPTURE(value.size(), why);
             CHECK_FALSE(dh_public_value_acceptable(v.group, value));
             CHECK_THROWS_AS(initiator.shared_secret(value), CryptoError);
-            CHECK_THROWS_WITH(initiator.shared_secret(value), Catch::Contains(name) &&
-                                                                  Catch::Contains(why));
+            CHECK_THROWS_WITH(initiator.shared_secret(value),
+                              Catch::Contains(name) && Catch::Contains(why));
         };
         // Off the curve: g^r with the last bit of y flipped.
         Bytes off_curve = g_r;

@@ -109,12 +109,12 @@ TEST_CASE("the encryption key is expanded per RFC 2409 appendix B when SKEYID_e 
     };
     // MD5 (16) for 3DES (24) and AES-256 (32), SHA-1 (20) for 3DES/AES-192/AES-256: expansion;
     // SHA-256 (32) for AES-256, SHA-384 (48) and SHA-512 (64) for every cipher: truncation only.
-    for (auto c : {Case{HashAlgorithm::md5, 24}, Case{HashAlgorithm::md5, 32},
-                   Case{HashAlgorithm::sha1, 24}, Case{HashAlgorithm::sha1, 32},
-                   Case{HashAlgorithm::sha256, 32}, Case{HashAlgorithm::sha256, 16},
-                   Case{HashAlgorithm::sha384, 16}, Case{HashAlgorithm::sha384, 24},
-                   Case{HashAlgorithm::sha384, 32}, Case{HashAlgorithm::sha512, 24},
-                   Case{HashAlgorithm::sha512, 32}}) {
+    for (auto c :
+         {Case{HashAlgorithm::md5, 24}, Case{HashAlgorithm::md5, 32}, Case{HashAlgorithm::sha1, 24},
+          Case{HashAlgorithm::sha1, 32}, Case{HashAlgorithm::sha256, 32},
+          Case{HashAlgorithm::sha256, 16}, Case{HashAlgorithm::sha384, 16},
+          Case{HashAlgorithm::sha384, 24}, Case{HashAlgorithm::sha384, 32},
+          Case{HashAlgorithm::sha512, 24}, Case{HashAlgorithm::sha512, 32}}) {
         CAPTURE(hash_name(c.hash), c.key_length);
         const Bytes skeyid_e = pattern(hash_length(c.hash), 9);
         Bytes expected;

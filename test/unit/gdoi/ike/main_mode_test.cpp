@@ -150,22 +150,25 @@ TEST_CASE("an ECP value that is not a point of the group ends Main Mode with a s
     };
     for (uint8_t fill : {uint8_t(0x00), uint8_t(0xfe)}) {
         CAPTURE(int(fill));
-        {   // from the key server (message 4)
+        { // from the key server (message 4)
             Pair pair({p}, {p});
             pair.initiator->start(pair.now);
-            auto mm2 = pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
+            auto mm2 =
+                pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
             pair.initiator->on_datagram(mm2.at(0), pair.now);
-            auto mm4 = pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
+            auto mm4 =
+                pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
             pair.initiator->on_datagram(corrupt_ke(mm4.at(0), fill), pair.now);
             REQUIRE(pair.initiator->failed());
             CHECK(pair.initiator->failure_reason() ==
                   "key server 192.0.2.1 sent an unusable Diffie-Hellman value: peer's "
                   "Diffie-Hellman public value for ECP-384 (group 20) is not a point on the curve");
         }
-        {   // from the member (message 3): refused with INVALID-KEY-INFORMATION
+        { // from the member (message 3): refused with INVALID-KEY-INFORMATION
             Pair pair({p}, {p});
             pair.initiator->start(pair.now);
-            auto mm2 = pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
+            auto mm2 =
+                pair.responder->on_datagram(pair.initiator->take_datagrams().at(0), pair.now);
             pair.initiator->on_datagram(mm2.at(0), pair.now);
             auto mm3 = corrupt_ke(pair.initiator->take_datagrams().at(0), fill);
             auto answer = pair.responder->on_datagram(mm3, pair.now);

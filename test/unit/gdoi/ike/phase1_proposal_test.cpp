@@ -40,8 +40,7 @@ uint64_t attribute(const wire::Transform& t, uint16_t type) {
 
 } // namespace
 
-TEST_CASE("Phase 1 proposals survive the round trip for every hash and group",
-          "[ike][proposal]") {
+TEST_CASE("Phase 1 proposals survive the round trip for every hash and group", "[ike][proposal]") {
     // IANA IPsec registry (IKEv1): Hash Algorithm (class 2) and Group Description (class 4).
     const std::pair<HashAlgorithm, uint16_t> hashes[] = {
         {HashAlgorithm::md5, 1},    {HashAlgorithm::sha1, 2},   {HashAlgorithm::sha256, 4},

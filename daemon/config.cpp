@@ -46,6 +46,8 @@ std::string_view to_string(IkeHash hash) {
     case IkeHash::md5: return "md5";
     case IkeHash::sha1: return "sha1";
     case IkeHash::sha256: return "sha256";
+    case IkeHash::sha384: return "sha384";
+    case IkeHash::sha512: return "sha512";
     }
     return "?";
 }

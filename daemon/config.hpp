@@ -51,12 +51,12 @@ struct PskSource {
 };
 
 enum class IkeEncryption : uint8_t { des3_cbc, aes128_cbc, aes192_cbc, aes256_cbc };
-enum class IkeHash : uint8_t { md5, sha1, sha256 };
+enum class IkeHash : uint8_t { md5, sha1, sha256, sha384, sha512 };
 
 struct IkeProposal {
     IkeEncryption encryption = IkeEncryption::aes256_cbc;
     IkeHash hash = IkeHash::sha256;
-    uint8_t dh_group = 14; // 1, 2, 5 or 14 (MODP)
+    uint8_t dh_group = 14; // 1, 2, 5, 14, 15, 16 (MODP) or 19, 20, 21 (ECP)
     std::chrono::seconds lifetime{std::chrono::hours(24)};
 
     bool operator==(const IkeProposal&) const = default;

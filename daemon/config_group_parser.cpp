@@ -120,17 +120,25 @@ void parse_ike(ConfigReader& reader, const toml::table& table, IkeProposal& ike)
                                                             {"aes-192", IkeEncryption::aes192_cbc},
                                                             {"aes-256", IkeEncryption::aes256_cbc}}))
         ike.encryption = *encryption;
-    if (auto hash = reader.get_choice<IkeHash>(
-            table, "hash", {{"md5", IkeHash::md5}, {"sha1", IkeHash::sha1}, {"sha256", IkeHash::sha256}}))
+    if (auto hash = reader.get_choice<IkeHash>(table, "hash",
+                                               {{"md5", IkeHash::md5},
+                                                {"sha1", IkeHash::sha1},
+                                                {"sha256", IkeHash::sha256},
+                                                {"sha384", IkeHash::sha384},
+                                                {"sha512", IkeHash::sha512}}))
         ike.hash = *hash;
     if (const auto* node = table.get("dh-group")) {
+        // MODP 1, 2 (RFC 2409), 5, 14, 15, 16 (RFC 3526); ECP 19, 20, 21 (RFC 5903).
+        static constexpr int64_t supported[] = {1, 2, 5, 14, 15, 16, 19, 20, 21};
         const auto* value = node->as_integer();
         const int64_t group = value ? value->get() : -1;
-        if (group == 1 || group == 2 || group == 5 || group == 14)
+        if (std::find(std::begin(supported), std::end(supported), group) != std::end(supported))
             ike.dh_group = uint8_t(group);
         else
-            reader.error(*node, "`dh-group` must be 1, 2, 5 or 14, not " +
-                                    (value ? std::to_string(group) : std::string(type_name(*node))));
+            reader.error(*node,
+                         "`dh-group` must be one of 1, 2, 5, 14, 15, 16 (MODP) or 19, 20, 21 "
+                         "(ECP), not " +
+                             (value ? std::to_string(group) : std::string(type_name(*node))));
     }
     // Junos accepts 180 s to 24 h for IKE proposals.
     if (auto lifetime = reader.get_duration(table, "lifetime", std::chrono::seconds(180),

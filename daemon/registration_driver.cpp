@@ -22,6 +22,8 @@ gdoi::crypto::HashAlgorithm hash_of(IkeHash hash) {
     switch (hash) {
     case IkeHash::md5: return gdoi::crypto::HashAlgorithm::md5;
     case IkeHash::sha1: return gdoi::crypto::HashAlgorithm::sha1;
+    case IkeHash::sha384: return gdoi::crypto::HashAlgorithm::sha384;
+    case IkeHash::sha512: return gdoi::crypto::HashAlgorithm::sha512;
     case IkeHash::sha256: break;
     }
     return gdoi::crypto::HashAlgorithm::sha256;
@@ -38,7 +40,7 @@ gdoi::pull::RegistrationConfig RegistrationDriver::attempt_config(const GroupCon
     gdoi::ike::Phase1Proposal proposal;
     proposal.cipher = cipher_of(config.ike.encryption);
     proposal.hash = hash_of(config.ike.hash);
-    // The configuration accepts only groups the crypto layer supports (1, 2, 5, 14).
+    // The configuration accepts only groups the crypto layer supports (1, 2, 5, 14, 15, 16, 19-21).
     proposal.group = gdoi::crypto::dh_group_from_number(config.ike.dh_group).value_or(gdoi::crypto::DhGroup::modp2048);
     proposal.lifetime = config.ike.lifetime;
 

@@ -87,7 +87,9 @@ HashAlgorithm hash_of(const Reader& r, const toml::node& n, const std::string& s
     if (s == "md5") return HashAlgorithm::md5;
     if (s == "sha1") return HashAlgorithm::sha1;
     if (s == "sha256") return HashAlgorithm::sha256;
-    fail_at(r.path, n, "unknown hash \"" + s + "\" (md5, sha1, sha256)");
+    if (s == "sha384") return HashAlgorithm::sha384;
+    if (s == "sha512") return HashAlgorithm::sha512;
+    fail_at(r.path, n, "unknown hash \"" + s + "\" (md5, sha1, sha256, sha384, sha512)");
 }
 
 TekPolicy read_tek(const Reader& r, const toml::table& t, uint32_t index) {
@@ -219,7 +221,8 @@ KsConfig load_config(const std::string& path) {
                 p.hash = hash_of(r, n, r.text(*t, "hash", "sha256"));
                 auto group = crypto::dh_group_from_number(
                     static_cast<uint16_t>(r.number(*t, "dh-group", 14)));
-                if (!group) fail_at(path, n, "dh-group must be 1, 2, 5 or 14");
+                if (!group)
+                    fail_at(path, n, "dh-group must be one of 1, 2, 5, 14, 15, 16, 19, 20, 21");
                 p.group = *group;
                 p.lifetime = std::chrono::seconds(r.number(*t, "lifetime", 86400));
                 c.proposals.push_back(p);
@@ -230,9 +233,13 @@ KsConfig load_config(const std::string& path) {
         // Everything the member side supports.
         for (auto cipher :
              {CbcCipher::aes256, CbcCipher::aes192, CbcCipher::aes128, CbcCipher::des3})
-            for (auto hash : {HashAlgorithm::sha256, HashAlgorithm::sha1, HashAlgorithm::md5})
-                for (auto group : {crypto::DhGroup::modp2048, crypto::DhGroup::modp1536,
-                                   crypto::DhGroup::modp1024, crypto::DhGroup::modp768})
+            for (auto hash : {HashAlgorithm::sha512, HashAlgorithm::sha384, HashAlgorithm::sha256,
+                              HashAlgorithm::sha1, HashAlgorithm::md5})
+                for (auto group :
+                     {crypto::DhGroup::ecp521, crypto::DhGroup::ecp384, crypto::DhGroup::ecp256,
+                      crypto::DhGroup::modp4096, crypto::DhGroup::modp3072,
+                      crypto::DhGroup::modp2048, crypto::DhGroup::modp1536,
+                      crypto::DhGroup::modp1024, crypto::DhGroup::modp768})
                     c.proposals.push_back({cipher, hash, group, std::chrono::seconds(86400)});
     }
     if (auto* q = root["quirks"].as_table()) {

@@ -188,10 +188,53 @@ TEST_CASE("out-of-range values are refused with the allowed range", "[config]") 
     const auto result = parse_config(text, "r.conf", test_options(dir));
     CHECK(messages(result) == std::vector<std::string>{
                                   "r.conf:3:6: `id` must be between 1 and 4294967295, not 4294967296",
-                                  "r.conf:4:20: `dh-group` must be 1, 2, 5 or 14, not 3",
+                                  "r.conf:4:20: `dh-group` must be one of 1, 2, 5, 14, 15, 16 (MODP) or "
+                                  "19, 20, 21 (ECP), not 3",
                                   "r.conf:4:34: `lifetime` must be between 3m and 1d, not 25h",
                                   "r.conf:5:11: `tcp-mss` must be between 64 and 65535, not 10",
                               });
+}
+
+TEST_CASE("ike: SHA-384/512 and DH groups 15, 16, 19, 20, 21 are read; others are refused", "[config]") {
+    TempDir dir;
+    const auto psk = dir.write("k", test_psk);
+    struct Accepted {
+        std::string hash;
+        IkeHash expected_hash;
+        int dh_group;
+    };
+    for (const auto& c : {Accepted{"sha384", IkeHash::sha384, 20}, Accepted{"sha512", IkeHash::sha512, 21},
+                          Accepted{"sha256", IkeHash::sha256, 19}, Accepted{"sha512", IkeHash::sha512, 15},
+                          Accepted{"sha384", IkeHash::sha384, 16}}) {
+        CAPTURE(c.hash, c.dh_group);
+        std::string text = group(psk);
+        replace(text, "id = 1\n",
+                "id = 1\nike = { hash = \"" + c.hash + "\", dh-group = " + std::to_string(c.dh_group) + " }\n");
+        const auto result = parse_config(text, "n.conf", test_options(dir));
+        INFO(Catch::Detail::stringify(messages(result)));
+        REQUIRE(result.ok());
+        const auto& ike = result.config->groups[0].ike;
+        CHECK(ike.hash == c.expected_hash);
+        CHECK(to_string(ike.hash) == c.hash);
+        CHECK(ike.dh_group == c.dh_group);
+        CHECK(ike.encryption == IkeEncryption::aes256_cbc); // the defaults stay
+        CHECK(ike.lifetime == std::chrono::hours(24));
+    }
+    // Without an ike table: AES-256, SHA-256, group 14.
+    const auto plain = parse_config(group(psk), "d.conf", test_options(dir));
+    REQUIRE(plain.ok());
+    CHECK(plain.config->groups[0].ike.hash == IkeHash::sha256);
+    CHECK(plain.config->groups[0].ike.dh_group == 14);
+
+    std::string text = group(psk);
+    replace(text, "id = 1\n", "id = 1\nike = { hash = \"sha224\", dh-group = 24 }\n");
+    const auto result = parse_config(text, "x.conf", test_options(dir));
+    CHECK(messages(result) ==
+          std::vector<std::string>{
+              "x.conf:4:16: `hash` must be one of \"md5\", \"sha1\", \"sha256\", \"sha384\", \"sha512\", not "
+              "\"sha224\"",
+              "x.conf:4:37: `dh-group` must be one of 1, 2, 5, 14, 15, 16 (MODP) or 19, 20, 21 (ECP), not 24",
+          });
 }
 
 TEST_CASE("five key servers are one too many", "[config]") {

@@ -5,6 +5,8 @@
 # selectors and lifetimes the key server holds; the first server in the list is silent, so the
 # daemon moves to the second after the configured retries and says so in the log; a wrong
 # pre-shared key gives "authentication failed" naming the server; the key never reaches a log.
+# Phase 1 with the newer groups and hashes (ECP 19/20 with SHA-256/384, MODP 15 with SHA-512)
+# registers too, and both ends log the proposal they agreed on.
 . "$(dirname "$0")/lib.sh"
 st_init
 : "${GDOI_TEST_KS:?GDOI_TEST_KS must name gdoi-test-ks}"
@@ -17,7 +19,10 @@ control-socket = "$ST_DIR/ks.sock"
 
 [phase1]
 proposals = [ { encryption = "aes-256-cbc", hash = "sha256", dh-group = 14, lifetime = 86400 },
-              { encryption = "3des-cbc", hash = "sha1", dh-group = 2, lifetime = 86400 } ]
+              { encryption = "3des-cbc", hash = "sha1", dh-group = 2, lifetime = 86400 },
+              { encryption = "aes-256-cbc", hash = "sha256", dh-group = 19, lifetime = 86400 },
+              { encryption = "aes-256-cbc", hash = "sha384", dh-group = 20, lifetime = 86400 },
+              { encryption = "aes-128-cbc", hash = "sha512", dh-group = 15, lifetime = 86400 } ]
 
 [[group]]
 id = 4321
@@ -87,8 +92,22 @@ wait_for_state() { # wait_for_state STATE SECONDS
     st_fail "group did not reach state $1 within $2 s"
 }
 
+# The Phase 1 proposal both ends settled on, as Phase1Proposal::describe() writes it.
+negotiated() { # negotiated ENCRYPTION HASH DH
+    local cipher hash group
+    case $1 in 3des) cipher=3DES-CBC ;; aes-*) cipher="AES-${1#aes-}-CBC" ;; esac
+    hash=$(echo "$2" | tr a-z A-Z)
+    case $3 in
+    1) group="MODP-768" ;; 2) group="MODP-1024" ;; 5) group="MODP-1536" ;; 14) group="MODP-2048" ;;
+    15) group="MODP-3072" ;; 16) group="MODP-4096" ;;
+    19) group="ECP-256" ;; 20) group="ECP-384" ;; 21) group="ECP-521" ;;
+    esac
+    echo "$cipher/$hash/$group (group $3)"
+}
+
 for variant in "aes-256 sha256 14" "3des sha1 2"; do
     set -- $variant
+    proposal=$(negotiated "$@")
     : >"$ST_DIR/gdoid.log"
     write_config "$ST_DIR/gdoid.conf" "$1" "$2" "$3" "$ST_DIR/psk"
     st_start_gdoid "$ST_DIR/gdoid.conf"
@@ -117,11 +136,36 @@ PY
 )" <"$ST_DIR/status.json"
     st_assert_contains "$(cat "$ST_DIR/gdoid.log")" "registering with key server 10.78.0.9:848 (attempt 2 of 2)" "retry of the silent server logged"
     st_assert_contains "$(cat "$ST_DIR/gdoid.log")" "registering with key server 10.78.0.1:848 (attempt 1 of 2)" "failover to server 2 logged"
+    st_assert_contains "$(cat "$ST_DIR/gdoid.log")" "Phase 1 established ($proposal, 28800 s)" "gdoid logs the Phase 1 proposal"
     human=$("$GDOICTL" --socket "$ST_SOCKET" status)
     st_assert_contains "$human" "TEK 0x20000001 aes-cbc-256/hmac-sha256 10.1.0.0/16 -> 10.2.0.0/16" "gdoictl shows the TEK"
     st_stop_gdoid
     st_assert_eq 0 "$ST_GDOID_STATUS" "gdoid exit status"
     st_pass "registered with $variant after failing over from the silent server"
+done
+
+# The newer groups and hashes, with the key server as the only server (no failover wait).
+for variant in "aes-256 sha256 19" "aes-256 sha384 20" "aes-128 sha512 15"; do
+    set -- $variant
+    proposal=$(negotiated "$@")
+    : >"$ST_DIR/gdoid.log"
+    write_config "$ST_DIR/gdoid.conf" "$1" "$2" "$3" "$ST_DIR/psk"
+    sed -i 's/servers = \["10.78.0.9", "10.78.0.1"\]/servers = ["10.78.0.1"]/' "$ST_DIR/gdoid.conf"
+    st_start_gdoid "$ST_DIR/gdoid.conf"
+    wait_for_state registered 20
+    status_json | st_json_check "status after registration ($variant)" "$(cat <<'PY'
+g = j['result']['groups'][0]
+assert g['state'] == 'registered', g
+assert g['server_in_use'] == '10.78.0.1:848', g
+assert {t['spi'] for t in g['teks']} == {'0x20000001', '0x20000002'}, g['teks']
+assert g['counters']['registrations'] == 1 and g['counters']['registration_failures'] == 0, g
+PY
+)"
+    st_assert_contains "$(cat "$ST_DIR/gdoid.log")" "Phase 1 established ($proposal, 28800 s)" "gdoid logs the Phase 1 proposal"
+    st_assert_contains "$(cat "$ST_DIR/ks.log")" "chose $proposal, 28800 s" "the key server logs the proposal it chose"
+    st_stop_gdoid
+    st_assert_eq 0 "$ST_GDOID_STATUS" "gdoid exit status"
+    st_pass "registered with Phase 1 $proposal"
 done
 
 # A wrong pre-shared key: the failure names the server and says what to fix.

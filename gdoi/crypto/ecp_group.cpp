@@ -148,7 +148,9 @@ EvpPkeyPtr peer_key(DhGroup group, std::span<const uint8_t> peer_public) {
     EvpPkeyPtr key = ec_key_from_data(group, encoded, nullptr);
     if (!key) return nullptr;
     // The full public-key validation (on the curve, not infinity, of order n) as a second
-    // opinion: an invalid point would leak the private scalar (invalid-curve attack).
+    // opinion: an invalid point would leak the private scalar (invalid-curve attack). RFC 5903
+    // itself checks nothing; RFC 6989 made such tests mandatory for IKEv2's ECP groups, and
+    // the attack is the same in IKEv1.
     EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
     if (!ctx) throw_openssl_error("EC public key check");
     if (EVP_PKEY_public_check(ctx.get()) != 1) {

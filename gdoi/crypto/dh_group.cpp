@@ -313,7 +313,9 @@ SecretBytes DiffieHellman::shared_secret(std::span<const uint8_t> peer_public) c
         return modp_shared_secret(group_, key_.get(), peer_public);
     }
     EvpPkeyPtr peer = ecp::peer_key(group_, peer_public);
-    if (!peer) throw CryptoError(*dh_public_value_problem(group_, peer_public));
+    if (!peer)
+        throw CryptoError(dh_public_value_problem(group_, peer_public)
+                              .value_or(peer_value_prefix(group_) + " was refused by OpenSSL"));
     return ecp::shared_secret(group_, key_.get(), peer.get());
 }
 

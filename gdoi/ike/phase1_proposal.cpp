@@ -12,7 +12,8 @@ using crypto::HashAlgorithm;
 std::string Phase1Proposal::describe() const {
     return std::string(crypto::cipher_name(cipher)) + "/" + std::string(crypto::hash_name(hash)) +
            "/" + std::string(crypto::dh_group_name(group)) + ", " +
-           std::to_string(lifetime.count()) + " s";
+           std::to_string(lifetime.count()) + " s" +
+           (authentication == Phase1Authentication::rsa_signature ? ", RSA signatures" : "");
 }
 
 Transform to_transform(const Phase1Proposal& p, uint8_t number) {
@@ -29,8 +30,10 @@ Transform to_transform(const Phase1Proposal& p, uint8_t number) {
                     : p.hash == HashAlgorithm::sha1 ? ike_hash::sha1
                                                     : ike_hash::sha2_256;
     t.attributes.push_back(Attribute::tv(ike_attr::hash_algorithm, hash));
-    t.attributes.push_back(
-        Attribute::tv(ike_attr::authentication_method, ike_auth::pre_shared_key));
+    t.attributes.push_back(Attribute::tv(ike_attr::authentication_method,
+                                         p.authentication == Phase1Authentication::rsa_signature
+                                             ? ike_auth::rsa_signature
+                                             : ike_auth::pre_shared_key));
     t.attributes.push_back(
         Attribute::tv(ike_attr::group_description, static_cast<uint16_t>(p.group)));
     t.attributes.push_back(Attribute::tv(ike_attr::life_type, life_type::seconds));
@@ -82,8 +85,14 @@ std::optional<Phase1Proposal> from_transform(const Transform& t, std::string& wh
         why = "hash algorithm " + (hash ? std::to_string(*hash) : "(none)") + " is not supported";
         return std::nullopt;
     }
-    if (value(ike_attr::authentication_method) != ike_auth::pre_shared_key) {
-        why = "authentication method is not pre-shared key";
+    auto method = value(ike_attr::authentication_method);
+    if (method == ike_auth::pre_shared_key) {
+        p.authentication = Phase1Authentication::pre_shared_key;
+    } else if (method == ike_auth::rsa_signature) {
+        p.authentication = Phase1Authentication::rsa_signature;
+    } else {
+        why = "authentication method " + (method ? std::to_string(*method) : "(none)") +
+              " is neither pre-shared key (1) nor RSA signatures (3)";
         return std::nullopt;
     }
     auto group_number = value(ike_attr::group_description);

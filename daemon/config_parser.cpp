@@ -198,6 +198,10 @@ ConfigResult parse_config(std::string_view text, const std::string& path,
         for (size_t i = 0; i < config.groups.size(); ++i) {
             auto& group = config.groups[i];
             if (group.certificate) {
+                if (group.certificate->certificate_file.empty() ||
+                    group.certificate->private_key.name.empty() ||
+                    group.certificate->ca_files.empty())
+                    continue; // already reported
                 auto loaded = load_certificate(*group.certificate, secret_options, std::time(nullptr));
                 const auto* node = group_tables[i]->get("certificate");
                 const auto& where = node ? node->source() : group_tables[i]->source();

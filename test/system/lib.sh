@@ -344,31 +344,15 @@ TOML
 }
 
 st_pki() {
-    local dir=$1 name
-    mkdir -p "$dir"
-    # issue NAME SUBJECT CA [SAN]: a 2048-bit RSA key and a one-year certificate signed by CA.
-    issue() {
-        openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/$1.key" -subj "$2" \
-            -out "$dir/$1.csr" 2>/dev/null || st_fail "openssl req for $1"
-        local ext=()
-        if [ -n "${4:-}" ]; then
-            printf 'subjectAltName = %s\n' "$4" >"$dir/$1.ext"
-            ext=(-extfile "$dir/$1.ext")
-        fi
-        openssl x509 -req -in "$dir/$1.csr" -CA "$dir/$3.crt" -CAkey "$dir/$3.key" \
-            -CAcreateserial -days 365 -sha256 "${ext[@]}" -out "$dir/$1.crt" 2>/dev/null ||
-            st_fail "openssl x509 for $1"
-    }
-    for name in ca rogue-ca; do
-        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/$name.key" -days 3650 -sha256 \
-            -subj "/O=gdoid lab/CN=gdoid lab CA" -out "$dir/$name.crt" \
-            -addext "basicConstraints=critical,CA:TRUE" 2>/dev/null || st_fail "openssl CA $name"
-    done
-    issue ks "/O=gdoid lab/CN=ks.lab.example" ca "DNS:ks.lab.example,IP:${KS_ADDR:-127.0.0.1}"
-    issue gm "/O=gdoid lab/CN=gm.lab.example" ca
-    issue rogue-ks "/O=gdoid lab/CN=ks.lab.example" rogue-ca "DNS:ks.lab.example"
-    chmod 0600 "$dir"/*.key
-    chown root:root "$dir"/*.key
+    local dir=$1
+    # shellcheck source=../support/test-pki.sh
+    . "$GDOID_SOURCE_ROOT/test/support/test-pki.sh"
+    pki_ca "$dir" ca "/O=gdoid lab/CN=gdoid lab CA" &&
+        pki_ca "$dir" rogue-ca "/O=gdoid lab/CN=gdoid lab CA" &&
+        pki_issue "$dir" ks "/O=gdoid lab/CN=ks.lab.example" ca "DNS:ks.lab.example,IP:${KS_ADDR:-127.0.0.1}" &&
+        pki_issue "$dir" gm "/O=gdoid lab/CN=gm.lab.example" ca &&
+        pki_issue "$dir" rogue-ks "/O=gdoid lab/CN=ks.lab.example" rogue-ca "DNS:ks.lab.example" ||
+        st_fail "cannot make the test PKI with openssl"
 }
 
 st_status_json() { "$GDOICTL" --socket "$ST_SOCKET" status --json; }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,10 @@
 #include "gdoi/ip_address.hpp"
 #include "gdoi/secret_bytes.hpp"
 #include "gdoi/server_quirks.hpp"
+
+namespace gdoi::ike {
+struct CertificateCredentials;
+}
 
 namespace gdoid::daemon {
 
@@ -48,6 +53,38 @@ struct PskSource {
 
     std::string describe() const; // "file /etc/gdoid/wan.psk" / "credential ks-psk"
     bool operator==(const PskSource&) const = default;
+};
+
+// Phase 1 with RSA signatures (gdoid.conf(5), `certificate`): where the files are, which
+// identity we send and which we expect. The files are read with the secrets (load time).
+struct CertificateSettings {
+    enum class Identity : uint8_t { distinguished_name, address, fqdn };
+
+    std::string certificate_file; // PEM: ours first, then intermediates to send with it
+    PskSource private_key;        // PEM, same ownership rules as a pre-shared-key file
+    std::vector<std::string> ca_files;
+    std::optional<std::string> crl_file;
+    std::optional<std::string> server_certificate_file; // when servers send no CERT
+    Identity identity = Identity::distinguished_name;
+    std::string fqdn;
+    std::string server_identity; // pin: DN or subjectAltName; empty = any the CA vouches for
+    bool certificate_request = true;
+
+    // Loaded: built from the files; material_digest (SHA-256 over all of them) lets a reload
+    // see a renewed certificate or CRL even when the paths stay the same.
+    std::shared_ptr<const gdoi::ike::CertificateCredentials> credentials;
+    std::vector<uint8_t> material_digest;
+
+    bool same_settings(const CertificateSettings& o) const {
+        return certificate_file == o.certificate_file && private_key == o.private_key &&
+               ca_files == o.ca_files && crl_file == o.crl_file &&
+               server_certificate_file == o.server_certificate_file && identity == o.identity &&
+               fqdn == o.fqdn && server_identity == o.server_identity &&
+               certificate_request == o.certificate_request;
+    }
+    bool operator==(const CertificateSettings& o) const {
+        return same_settings(o) && material_digest == o.material_digest;
+    }
 };
 
 enum class IkeEncryption : uint8_t { des3_cbc, aes128_cbc, aes192_cbc, aes256_cbc };
@@ -127,8 +164,9 @@ struct GroupConfig {
     std::vector<ServerAddress> servers; // priority order, 1..4
     gdoi::IpAddress local_address;
     std::optional<std::string> routing_instance;
-    PskSource psk_source;
+    PskSource psk_source;  // empty name when `certificate` is used instead
     gdoi::SecretBytes psk; // loaded by config_secrets; never printed
+    std::optional<CertificateSettings> certificate;
     IkeProposal ike;
     std::string wan_interface;
     std::vector<std::string> lan_interfaces;

@@ -26,6 +26,7 @@ const std::vector<FieldRule>& field_rules() {
                   [](const GroupConfig& a, const GroupConfig& b) {
                       return a.psk_source == b.psk_source && a.psk == b.psk;
                   }},
+        GDOID_FIELD("certificate", certificate, true),
         GDOID_FIELD("ike", ike, true),
         GDOID_FIELD("retry", retry, true),
         GDOID_FIELD("server-quirks", quirks.group_id_byte_order, true),

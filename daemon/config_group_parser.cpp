@@ -1,5 +1,6 @@
 #include "daemon/config_group_parser.hpp"
 
+#include "daemon/config_certificate.hpp"
 #include "daemon/config_datapath_parser.hpp"
 
 #include <algorithm>
@@ -80,8 +81,18 @@ void parse_servers(ConfigReader& reader, const toml::table& table, GroupConfig& 
 void parse_psk_source(ConfigReader& reader, const toml::table& table, GroupConfig& group,
                       std::string_view context) {
     const auto* node = table.get("pre-shared-key");
+    const bool certificate = table.get("certificate") != nullptr;
     if (!node) {
-        reader.error(table.source(), std::string(context) + " is missing the required key `pre-shared-key`");
+        if (!certificate)
+            reader.error(table.source(), std::string(context) +
+                                             " is missing `pre-shared-key` (or `certificate`, for "
+                                             "authentication with RSA signatures)");
+        return;
+    }
+    if (certificate) {
+        reader.error(*node, std::string(context) +
+                                " has both `pre-shared-key` and `certificate`; Phase 1 uses one "
+                                "authentication method: remove one of them");
         return;
     }
     const auto* source = node->as_table();
@@ -282,7 +293,7 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     std::string context = "[[group]] #" + std::to_string(index);
     reader.check_keys(table,
                       {"name", "id", "servers", "local-address", "routing-instance", "pre-shared-key",
-                       "ike", "wan-interface", "lan-interfaces", "lan-prefixes", "anchor",
+                       "certificate", "ike", "wan-interface", "lan-interfaces", "lan-prefixes", "anchor",
                        "match-direction", "df-bit", "crypto-offload", "datapath-fallback",
                        "bypass-mark", "tcp-mss", "per-destination-idle", "retry", "rekey", "fail-open", "server-quirks"},
                       "[[group]]");
@@ -318,6 +329,7 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     }
     group.routing_instance = get_interface(reader, table, "routing-instance", false, context);
     parse_psk_source(reader, table, group, context);
+    parse_certificate(reader, table, group, context);
     if (const auto* ike = reader.get_table(table, "ike", false, context)) parse_ike(reader, *ike, group.ike);
     if (auto wan = get_interface(reader, table, "wan-interface", true, context)) group.wan_interface = *wan;
     parse_lan_interfaces(reader, table, group, context);

@@ -1,4 +1,5 @@
 #include "daemon/config_parser.hpp"
+#include "daemon/config_certificate.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -196,6 +197,19 @@ ConfigResult parse_config(std::string_view text, const std::string& path,
         const SecretLoadOptions secret_options{options.secret_owner, options.credentials_directory};
         for (size_t i = 0; i < config.groups.size(); ++i) {
             auto& group = config.groups[i];
+            if (group.certificate) {
+                if (group.certificate->certificate_file.empty() ||
+                    group.certificate->private_key.name.empty() ||
+                    group.certificate->ca_files.empty())
+                    continue; // already reported
+                auto loaded = load_certificate(*group.certificate, secret_options, std::time(nullptr));
+                const auto* node = group_tables[i]->get("certificate");
+                const auto& where = node ? node->source() : group_tables[i]->source();
+                for (auto& warning : loaded.warnings)
+                    reader.warning(where, "group `" + group.name + "`: " + warning);
+                if (!loaded.error.empty()) reader.error(where, "group `" + group.name + "`: " + loaded.error);
+                continue;
+            }
             if (group.psk_source.name.empty()) continue; // already reported
             auto loaded = load_psk(group.psk_source, secret_options);
             if (!loaded.error.empty()) {

@@ -12,8 +12,17 @@ namespace gdoid::daemon {
 
 namespace {
 
-// A key longer than this is not a pre-shared key but the wrong file.
-constexpr size_t max_psk_file_size = 1024;
+// What is being read: a pre-shared key (short, trimmed, a minimum length) or a PEM private key.
+struct SecretKind {
+    const char* noun;       // "pre-shared-key file" / "private-key file"
+    size_t max_size;        // larger is the wrong file
+    size_t min_length;      // 0: no minimum
+    bool trim_line_ends;    // an editor's trailing newline is not part of a pre-shared key
+};
+// A key longer than 1024 octets is not a pre-shared key but the wrong file; a 4096-bit RSA key
+// in PEM is about 3.3 KiB.
+constexpr SecretKind psk_kind{"pre-shared-key file", 1024, min_psk_length, true};
+constexpr SecretKind private_key_kind{"private-key file", 16384, 0, false};
 
 struct FileDescriptor {
     int fd = -1;
@@ -32,7 +41,8 @@ std::string owner_name(uid_t uid) { return uid == 0 ? "root" : "uid " + std::to_
 
 // Reads the whole (small) file into a secret buffer; the trailing newline an editor or `echo`
 // leaves is not part of the key.
-PskLoad read_secret(int fd, const std::string& what) {
+PskLoad read_secret(int fd, const std::string& what, const SecretKind& kind) {
+    const size_t max_psk_file_size = kind.max_size;
     gdoi::SecretBytes buffer(max_psk_file_size + 1);
     size_t used = 0;
     while (used < buffer.size()) {
@@ -46,10 +56,11 @@ PskLoad read_secret(int fd, const std::string& what) {
         return {{}, what + " is larger than " + std::to_string(max_psk_file_size) +
                         " bytes; is it the right file?"};
     const auto bytes = buffer.reveal();
-    while (used > 0 && (bytes[used - 1] == '\n' || bytes[used - 1] == '\r')) --used;
+    while (kind.trim_line_ends && used > 0 && (bytes[used - 1] == '\n' || bytes[used - 1] == '\r'))
+        --used;
     if (used == 0) return {{}, what + " is empty"};
     PskLoad result{gdoi::SecretBytes(bytes.subspan(0, used)), {}};
-    if (result.psk.size() < min_psk_length) {
+    if (result.psk.size() < kind.min_length) {
         const auto length = result.psk.size();
         result.psk.wipe();
         result.error = "the pre-shared key in " + what + " is " + std::to_string(length) +
@@ -58,8 +69,8 @@ PskLoad read_secret(int fd, const std::string& what) {
     return result;
 }
 
-PskLoad load_from_file(const std::string& path, uid_t required_owner) {
-    const std::string what = "pre-shared-key file " + path;
+PskLoad load_from_file(const std::string& path, uid_t required_owner, const SecretKind& kind) {
+    const std::string what = std::string(kind.noun) + " " + path;
     if (path.empty() || path.front() != '/') return {{}, what + ": the path must be absolute"};
     FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)};
     if (file.fd < 0) {
@@ -80,10 +91,11 @@ PskLoad load_from_file(const std::string& path, uid_t required_owner) {
                         (who.empty() ? "" : ", which lets " + who + " access it") +
                         "; it must be 0600 or stricter (chmod 600)"};
     }
-    return read_secret(file.fd, what);
+    return read_secret(file.fd, what, kind);
 }
 
-PskLoad load_from_credential(const std::string& name, const SecretLoadOptions& options) {
+PskLoad load_from_credential(const std::string& name, const SecretLoadOptions& options,
+                             const SecretKind& kind) {
     const std::string what = "credential " + name;
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
         return {{}, "`" + name + "` is not a valid credential name"};
@@ -93,7 +105,8 @@ PskLoad load_from_credential(const std::string& name, const SecretLoadOptions& o
     } else if (const char* env = std::getenv("CREDENTIALS_DIRECTORY"); env && *env) {
         directory = env;
     } else {
-        return {{}, "the pre-shared key is the systemd credential `" + name +
+        return {{}, std::string(&kind == &psk_kind ? "the pre-shared key" : "the private key") +
+                        " is the systemd credential `" + name +
                         "`, but $CREDENTIALS_DIRECTORY is not set (start gdoid from its unit with "
                         "LoadCredential=, or use { file = \"...\" })"};
     }
@@ -102,14 +115,21 @@ PskLoad load_from_credential(const std::string& name, const SecretLoadOptions& o
     // carry the service's owner, so only their content is checked.
     FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)};
     if (file.fd < 0) return {{}, "cannot open " + what + " (" + path + "): " + std::strerror(errno)};
-    return read_secret(file.fd, what);
+    return read_secret(file.fd, what, kind);
 }
 
 } // namespace
 
 PskLoad load_psk(const PskSource& source, const SecretLoadOptions& options) {
-    if (source.kind == PskSource::Kind::file) return load_from_file(source.name, options.required_owner);
-    return load_from_credential(source.name, options);
+    if (source.kind == PskSource::Kind::file)
+        return load_from_file(source.name, options.required_owner, psk_kind);
+    return load_from_credential(source.name, options, psk_kind);
+}
+
+PskLoad load_private_key_pem(const PskSource& source, const SecretLoadOptions& options) {
+    if (source.kind == PskSource::Kind::file)
+        return load_from_file(source.name, options.required_owner, private_key_kind);
+    return load_from_credential(source.name, options, private_key_kind);
 }
 
 } // namespace gdoid::daemon

@@ -1,4 +1,4 @@
-// Loads pre-shared keys from a root-owned 0600 file or a systemd credential
+// Loads pre-shared keys and PEM private keys from a 0600 file owned by gdoid's user or a systemd credential
 // ($CREDENTIALS_DIRECTORY/<name>) into SecretBytes. Error messages name the source, never the key.
 #pragma once
 
@@ -22,5 +22,8 @@ struct PskLoad {
 };
 
 PskLoad load_psk(const PskSource& source, const SecretLoadOptions& options);
+// The same rules for a PEM private key (certificate authentication): up to 16 KiB, untrimmed;
+// `psk` holds the PEM text.
+PskLoad load_private_key_pem(const PskSource& source, const SecretLoadOptions& options);
 
 } // namespace gdoid::daemon

@@ -1,5 +1,7 @@
 #include "daemon/registration_driver.hpp"
 
+#include "gdoi/ike/certificate_authentication.hpp"
+
 #include <algorithm>
 
 #include "gdoi/crypto/dh_group.hpp"
@@ -48,6 +50,8 @@ gdoi::pull::RegistrationConfig RegistrationDriver::attempt_config(const GroupCon
     attempt.phase1.local_address = config.local_address;
     attempt.phase1.server_address = server.address;
     attempt.phase1.pre_shared_key = config.psk;
+    if (config.certificate && config.certificate->credentials)
+        attempt.phase1.certificate = *config.certificate->credentials;
     attempt.phase1.proposals = {proposal};
     attempt.phase1.quirks = config.quirks;
     attempt.phase1.log = std::move(log);

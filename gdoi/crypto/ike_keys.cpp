@@ -11,6 +11,13 @@ SecretBytes skeyid_pre_shared(HashAlgorithm hash, const SecretBytes& pre_shared_
     return hmac(hash, pre_shared_key.reveal(), {nonce_i, nonce_r});
 }
 
+SecretBytes skeyid_signature(HashAlgorithm hash, std::span<const uint8_t> nonce_i,
+                             std::span<const uint8_t> nonce_r, const SecretBytes& shared_secret) {
+    std::vector<uint8_t> key(nonce_i.begin(), nonce_i.end());
+    key.insert(key.end(), nonce_r.begin(), nonce_r.end());
+    return hmac(hash, key, {shared_secret.reveal()});
+}
+
 Phase1Keys derive_phase1_keys(HashAlgorithm hash, CbcCipher cipher, SecretBytes skeyid,
                               const SecretBytes& shared_secret, std::span<const uint8_t> cookie_i,
                               std::span<const uint8_t> cookie_r) {

@@ -27,6 +27,10 @@ struct Phase1Keys {
 SecretBytes skeyid_pre_shared(HashAlgorithm hash, const SecretBytes& pre_shared_key,
                               std::span<const uint8_t> nonce_i, std::span<const uint8_t> nonce_r);
 
+// RFC 2409 section 5: "For signatures: SKEYID = prf(Ni_b | Nr_b, g^xy)".
+SecretBytes skeyid_signature(HashAlgorithm hash, std::span<const uint8_t> nonce_i,
+                             std::span<const uint8_t> nonce_r, const SecretBytes& shared_secret);
+
 // RFC 2409 section 5:
 //   SKEYID_d = prf(SKEYID, g^xy | CKY-I | CKY-R | 0)
 //   SKEYID_a = prf(SKEYID, SKEYID_d | g^xy | CKY-I | CKY-R | 1)

@@ -33,7 +33,10 @@ Phase1Derivation derive_phase1(const Phase1Proposal& chosen, const SecretBytes& 
                                const SecretBytes& shared_secret, const Cookie& icookie,
                                const Cookie& rcookie, std::span<const uint8_t> g_xi,
                                std::span<const uint8_t> g_xr) {
-    auto skeyid = crypto::skeyid_pre_shared(chosen.hash, pre_shared_key, nonce_i, nonce_r);
+    auto skeyid =
+        chosen.authentication == Phase1Authentication::rsa_signature
+            ? crypto::skeyid_signature(chosen.hash, nonce_i, nonce_r, shared_secret)
+            : crypto::skeyid_pre_shared(chosen.hash, pre_shared_key, nonce_i, nonce_r);
     auto keys = crypto::derive_phase1_keys(chosen.hash, chosen.cipher, skeyid, shared_secret,
                                            icookie, rcookie);
     Phase1Derivation out{std::move(skeyid), {}};

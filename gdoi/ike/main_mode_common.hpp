@@ -19,7 +19,9 @@ wire::SaPayload make_phase1_sa(const std::vector<Phase1Proposal>& proposals, uin
 // The body (after the generic header) of the first payload of an encoded message.
 std::vector<uint8_t> first_payload_body(std::span<const uint8_t> message);
 
-// SKEYID for pre-shared keys, SKEYID_d/a/e, the encryption key and the Phase 1 IV.
+// SKEYID (RFC 2409 section 5: from the pre-shared key, or for signatures from the nonces and
+// g^xy), SKEYID_d/a/e, the encryption key and the Phase 1 IV. `pre_shared_key` is ignored when
+// the chosen method is RSA signatures.
 struct Phase1Derivation {
     SecretBytes skeyid; // needed for HASH_I / HASH_R only
     Phase1Sa sa;

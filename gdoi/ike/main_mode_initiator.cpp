@@ -13,6 +13,11 @@ using namespace gdoi::wire;
 MainModeInitiator::MainModeInitiator(MainModeInitiatorConfig config)
     : config_(std::move(config)), retransmit_(config_.retransmit) {
     if (config_.proposals.empty()) throw std::invalid_argument("Main Mode needs a proposal");
+    for (auto& proposal : config_.proposals)
+        proposal.authentication = config_.certificate ? Phase1Authentication::rsa_signature
+                                                      : Phase1Authentication::pre_shared_key;
+    if (config_.certificate && !config_.certificate->private_key)
+        throw std::invalid_argument("certificate authentication needs a private key");
 }
 
 void MainModeInitiator::log(LogLevel level, const std::string& text) const {
@@ -93,7 +98,11 @@ void MainModeInitiator::on_timer(TimePoint now) {
                 std::chrono::duration_cast<std::chrono::seconds>(retransmit_.budget()).count()) +
             " s";
         if (state_ == State::sent_mm5)
-            reason += " (a server that stays silent on a wrong pre-shared key looks like this)";
+            reason += config_.certificate
+                          ? " (a server that stays silent when it refuses our certificate looks "
+                            "like this)"
+                          : " (a server that stays silent on a wrong pre-shared key looks like "
+                            "this)";
         fail(reason);
         return;
     }
@@ -169,6 +178,9 @@ void MainModeInitiator::handle_mm2(std::span<const uint8_t> datagram, TimePoint 
     mm3.header.responder_cookie = rcookie_;
     mm3.header.exchange_type = exchange::identity_protection;
     mm3.payloads = {KePayload{dh_->public_value()}, NoncePayload{nonce_i_}};
+    if (config_.certificate)
+        for (auto& request : certificate_requests(*config_.certificate))
+            mm3.payloads.emplace_back(std::move(request));
     state_ = State::sent_mm3;
     send(encode_message(mm3), now);
 }
@@ -202,7 +214,9 @@ void MainModeInitiator::handle_mm4(std::span<const uint8_t> datagram, TimePoint 
     sa_->peer = config_.server_address;
     dh_.reset(); // the private value is no longer needed
 
-    auto id = IdPayload::address(config_.local_address);
+    auto id = config_.certificate
+                  ? certificate_identity_payload(*config_.certificate, config_.local_address)
+                  : IdPayload::address(config_.local_address);
     auto hash_i = main_mode_hash(chosen_.hash, skeyid_, true, g_xi_, g_xr_, icookie_, rcookie_,
                                  sai_body_, encode_payload_body(id));
     Message mm5;
@@ -210,7 +224,15 @@ void MainModeInitiator::handle_mm4(std::span<const uint8_t> datagram, TimePoint 
     mm5.header.responder_cookie = rcookie_;
     mm5.header.exchange_type = exchange::identity_protection;
     mm5.header.flags = flags::encryption;
-    mm5.payloads = {id, HashPayload{hash_i}};
+    if (config_.certificate) {
+        // RFC 2409 section 5.1: HDR*, IDii, [ CERT, ] SIG_I, SIG_I being HASH_I signed.
+        mm5.payloads = {id};
+        for (auto& cert : certificate_payloads(*config_.certificate))
+            mm5.payloads.emplace_back(std::move(cert));
+        mm5.payloads.emplace_back(SigPayload{config_.certificate->private_key->sign(hash_i)});
+    } else {
+        mm5.payloads = {id, HashPayload{hash_i}};
+    }
     if (config_.initial_contact) mm5.payloads.push_back(initial_contact_notify(icookie_, rcookie_));
     state_ = State::sent_mm5;
     send(seal(mm5, &*sa_->cipher), now);
@@ -231,16 +253,24 @@ void MainModeInitiator::handle_mm6(std::span<const uint8_t> datagram, TimePoint 
     auto* id = m.find<IdPayload>();
     auto* hash = m.find<HashPayload>();
     const Payload* id_payload = m.find_payload(payload::identification);
-    if (!id || !hash || !id_payload) {
+    if (!id || !id_payload || (!hash && !config_.certificate)) {
         log(LogLevel::warning, "message 6 lacks ID or HASH; waiting for a retransmission");
         return;
     }
     // HASH_R = prf(SKEYID, g^xr | g^xi | CKY-R | CKY-I | SAi_b | IDir_b)
     auto expected = main_mode_hash(chosen_.hash, skeyid_, false, g_xi_, g_xr_, icookie_, rcookie_,
                                    sai_body_, payload_body_bytes(opened->plaintext, *id_payload));
-    if (!crypto::equal_constant_time(expected, hash->data))
+    if (config_.certificate) {
+        auto check = check_peer(*config_.certificate, m, expected);
+        if (!check.authenticated)
+            return fail("key server " + config_.server_address.to_string() +
+                        " failed certificate authentication: " + check.failure);
+        peer_subject_ = check.peer_subject;
+        log(LogLevel::info, "key server authenticated by certificate \"" + peer_subject_ + "\"");
+    } else if (!crypto::equal_constant_time(expected, hash->data)) {
         return fail("key server " + config_.server_address.to_string() +
                     " failed to prove it knows our pre-shared key (HASH_R mismatch)");
+    }
     for (const auto* n : m.find_all<NotifyPayload>())
         if (n->notify_type == static_cast<uint16_t>(NotifyType::initial_contact))
             log(LogLevel::debug, "key server sent INITIAL-CONTACT");
@@ -262,6 +292,21 @@ void MainModeInitiator::handle_informational(std::span<const uint8_t> datagram) 
     }
     // Status notifications (16384 and up) are not errors (RFC 2408 section 3.14.1).
     if (notify->notify_type >= 16384) return;
+    if (config_.certificate) {
+        switch (static_cast<NotifyType>(notify->notify_type)) {
+        case NotifyType::authentication_failed:
+        case NotifyType::invalid_signature:
+        case NotifyType::invalid_certificate:
+        case NotifyType::invalid_cert_authority:
+        case NotifyType::certificate_unavailable:
+            return fail("key server " + config_.server_address.to_string() +
+                        " refused our certificate \"" + config_.certificate->certificate.subject() +
+                        "\" (" + notify_type_name(static_cast<NotifyType>(notify->notify_type)) +
+                        "; its log says why: CA, validity, revocation or authorisation)");
+        default:
+            break;
+        }
+    }
     fail(describe_rejection(config_.server_address, notify->notify_type, "Phase 1"));
 }
 

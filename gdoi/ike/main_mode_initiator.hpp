@@ -1,13 +1,19 @@
-// IKEv1 Main Mode with pre-shared keys, initiator side (the group member), I/O free:
+// IKEv1 Main Mode, initiator side (the group member), I/O free. With pre-shared keys:
 //   I->R HDR, SA            R->I HDR, SA
 //   I->R HDR, KE, Ni        R->I HDR, KE, Nr
 //   I->R HDR*, IDii, HASH_I [, N(INITIAL-CONTACT)]   R->I HDR*, IDir, HASH_R
+// With RSA signatures (MainModeInitiatorConfig::certificate set; RFC 2409 section 5.1):
+//   I->R HDR, KE, Ni [, CERTREQ...]
+//   I->R HDR*, IDii, CERT [, CERT...], SIG_I [, N(INITIAL-CONTACT)]
+//   R->I HDR*, IDir, [ CERT, ] SIG_R
+// We send our CERT whether or not the server asked with a CERTREQ: some key servers never ask.
 // (INITIAL-CONTACT only when MainModeInitiatorConfig::initial_contact is set.)
 // Feed datagrams from the key server and clock ticks; drain datagrams to send. Ends in
 // established() with a Phase1Sa, or failed() with one operator-readable sentence.
 #pragma once
 
 #include "gdoi/crypto/dh_group.hpp"
+#include "gdoi/ike/certificate_authentication.hpp"
 #include "gdoi/ike/exchange_clock.hpp"
 #include "gdoi/ike/phase1_proposal.hpp"
 #include "gdoi/ike/phase1_sa.hpp"
@@ -24,7 +30,10 @@ namespace gdoi::ike {
 struct MainModeInitiatorConfig {
     IpAddress local_address;
     IpAddress server_address;
-    SecretBytes pre_shared_key;
+    SecretBytes pre_shared_key; // unused with certificates
+    // Set: authenticate with RSA signatures and certificates instead of the pre-shared key; the
+    // proposals' authentication method follows.
+    std::optional<CertificateCredentials> certificate;
     std::vector<Phase1Proposal> proposals; // in order of preference, at least one
     ServerQuirks quirks;                   // phase1_doi: DOI of our SA payload
     // INITIAL-CONTACT in message 5. RFC 2407 section 4.6.3.3 (paraphrased): the notification
@@ -54,6 +63,8 @@ public:
     std::optional<Phase1Sa> take_sa();
     Phase1Sa* sa() { return sa_ ? &*sa_ : nullptr; }
     const wire::Cookie& initiator_cookie() const { return icookie_; }
+    // The server certificate's subject once authenticated with certificates; empty otherwise.
+    const std::string& peer_subject() const { return peer_subject_; }
 
 private:
     enum class State { idle, sent_mm1, sent_mm3, sent_mm5, established, failed };
@@ -84,6 +95,7 @@ private:
     std::vector<uint8_t> g_xr_;
     SecretBytes skeyid_;
     std::optional<Phase1Sa> sa_;
+    std::string peer_subject_;
 };
 
 } // namespace gdoi::ike

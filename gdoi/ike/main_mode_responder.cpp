@@ -80,10 +80,14 @@ std::vector<Datagram> MainModeResponder::handle_mm1(std::span<const uint8_t> dat
                       "Phase 1 SA with DOI " + std::to_string(doi_) + " (only 1 and 2 exist here)",
                       true);
     auto psk = config_.pre_shared_key_for ? config_.pre_shared_key_for(peer_) : std::nullopt;
-    if (!psk)
+    if (!psk && !config_.certificate)
         return refuse(NotifyType::authentication_failed,
                       "no pre-shared key is configured for this member", true);
-    pre_shared_key_ = std::move(*psk);
+    if (psk) pre_shared_key_ = std::move(*psk);
+    auto method_available = [&](Phase1Authentication method) {
+        return method == Phase1Authentication::rsa_signature ? config_.certificate.has_value()
+                                                             : !pre_shared_key_.empty();
+    };
     const Transform* picked = nullptr;
     uint8_t proposal_number = 1;
     for (const auto& proposal : sa->proposals) {
@@ -96,9 +100,16 @@ std::vector<Datagram> MainModeResponder::handle_mm1(std::span<const uint8_t> dat
                     "skipping transform " + std::to_string(transform.number) + ": " + why);
                 continue;
             }
-            auto match =
-                std::find_if(config_.acceptable.begin(), config_.acceptable.end(),
-                             [&](const Phase1Proposal& p) { return p.same_algorithms(*offered); });
+            if (!method_available(offered->authentication)) {
+                log(LogLevel::debug, "skipping transform " + std::to_string(transform.number) +
+                                         ": its authentication method is not configured here");
+                continue;
+            }
+            auto match = std::find_if(
+                config_.acceptable.begin(), config_.acceptable.end(), [&](const Phase1Proposal& p) {
+                    return p.cipher == offered->cipher && p.hash == offered->hash &&
+                           p.group == offered->group;
+                });
             if (match == config_.acceptable.end()) continue;
             chosen_ = *offered;
             chosen_.lifetime = std::min(offered->lifetime, match->lifetime);
@@ -135,6 +146,7 @@ std::vector<Datagram> MainModeResponder::handle_mm3(std::span<const uint8_t> dat
     auto* ke = m.find<KePayload>();
     auto* nonce = m.find<NoncePayload>();
     if (!ke || !nonce || (m.header.flags & flags::encryption)) return {};
+    certificate_requested_ = !m.find_all<CertRequestPayload>().empty();
     if (nonce->data.size() < 8 || nonce->data.size() > 256)
         return refuse(NotifyType::payload_malformed, "nonce outside 8..256 octets", true);
     crypto::DiffieHellman dh(chosen_.group);
@@ -159,6 +171,9 @@ std::vector<Datagram> MainModeResponder::handle_mm3(std::span<const uint8_t> dat
     mm4.header.responder_cookie = rcookie_;
     mm4.header.exchange_type = exchange::identity_protection;
     mm4.payloads = {KePayload{g_xr_}, NoncePayload{nonce_r}};
+    if (signatures())
+        for (auto& request : certificate_requests(*config_.certificate))
+            mm4.payloads.emplace_back(std::move(request));
     state_ = State::sent_mm4;
     return {encode_message(mm4)};
 }
@@ -167,7 +182,9 @@ std::vector<Datagram> MainModeResponder::handle_mm5(std::span<const uint8_t> dat
                                                     TimePoint now) {
     if (!(decode_header(datagram).flags & flags::encryption)) return {};
     auto opened = open(datagram, *sa_->cipher);
-    const std::string mismatch = "HASH_I mismatch: the member's pre-shared key differs from ours";
+    const std::string mismatch =
+        signatures() ? "message 5 does not decrypt to a valid message"
+                     : "HASH_I mismatch: the member's pre-shared key differs from ours";
     if (!opened)
         return refuse(NotifyType::authentication_failed, mismatch,
                       config_.notify_authentication_failure);
@@ -182,28 +199,44 @@ std::vector<Datagram> MainModeResponder::handle_mm5(std::span<const uint8_t> dat
     }
     auto* hash = m.find<HashPayload>();
     const Payload* id_payload = m.find_payload(payload::identification);
-    if (!hash || !id_payload)
+    if (!id_payload || (!hash && !signatures()))
         return refuse(NotifyType::authentication_failed, mismatch + " (no ID or HASH in message 5)",
                       config_.notify_authentication_failure);
     auto expected = main_mode_hash(chosen_.hash, skeyid_, true, g_xi_, g_xr_, icookie_, rcookie_,
                                    sai_body_, payload_body_bytes(opened->plaintext, *id_payload));
-    if (!crypto::equal_constant_time(expected, hash->data))
+    if (signatures()) {
+        auto refusal = handle_signed_mm5(m, expected);
+        if (state_ == State::failed) return refusal;
+    } else if (!crypto::equal_constant_time(expected, hash->data)) {
         return refuse(NotifyType::authentication_failed, mismatch,
                       config_.notify_authentication_failure);
+    }
     for (const auto* n : m.find_all<NotifyPayload>())
         if (n->notify_type == static_cast<uint16_t>(NotifyType::initial_contact))
             log(LogLevel::info, "INITIAL-CONTACT: the member forgot every earlier SA with us");
     sa_->cipher->commit(0, opened->next_iv);
 
-    auto id = IdPayload::address(config_.local_address);
+    auto id = signatures()
+                  ? certificate_identity_payload(*config_.certificate, config_.local_address)
+                  : IdPayload::address(config_.local_address);
+    auto hash_r = main_mode_hash(chosen_.hash, skeyid_, false, g_xi_, g_xr_, icookie_, rcookie_,
+                                 sai_body_, encode_payload_body(id));
     Message mm6;
     mm6.header.initiator_cookie = icookie_;
     mm6.header.responder_cookie = rcookie_;
     mm6.header.exchange_type = exchange::identity_protection;
     mm6.header.flags = flags::encryption;
-    mm6.payloads = {id,
-                    HashPayload{main_mode_hash(chosen_.hash, skeyid_, false, g_xi_, g_xr_, icookie_,
-                                               rcookie_, sai_body_, encode_payload_body(id))}};
+    if (signatures()) {
+        using Send = MainModeResponderConfig::SendCertificate;
+        mm6.payloads = {id};
+        if (config_.send_certificate == Send::always ||
+            (config_.send_certificate == Send::on_request && certificate_requested_))
+            for (auto& cert : certificate_payloads(*config_.certificate))
+                mm6.payloads.emplace_back(std::move(cert));
+        mm6.payloads.emplace_back(SigPayload{config_.certificate->private_key->sign(hash_r)});
+    } else {
+        mm6.payloads = {id, HashPayload{hash_r}};
+    }
     if (config_.initial_contact) mm6.payloads.push_back(initial_contact_notify(icookie_, rcookie_));
     auto bytes = seal(mm6, &*sa_->cipher);
     sa_->cipher->finish_phase1();
@@ -212,6 +245,24 @@ std::vector<Datagram> MainModeResponder::handle_mm5(std::span<const uint8_t> dat
     state_ = State::established;
     log(LogLevel::info, "Phase 1 established (" + chosen_.describe() + ")");
     return {bytes};
+}
+
+std::vector<Datagram> MainModeResponder::handle_signed_mm5(const Message& m,
+                                                           std::span<const uint8_t> hash_i) {
+    auto check = check_peer(*config_.certificate, m, hash_i);
+    if (!check.authenticated)
+        return refuse(check.signature_failed ? NotifyType::invalid_signature
+                                             : NotifyType::authentication_failed,
+                      "member certificate refused: " + check.failure,
+                      config_.notify_authentication_failure);
+    if (config_.authorise_certificate && !config_.authorise_certificate(peer_, check.peer_subject))
+        return refuse(NotifyType::authentication_failed,
+                      "member certificate \"" + check.peer_subject +
+                          "\" is trusted but not authorised to register",
+                      config_.notify_authentication_failure);
+    peer_subject_ = check.peer_subject;
+    log(LogLevel::info, "member authenticated by certificate \"" + peer_subject_ + "\"");
+    return {};
 }
 
 } // namespace gdoi::ike

@@ -12,7 +12,8 @@ using crypto::HashAlgorithm;
 std::string Phase1Proposal::describe() const {
     return std::string(crypto::cipher_name(cipher)) + "/" + std::string(crypto::hash_name(hash)) +
            "/" + std::string(crypto::dh_group_name(group)) + ", " +
-           std::to_string(lifetime.count()) + " s";
+           std::to_string(lifetime.count()) + " s" +
+           (authentication == Phase1Authentication::rsa_signature ? ", RSA signatures" : "");
 }
 
 namespace {
@@ -58,8 +59,10 @@ Transform to_transform(const Phase1Proposal& p, uint8_t number) {
         t.attributes.push_back(Attribute::tv(
             ike_attr::key_length, static_cast<uint16_t>(crypto::cipher_key_length(p.cipher) * 8)));
     t.attributes.push_back(Attribute::tv(ike_attr::hash_algorithm, hash_attribute(p.hash)));
-    t.attributes.push_back(
-        Attribute::tv(ike_attr::authentication_method, ike_auth::pre_shared_key));
+    t.attributes.push_back(Attribute::tv(ike_attr::authentication_method,
+                                         p.authentication == Phase1Authentication::rsa_signature
+                                             ? ike_auth::rsa_signature
+                                             : ike_auth::pre_shared_key));
     t.attributes.push_back(
         Attribute::tv(ike_attr::group_description, static_cast<uint16_t>(p.group)));
     t.attributes.push_back(Attribute::tv(ike_attr::life_type, life_type::seconds));
@@ -108,8 +111,14 @@ std::optional<Phase1Proposal> from_transform(const Transform& t, std::string& wh
         return std::nullopt;
     }
     p.hash = *hash;
-    if (value(ike_attr::authentication_method) != ike_auth::pre_shared_key) {
-        why = "authentication method is not pre-shared key";
+    auto method = value(ike_attr::authentication_method);
+    if (method == ike_auth::pre_shared_key) {
+        p.authentication = Phase1Authentication::pre_shared_key;
+    } else if (method == ike_auth::rsa_signature) {
+        p.authentication = Phase1Authentication::rsa_signature;
+    } else {
+        why = "authentication method " + (method ? std::to_string(*method) : "(none)") +
+              " is neither pre-shared key (1) nor RSA signatures (3)";
         return std::nullopt;
     }
     auto group_number = value(ike_attr::group_description);

@@ -129,6 +129,9 @@ std::vector<std::string> describe_message(const Message& m) {
                 } else if constexpr (std::is_same_v<T, CertPayload>) {
                     l.add("cert.encoding", body.encoding);
                     l.add("cert.length", body.data.size());
+                } else if constexpr (std::is_same_v<T, CertRequestPayload>) {
+                    l.add("cr.type", body.cert_type);
+                    l.add("cr.authority.length", body.authority.size());
                 } else if constexpr (std::is_same_v<T, NotifyPayload>) {
                     l.add("n.doi", body.doi);
                     l.add("n.protocol", body.protocol_id);

@@ -87,6 +87,8 @@ PayloadBody decode_body(uint8_t type, Reader& r, BodyDecode& d) {
         return decode_id(r, d);
     case payload::certificate:
         return decode_cert(r);
+    case payload::certificate_request:
+        return decode_cert_request(r);
     case payload::hash:
         return decode_opaque<HashPayload>(r);
     case payload::signature:
@@ -119,6 +121,7 @@ void encode_body(Writer& w, const PayloadBody& body, const EncodeContext& ctx) {
         void operator()(const KePayload& p) const { encode_opaque(w, p); }
         void operator()(const IdPayload& p) const { encode_id(w, p); }
         void operator()(const CertPayload& p) const { encode_cert(w, p); }
+        void operator()(const CertRequestPayload& p) const { encode_cert_request(w, p); }
         void operator()(const HashPayload& p) const { encode_opaque(w, p); }
         void operator()(const SigPayload& p) const { encode_opaque(w, p); }
         void operator()(const NoncePayload& p) const { encode_opaque(w, p); }
@@ -138,6 +141,7 @@ bool is_known_type(uint8_t type) {
     case payload::key_exchange:
     case payload::identification:
     case payload::certificate:
+    case payload::certificate_request:
     case payload::hash:
     case payload::signature:
     case payload::nonce:

@@ -1,4 +1,5 @@
-// CERT (RFC 2408 section 3.9):
+// CERT (RFC 2408 section 3.9) and CERTREQ (section 3.10, the same layout: Cert Type and
+// Certificate Authority in place of Cert Encoding and Certificate Data):
 // +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 // ! Next Payload  !   RESERVED    !         Payload Length        !
 // +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -29,6 +30,20 @@ CertPayload decode_cert(Reader& r) {
 void encode_cert(Writer& w, const CertPayload& p) {
     FieldWriter io{w};
     fields(io, p);
+}
+
+CertRequestPayload decode_cert_request(Reader& r) {
+    CertRequestPayload p;
+    FieldReader io{r};
+    io.u8("Cert Type", p.cert_type);
+    io.rest("Certificate Authority", p.authority); // may be empty: any authority
+    return p;
+}
+
+void encode_cert_request(Writer& w, const CertRequestPayload& p) {
+    FieldWriter io{w};
+    io.u8("Cert Type", p.cert_type);
+    io.rest("Certificate Authority", p.authority);
 }
 
 } // namespace gdoi::wire::detail

@@ -48,6 +48,8 @@ void encode_id(Writer& w, const IdPayload& p);
 
 CertPayload decode_cert(Reader& r);
 void encode_cert(Writer& w, const CertPayload& p);
+CertRequestPayload decode_cert_request(Reader& r);
+void encode_cert_request(Writer& w, const CertRequestPayload& p);
 
 NotifyPayload decode_notify(Reader& r);
 void encode_notify(Writer& w, const NotifyPayload& p);

@@ -30,6 +30,9 @@ uint8_t payload_type_of(const PayloadBody& body) {
         uint8_t operator()(const KePayload&) const { return payload::key_exchange; }
         uint8_t operator()(const IdPayload&) const { return payload::identification; }
         uint8_t operator()(const CertPayload&) const { return payload::certificate; }
+        uint8_t operator()(const CertRequestPayload&) const {
+            return payload::certificate_request;
+        }
         uint8_t operator()(const HashPayload&) const { return payload::hash; }
         uint8_t operator()(const SigPayload&) const { return payload::signature; }
         uint8_t operator()(const NoncePayload&) const { return payload::nonce; }

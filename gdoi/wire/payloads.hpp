@@ -77,6 +77,14 @@ struct CertPayload {
     bool operator==(const CertPayload&) const = default;
 };
 
+// CERTREQ (RFC 2408 section 3.10): the certificate type wanted and, optionally, the DER
+// Distinguished Name of an acceptable certificate authority (empty: any).
+struct CertRequestPayload {
+    uint8_t cert_type = cert_encoding::x509_signature;
+    std::vector<uint8_t> authority;
+    bool operator==(const CertRequestPayload&) const = default;
+};
+
 struct HashPayload {
     std::vector<uint8_t> data;
     bool operator==(const HashPayload&) const = default;
@@ -201,7 +209,8 @@ struct UnknownPayload {
 };
 
 using PayloadBody =
-    std::variant<SaPayload, GdoiSaPayload, KePayload, IdPayload, CertPayload, HashPayload,
+    std::variant<SaPayload, GdoiSaPayload, KePayload, IdPayload, CertPayload, CertRequestPayload,
+                 HashPayload,
                  SigPayload, NoncePayload, NotifyPayload, DeletePayload, VendorIdPayload,
                  SeqPayload, KdPayload, UnknownPayload>;
 

@@ -252,6 +252,8 @@ KsConfig load_config(const std::string& path) {
                                         ? IdLengthWidth::two_octets
                                         : IdLengthWidth::one_octet;
     }
+    if (auto* certificate = root["phase1"]["certificate"].as_table())
+        c.certificate = load_ks_certificate(*certificate, path);
     auto* groups = root["group"].as_array();
     if (!groups || groups->empty()) fail_at(path, root, "at least one [[group]] is needed");
     for (const auto& gn : *groups) {

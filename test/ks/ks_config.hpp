@@ -9,6 +9,7 @@
 #include "gdoi/pull/group_policy_codec.hpp"
 #include "gdoi/secret_bytes.hpp"
 #include "gdoi/server_quirks.hpp"
+#include "test/ks/ks_certificate.hpp"
 
 #include <chrono>
 #include <map>
@@ -50,6 +51,8 @@ struct KsConfig {
     std::string control_socket;
     std::vector<gdoi::ike::Phase1Proposal> proposals;
     bool notify_authentication_failure = true;
+    // [phase1.certificate]: members may authenticate with RSA signatures (and then need no PSK).
+    std::optional<KsCertificate> certificate;
     gdoi::ServerQuirks quirks;
     std::vector<KsGroup> groups;
 };

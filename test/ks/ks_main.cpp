@@ -78,7 +78,8 @@ struct Server {
             return pull::PullRefusal{wire::NotifyType::authentication_failed,
                                      member.to_string() + " is not an authorised member of group " +
                                          std::to_string(group->policy.group_id)};
-        if (!group->psks.count(member) && !group->default_psk)
+        // With certificates configured, Phase 1 has already proven who the member is.
+        if (!group->psks.count(member) && !group->default_psk && !config.certificate)
             return pull::PullRefusal{wire::NotifyType::authentication_failed,
                                      member.to_string() + " has no pre-shared key in group " +
                                          std::to_string(group->policy.group_id)};
@@ -333,6 +334,10 @@ int main(int argc, char** argv) {
     ec.phase1.acceptable = server.config.proposals;
     ec.phase1.pre_shared_key_for = [&](const IpAddress& peer) { return server.psk_for(peer); };
     ec.phase1.notify_authentication_failure = server.config.notify_authentication_failure;
+    if (server.config.certificate) {
+        ec.phase1.certificate = server.config.certificate->credentials;
+        ec.phase1.send_certificate = server.config.certificate->send;
+    }
     ec.authorizer = [&](const IpAddress& m, const std::vector<uint32_t>& ids) {
         return server.authorise(m, ids);
     };

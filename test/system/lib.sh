@@ -44,6 +44,11 @@
 #                                 "lab" (4321) with SERVERs in order, control socket $ST_SOCKET,
 #                                 PSK $ST_DIR/psk, retry 1 x 2 s, debug log; ST_GDOID_EXTRA is
 #                                 added to the group
+#   st_pki DIR                    a throw-away PKI with the openssl command: DIR/ca.{crt,key}
+#                                 ("CN=gdoid lab CA"), DIR/ks.{crt,key} ("CN=ks.lab.example",
+#                                 subjectAltName DNS ks.lab.example and IP $KS_ADDR),
+#                                 DIR/gm.{crt,key} ("CN=gm.lab.example"), DIR/rogue-ca.* and
+#                                 DIR/rogue-ks.* (same names, another CA); keys 0600 root
 #   st_status_json                gdoictl status --json on $ST_SOCKET
 #   st_wait_group PYTHON SECONDS WHAT   wait until PYTHON (over the first group `g` of
 #                                 `gdoictl status --json`) holds; else print the status and fail
@@ -336,6 +341,18 @@ lan-interfaces = ["lo"]
 retry = { count = 1, interval = "2s" }
 ${ST_GDOID_EXTRA:-}
 TOML
+}
+
+st_pki() {
+    local dir=$1
+    # shellcheck source=../support/test-pki.sh
+    . "$GDOID_SOURCE_ROOT/test/support/test-pki.sh"
+    pki_ca "$dir" ca "/O=gdoid lab/CN=gdoid lab CA" &&
+        pki_ca "$dir" rogue-ca "/O=gdoid lab/CN=gdoid lab CA" &&
+        pki_issue "$dir" ks "/O=gdoid lab/CN=ks.lab.example" ca "DNS:ks.lab.example,IP:${KS_ADDR:-127.0.0.1}" &&
+        pki_issue "$dir" gm "/O=gdoid lab/CN=gm.lab.example" ca &&
+        pki_issue "$dir" rogue-ks "/O=gdoid lab/CN=ks.lab.example" rogue-ca "DNS:ks.lab.example" ||
+        st_fail "cannot make the test PKI with openssl"
 }
 
 st_status_json() { "$GDOICTL" --socket "$ST_SOCKET" status --json; }

@@ -15,6 +15,8 @@
 # Then the core link toward gm-b gets a smaller MTU (1400): a 1408-octet UDP datagram host-a2 ->
 # host-b1 with DF set still arrives (gm-a cleared DF on the outer header, the core fragments the
 # ESP packet, gm-b reassembles and decrypts it).
+# Phase 1 runs with certificates (GLAB_AUTH=certificate, RSA signatures): both members and the
+# key server log whom they authenticated, so certificate registration is shown with traffic.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/topology.sh"
@@ -22,6 +24,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/gdoi-lab.sh"
 GLAB_DATAPATH_KEYS=yes
 GLAB_MEMBER_EXTRA='tcp-mss = 1300'
+GLAB_AUTH=certificate
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
@@ -37,6 +40,14 @@ glab_member_start gm-a && glab_member_start gm-b &&
     glab_wait_registered gm-a && glab_wait_registered gm-b ||
     { echo "FAIL: the members did not register (logs in $GLAB_LOGS)"; exit 1; }
 ok "gm-a (df-bit clear) and gm-b (df-bit copy) registered"
+for gm in gm-a gm-b; do
+    if grep -q 'key server authenticated by certificate "CN=ks1.lab,O=gdoi lab"' "$GLAB_LOGS/$gm.gdoid.log" &&
+        grep -q "member authenticated by certificate \"CN=$gm.lab,O=gdoi lab\"" "$GLAB_LOGS/ks1.ks.log"; then
+        ok "$gm and ks1 authenticated each other by certificate (RSA signatures)"
+    else
+        fail "$gm: no certificate authentication in $GLAB_LOGS/$gm.gdoid.log and ks1.ks.log"
+    fi
+done
 
 # ---------------------------------------------------------------- flows at the same time
 LAB_SNAPLEN=2000 lab_capture core to-gma "$GLAB_LOGS/flows.pcap" "net 10.0.0.0/8"

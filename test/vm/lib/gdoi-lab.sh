@@ -75,6 +75,11 @@
 #                                 [[group.fail-open]] tables); empty by default
 #   GLAB_KS_EXTRA                 TOML appended to each key server's [[group]] (e.g. a
 #                                 [group.rekey] table); empty by default
+#   GLAB_AUTH                     psk (default) or certificate: Phase 1 with RSA signatures; a
+#                                 PKI made by openssl under $GLAB_RUN/pki (test/support/
+#                                 test-pki.sh): CA "CN=gdoi lab CA", key servers "CN=<node>.lab",
+#                                 members "CN=<gm>.lab"; the key server sends its CERT and
+#                                 takes every member the CA certified
 #   GLAB_TEK_LIFETIME             the TEKs' lifetime in seconds (3600)
 #   GLAB_KS_ATD GLAB_KS_DTD       the key server's activation/deactivation time delays (5, 10)
 #   GLAB_DATAPATH_KEYS            auto | yes | no: write `lan-prefixes` (the member's own LAN,
@@ -98,6 +103,7 @@ GLAB_DATAPATH_KEYS=${GLAB_DATAPATH_KEYS:-auto}
 GLAB_MEMBER_EXTRA=${GLAB_MEMBER_EXTRA:-}
 GLAB_KS_EXTRA=${GLAB_KS_EXTRA:-}
 GLAB_TEK_LIFETIME=${GLAB_TEK_LIFETIME:-3600}
+GLAB_AUTH=${GLAB_AUTH:-psk}
 GLAB_KS_ATD=${GLAB_KS_ATD:-5}
 GLAB_KS_DTD=${GLAB_KS_DTD:-10}
 GLAB_DATAPATH_KEYS_USED=""
@@ -144,6 +150,26 @@ glab_init() {
     for gm in gm-a gm-b; do
         GLAB_PSK[$gm]="gdoi-lab-$gm-psk-$(date +%s)-$RANDOM$RANDOM$RANDOM"
     done
+    case $GLAB_AUTH in
+        psk) ;;
+        certificate) _glab_pki || return 1 ;;
+        *) _glab_die "GLAB_AUTH must be psk or certificate"; return 1 ;;
+    esac
+}
+
+# The lab's PKI (GLAB_AUTH=certificate): one CA, a certificate per key server and member.
+_glab_pki() {
+    local pki_lib node
+    pki_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../support" 2>/dev/null && pwd)/test-pki.sh
+    [ -f "$pki_lib" ] || pki_lib=${GDOID_SOURCE_ROOT:-}/test/support/test-pki.sh
+    [ -f "$pki_lib" ] || { _glab_die "test/support/test-pki.sh not found"; return 1; }
+    # shellcheck source=../../support/test-pki.sh
+    . "$pki_lib"
+    pki_ca "$GLAB_RUN/pki" ca "/O=gdoi lab/CN=gdoi lab CA" || return 1
+    for node in ks1 ks2 gm-a gm-b; do
+        pki_issue "$GLAB_RUN/pki" "$node" "/O=gdoi lab/CN=$node.lab" ca || return 1
+    done
+    chmod 0755 "$GLAB_RUN/pki"
 }
 
 glab_down() {
@@ -165,6 +191,20 @@ glab_down() {
 }
 
 # ---------------------------------------------------------------- the key server
+
+# [phase1.certificate] of key server NODE when GLAB_AUTH=certificate; nothing otherwise.
+_glab_ks_certificate() {
+    [ "$GLAB_AUTH" = certificate ] || return 0
+    printf '[phase1.certificate]\nfile = "%s"\nprivate-key = "%s"\nca = ["%s"]\n' \
+        "$GLAB_RUN/pki/$1.crt" "$GLAB_RUN/pki/$1.key" "$GLAB_RUN/pki/ca.crt"
+}
+
+# The key server's per-member pre-shared keys (none with GLAB_AUTH=certificate).
+_glab_ks_psks() {
+    if [ "$GLAB_AUTH" = psk ]; then
+        printf 'psk = { "%s" = "%s", "%s" = "%s" }\n' "$1" "${GLAB_PSK[gm-a]}" "$2" "${GLAB_PSK[gm-b]}"
+    fi
+}
 
 glab_ks_start() {
     local node=${1:-ks1} address=${2:-}
@@ -192,11 +232,12 @@ control-socket = "${GLAB_KS_SOCKET[$node]}"
 
 [phase1]
 proposals = [ { encryption = "aes-256-cbc", hash = "sha256", dh-group = 14, lifetime = 86400 } ]
+$(_glab_ks_certificate "$node")
 
 [[group]]
 id = $GLAB_GROUP_ID
 sequence = 1
-psk = { "$gma_wan" = "${GLAB_PSK[gm-a]}", "$gmb_wan" = "${GLAB_PSK[gm-b]}" }
+$(_glab_ks_psks "$gma_wan" "$gmb_wan")
 
 [group.kek]
 algorithm = "aes-128-cbc"
@@ -305,7 +346,7 @@ name = "lab"
 id = $GLAB_GROUP_ID
 servers = [$servers]
 local-address = "$local_address"
-pre-shared-key = { file = "$GLAB_RUN/$gm/psk" }
+$(_glab_member_authentication "$gm")
 ike = { encryption = "aes-256", hash = "sha256", dh-group = 14, lifetime = "8h" }
 wan-interface = "wan0"
 lan-interfaces = ["lan0"]
@@ -313,6 +354,17 @@ $datapath
 retry = $GLAB_RETRY
 $GLAB_MEMBER_EXTRA
 TOML
+}
+
+# The member's Phase 1 authentication line: its PSK file, or its certificate (GLAB_AUTH).
+_glab_member_authentication() {
+    local gm=$1
+    if [ "$GLAB_AUTH" = certificate ]; then
+        printf 'certificate = { file = "%s", private-key = { file = "%s" }, ca = ["%s"] }\n' \
+            "$GLAB_RUN/pki/$gm.crt" "$GLAB_RUN/pki/$gm.key" "$GLAB_RUN/pki/ca.crt"
+    else
+        printf 'pre-shared-key = { file = "%s" }\n' "$GLAB_RUN/$gm/psk"
+    fi
 }
 
 glab_member_config() {

@@ -18,7 +18,8 @@ st_ks_lab 10.83.0
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$ST_DIR/ks-p256.pem" 2>/dev/null ||
     st_fail "cannot generate the key server's P-256 key"
 
-# ks_config ALGORITHM KEY: the key server's configuration for group 4321 with that KEK signature.
+# ks_config ALGORITHM KEY: the key server's configuration for group 4321 (a TEK pair) with that
+# KEK signature.
 ks_config() {
     cat >"$ST_DIR/ks.toml" <<TOML
 listen = ["$KS_ADDR"]
@@ -43,6 +44,13 @@ integrity = "hmac-sha256"
 source = "10.1.0.0/16"
 destination = "10.2.0.0/16"
 lifetime = 3600
+
+[[group.tek]]
+cipher = "aes-256-cbc"
+integrity = "hmac-sha256"
+source = "10.2.0.0/16"
+destination = "10.1.0.0/16"
+lifetime = 3600
 TOML
 }
 
@@ -52,13 +60,14 @@ st_gdoid_group_config "$ST_DIR/gdoid.conf" "$KS_ADDR"
 : >"$ST_DIR/gdoid.log"
 group_json() { st_status_json | st_json "j['result']['groups'][0]"; }
 
-# push_accepted WHAT: push-now, and gdoid takes it: its SEQ and new TEK in status, no refusal.
+# push_accepted WHAT: push-now, and gdoid takes it: its SEQ and new TEK pair in status, no
+# refusal.
 push_accepted() {
     local reply seq spis accepted rejected
     accepted=$(group_json | st_json "j['counters']['pushes_accepted']")
     rejected=$(group_json | st_json "j['counters']['pushes_rejected']")
     reply=$(st_ks_control '{"command":"push-now","group":4321}')
-    st_assert_eq true "$(echo "$reply" | st_json "j['ok'] and len(j['new_tek_spis']) == 1")" "push-now reply: $reply"
+    st_assert_eq true "$(echo "$reply" | st_json "j['ok'] and len(j['new_tek_spis']) == 2")" "push-now reply: $reply"
     seq=$(echo "$reply" | st_json "j['sequence']")
     spis=$(echo "$reply" | st_json "j['new_tek_spis']")
     st_wait_group "g['counters']['pushes_accepted'] == $accepted + 1 and g['sequence'] == $seq" 10 "$1: push SEQ $seq not accepted"
@@ -70,7 +79,7 @@ PY
 )"
     grep -aqF "GROUPKEY-PUSH sequence $seq from $KS_ADDR:848 accepted" "$ST_DIR/gdoid.log" ||
         st_fail "$1: no log line for the accepted push SEQ $seq"
-    st_pass "$1: push SEQ $seq accepted, new TEK $spis listed"
+    st_pass "$1: push SEQ $seq accepted, new TEKs $spis listed"
 }
 
 # ---- 1. RSA with SHA-256 (the RSA key st_ks_lab made with openssl genpkey)

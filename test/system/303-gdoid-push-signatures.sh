@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GROUPKEY-PUSH signatures the daemon verifies (the KEK's SIG_ALGORITHM, RFC 6407 section 5.3.7).
+# GROUPKEY-PUSH signatures the daemon verifies (the KEK's SIG_ALGORITHM, RFC 6407 section 5.3).
 # gdoid in namespace "gm" registers with gdoi-test-ks in "ks" twice; the key server's signing
 # key is made by the openssl command line each time (not by our code):
 #   1. RSA, SHA-256: push-now is accepted (sequence, new TEK SPIs in `gdoictl status --json`);

@@ -2,8 +2,8 @@
 // gdoi/wire/policy_codec.hpp (the same code a GROUPKEY-PUSH goes through); what stays here is
 // what PULL decides on top of it: which refusals cost one TEK and which the registration, the
 // defaults RFC 2407 gives a member, and the checks deployed servers call for.
+#include "gdoi/crypto/kek_signature.hpp"
 #include "gdoi/crypto/openssl_error.hpp"
-#include "gdoi/crypto/rsa_signature.hpp"
 #include "gdoi/pull/group_policy_codec.hpp"
 #include "gdoi/wire/attributes.hpp"
 #include "gdoi/wire/policy_codec.hpp"
@@ -129,11 +129,14 @@ PolicyCheck read_group_sa(const GdoiSaPayload& sa, const ServerQuirks& quirks,
     try {
         if (const SaKekPayload* kek = sa.kek()) {
             KekPolicy k = kek_policy_from(*kek);
-            if (k.signature_algorithm != SignatureAlgorithm::rsa) {
-                check.error = "SA KEK: signature algorithm " +
+            // Pushes are signed with RSA, ECDSA-256 or ECDSA-384 (gdoi/crypto/kek_signature.hpp).
+            try {
+                crypto::kek_signature_suite(k.signature_algorithm, k.signature_hash);
+            } catch (const crypto::CryptoError& e) {
+                check.error = "SA KEK: " + std::string(e.what()) + " (SIG_ALGORITHM " +
                               std::to_string(
                                   number_of(kek->attributes, kek_attr::sig_algorithm).value_or(0)) +
-                              " is not supported (RSA is)";
+                              ")";
                 return check;
             }
             policy.kek = std::move(k);
@@ -194,9 +197,10 @@ PolicyCheck read_key_download(const KdPayload& kd, GroupPolicy& policy) {
             // Pushes are verified with this key: refuse it now rather than every push later.
             if (!kek.public_key_der.empty()) {
                 try {
-                    auto parsed = crypto::RsaPublicKey::from_der(kek.public_key_der);
+                    auto parsed =
+                        crypto::KekPublicKey::from_der(kek.signature_algorithm, kek.public_key_der);
                     if (kek.signature_key_bits == 0)
-                        kek.signature_key_bits = static_cast<uint16_t>(parsed.modulus_bits());
+                        kek.signature_key_bits = static_cast<uint16_t>(parsed.key_bits());
                 } catch (const crypto::CryptoError& e) {
                     check.error =
                         std::string("KD: the key server's public key is unusable: ") + e.what();

@@ -63,6 +63,24 @@ uint16_t sig_hash_of(SignatureHash h) {
     return sig_hash::sha256;
 }
 
+uint16_t sig_algorithm_of(SignatureAlgorithm a) {
+    switch (a) {
+    case SignatureAlgorithm::rsa:
+        return sig_algorithm::rsa;
+    case SignatureAlgorithm::dss:
+        return sig_algorithm::dss;
+    case SignatureAlgorithm::ecdss:
+        return sig_algorithm::ecdss;
+    case SignatureAlgorithm::ecdsa_256:
+        return sig_algorithm::ecdsa_256;
+    case SignatureAlgorithm::ecdsa_384:
+        return sig_algorithm::ecdsa_384;
+    case SignatureAlgorithm::ecdsa_521:
+        return sig_algorithm::ecdsa_521;
+    }
+    return sig_algorithm::rsa;
+}
+
 std::vector<uint8_t> spi_bytes(uint32_t spi) {
     return {uint8_t(spi >> 24), uint8_t(spi >> 16), uint8_t(spi >> 8), uint8_t(spi)};
 }
@@ -88,7 +106,8 @@ GdoiSaPayload write_group_sa(const GroupPolicy& policy, const PolicyEncodeOption
                                                   static_cast<uint32_t>(kek.lifetime.count())));
         p.attributes.push_back(
             Attribute::tv(kek_attr::sig_hash_algorithm, sig_hash_of(kek.signature_hash)));
-        p.attributes.push_back(Attribute::tv(kek_attr::sig_algorithm, sig_algorithm::rsa));
+        p.attributes.push_back(
+            Attribute::tv(kek_attr::sig_algorithm, sig_algorithm_of(kek.signature_algorithm)));
         p.attributes.push_back(Attribute::tv(kek_attr::sig_key_length, kek.signature_key_bits));
         AckRequest ack =
             options.ack_attribute != AckRequest::none ? options.ack_attribute : kek.ack_request;

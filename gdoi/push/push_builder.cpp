@@ -14,6 +14,18 @@ using namespace gdoi::wire;
 
 std::vector<uint8_t> build_push(const PushSpec& spec) {
     if (!spec.signer) throw std::invalid_argument("build_push: no signing key");
+    crypto::KekSignatureSuite suite;
+    try {
+        suite = crypto::kek_signature_suite(spec.kek.signature_algorithm, spec.kek.signature_hash);
+    } catch (const crypto::CryptoError& e) {
+        throw std::invalid_argument(std::string("build_push: ") + e.what());
+    }
+    if (suite.scheme != spec.signer->scheme())
+        throw std::invalid_argument(
+            "build_push: the KEK names SIG_ALGORITHM " +
+            std::string(crypto::sig_algorithm_name(spec.kek.signature_algorithm)) +
+            " but the signing key is " +
+            std::string(crypto::scheme_key_name(spec.signer->scheme())));
     Message m;
     m.header.set_cookies(spec.kek.spi);
     m.header.exchange_type = exchange::groupkey_push;
@@ -61,13 +73,13 @@ std::vector<uint8_t> build_push(const PushSpec& spec) {
     }
 
     // SIG with a placeholder of the final size, so the header length (signed) is final.
-    size_t sig_size = (spec.signer->modulus_bits() + 7) / 8;
+    size_t sig_size = spec.signer->signature_size();
     m.payloads.push_back(SigPayload{std::vector<uint8_t>(sig_size, 0)});
     std::vector<uint8_t> plain = encode_message(m, EncodeContext{spec.quirks});
     size_t sig_offset = plain.size() - kGenericPayloadHeaderSize - sig_size;
     auto signed_data = push_signed_data(plain, sig_offset, plain.size());
-    auto signature = spec.signer->sign(signature_hash_algorithm(spec.kek.signature_hash),
-                                       {kSignaturePrefix, signed_data}, spec.signature_form);
+    auto signature =
+        spec.signer->sign(suite.hash, {kSignaturePrefix, signed_data}, spec.signature_form);
     if (signature.size() != sig_size) throw std::logic_error("build_push: signature size changed");
     std::copy(signature.begin(), signature.end(),
               plain.begin() + static_cast<long>(sig_offset + 4));

@@ -2,7 +2,7 @@
 // `HDR*, SEQ, [D,] [SA, KD,] SIG` with the same crypto helpers the member verifies with.
 #pragma once
 
-#include "gdoi/crypto/rsa_signature.hpp"
+#include "gdoi/crypto/kek_signature.hpp"
 #include "gdoi/group_policy.hpp"
 #include "gdoi/push/push_update.hpp"
 #include "gdoi/server_quirks.hpp"
@@ -14,10 +14,11 @@
 namespace gdoi::push {
 
 struct PushSpec {
-    // The KEK the push travels under: cookies, cipher, key, IV and signature hash.
+    // The KEK the push travels under: cookies, cipher, key, IV, SIG_ALGORITHM and SIG_HASH.
     KekPolicy kek;
-    const crypto::RsaPrivateKey* signer = nullptr;
-    crypto::SignatureForm signature_form = crypto::SignatureForm::digest_info;
+    // Of the kind kek.signature_algorithm names (RSA, ECDSA P-256 or P-384).
+    const crypto::KekPrivateKey* signer = nullptr;
+    crypto::SignatureForm signature_form = crypto::SignatureForm::digest_info; // RSA only
     uint32_t sequence = 0;
 
     PushDeletes deletes; // one D payload per kind present (TEK SPIs, KEK SPIs)
@@ -33,7 +34,8 @@ struct PushSpec {
     ServerQuirks quirks; // encoding of SA TEK IDs
 };
 
-// Throws std::invalid_argument when the spec cannot be built (no signer, KEK unusable).
+// Throws std::invalid_argument when the spec cannot be built (no signer, a signer of another
+// kind than the KEK's SIG_ALGORITHM, KEK unusable).
 std::vector<uint8_t> build_push(const PushSpec& spec);
 
 } // namespace gdoi::push

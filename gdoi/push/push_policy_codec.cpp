@@ -1,8 +1,9 @@
 // Push-specific wrappers around the codec's semantic conversion (gdoi/wire/policy_codec.hpp):
 // the KEK packet labelled with the old SPI, keeping the current key when a push repeats the
-// KEK without a key packet, RSA-only signatures, GCM receive-only, errors as values.
+// KEK without a key packet, supported push signatures only, GCM receive-only, errors as values.
 #include "gdoi/push/push_policy_codec.hpp"
 
+#include "gdoi/crypto/kek_signature.hpp"
 #include "gdoi/push/push_crypto.hpp"
 #include "gdoi/wire/policy_codec.hpp"
 
@@ -22,8 +23,8 @@ Converted<KekPolicy> kek_from_wire(const SaKekPayload& sa, const KeyPacket* kd_k
     KekPolicy kek;
     try {
         kek = kek_policy_from(sa);
-        if (kek.signature_algorithm != SignatureAlgorithm::rsa)
-            return {std::nullopt, what + "only RSA push signatures are supported"};
+        // RSA, ECDSA-256 and ECDSA-384, with the hash their curve fixes (kek_signature.hpp).
+        crypto::kek_signature_suite(kek.signature_algorithm, kek.signature_hash);
         if (!kd_kek) {
             // A TEK push repeats the current KEK without its key; a new KEK needs one.
             if (sa.spi != current.spi || kek.cipher != current.cipher)
@@ -45,11 +46,20 @@ Converted<KekPolicy> kek_from_wire(const SaKekPayload& sa, const KeyPacket* kd_k
         }
     } catch (const PolicyError& e) {
         return {std::nullopt, e.what()};
+    } catch (const crypto::CryptoError& e) {
+        return {std::nullopt, what + e.what()};
     }
     // A push that carries no SIG_ALGORITHM_KEY keeps the key server's known public key.
     if (kek.public_key_der.empty()) kek.public_key_der = current.public_key_der;
     if (kek.public_key_der.empty())
         return {std::nullopt, what + "no key server public key (SIG_ALGORITHM_KEY) known"};
+    // Later pushes are verified with this key: one that does not fit SIG_ALGORITHM is refused
+    // now, while the current KEK still works.
+    try {
+        crypto::KekPublicKey::from_der(kek.signature_algorithm, kek.public_key_der);
+    } catch (const crypto::CryptoError& e) {
+        return {std::nullopt, what + e.what()};
+    }
     return {std::move(kek), {}};
 }
 

@@ -1,6 +1,6 @@
 #include "gdoi/push/push_receiver.hpp"
 
-#include "gdoi/crypto/rsa_signature.hpp"
+#include "gdoi/crypto/kek_signature.hpp"
 #include "gdoi/push/push_ack.hpp"
 #include "gdoi/push/push_crypto.hpp"
 #include "gdoi/push/push_interpret.hpp"
@@ -131,26 +131,25 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
     }
 
     // 7. Signature by the key server's key from the KEK, over "rekey" | HDR (E set, unpadded
-    // length) | payloads before SIG. The reference key server signs the bare digest, RFC 3447
-    // signers wrap it in DigestInfo: both are accepted.
+    // length) | payloads before SIG, with the KEK's SIG_ALGORITHM (gdoi/crypto/kek_signature.hpp):
+    // RSA PKCS#1 v1.5 (the reference key server signs the bare digest, RFC 3447 signers wrap it
+    // in DigestInfo: both are accepted), or ECDSA-256/-384 as r | s (RFC 4754 section 7).
     const Payload& sig = payloads.back();
+    auto refuse_signature = [&](const std::string& why) {
+        verdict.reason = PushReason::bad_signature;
+        verdict.message = "push under KEK " + hex(kek.spi) + " refused: " + why;
+        return verdict;
+    };
     try {
-        auto ks_key = crypto::RsaPublicKey::from_der(kek.public_key_der);
+        auto suite = crypto::kek_signature_suite(kek.signature_algorithm, kek.signature_hash);
+        auto ks_key = crypto::KekPublicKey::from_der(suite.scheme, kek.public_key_der);
         auto signed_data = push_signed_data(plain, sig.offset, chain.end);
         WipeOnExit wipe_signed{signed_data};
-        auto form = ks_key.verify(signature_hash_algorithm(kek.signature_hash),
-                                  {kSignaturePrefix, signed_data}, sig.get<SigPayload>()->data);
-        if (!form) {
-            verdict.reason = PushReason::bad_signature;
-            verdict.message = "push signature does not verify with the key server's public key "
-                              "of KEK " +
-                              hex(kek.spi);
-            return verdict;
-        }
+        auto checked =
+            ks_key.verify(suite.hash, {kSignaturePrefix, signed_data}, sig.get<SigPayload>()->data);
+        if (!checked.valid) return refuse_signature(checked.why);
     } catch (const std::exception& e) {
-        verdict.reason = PushReason::bad_signature;
-        verdict.message = std::string("cannot verify the push signature: ") + e.what();
-        return verdict;
+        return refuse_signature(std::string("cannot verify the signature: ") + e.what());
     }
 
     // 8. Anti-replay. RFC 6407 section 5.7 (paraphrased, verbatim text not reachable here):

@@ -217,6 +217,9 @@ inline constexpr uint16_t sha384 = 4;
 inline constexpr uint16_t sha512 = 5;
 } // namespace sig_hash
 
+// SIG_ALGORITHM: RFC 3547 assigned 1-3, RFC 6407 added the ECDSA values 4-6 (RFC 4754
+// signatures). The RFC 6407 table itself was not reachable from here; the values agree with two
+// independent GDOI implementations and with RFC 3547's 1-3 as Cisco's CISCO-GDOI-MIB quotes them.
 namespace sig_algorithm {
 inline constexpr uint16_t rsa = 1;
 inline constexpr uint16_t dss = 2;

@@ -2,6 +2,7 @@
 #include "gdoi/wire/id_data.hpp"
 #include "gdoi/wire/policy_codec.hpp"
 
+#include <optional>
 #include <string>
 
 namespace gdoi::wire {
@@ -18,6 +19,32 @@ SelectorEndpoint endpoint_from(const IdEndpoint& id, const char* side) {
         reject(NotifyType::invalid_id_information,
                std::string(side) + " ID type " + std::to_string(id.id_type) + " is not an address");
     return {*range, id.port};
+}
+
+// RFC 4754 pairs each ECDSA curve with one hash: ECDSA-256 signs SHA-256, ECDSA-384 SHA-384,
+// ECDSA-521 SHA-512. The other algorithms take theirs from SIG_HASH_ALGORITHM.
+std::optional<SignatureHash> hash_fixed_by(SignatureAlgorithm algorithm) {
+    switch (algorithm) {
+    case SignatureAlgorithm::ecdsa_256:
+        return SignatureHash::sha256;
+    case SignatureAlgorithm::ecdsa_384:
+        return SignatureHash::sha384;
+    case SignatureAlgorithm::ecdsa_521:
+        return SignatureHash::sha512;
+    default:
+        return std::nullopt;
+    }
+}
+
+const char* ecdsa_name(SignatureAlgorithm algorithm) {
+    return algorithm == SignatureAlgorithm::ecdsa_256   ? "ECDSA-256"
+           : algorithm == SignatureAlgorithm::ecdsa_384 ? "ECDSA-384"
+                                                        : "ECDSA-521";
+}
+
+const char* hash_name(SignatureHash hash) {
+    static constexpr const char* names[] = {"MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"};
+    return names[static_cast<size_t>(hash)];
 }
 
 IdEndpoint id_from(const SelectorEndpoint& endpoint) {
@@ -37,6 +64,8 @@ KekPolicy kek_policy_from(const SaKekPayload& sa) {
     kek.source = endpoint_from(sa.source, "SRC");
     kek.destination = endpoint_from(sa.destination, "DST");
     bool have_algorithm = false;
+    std::optional<uint64_t> hash_attribute; // SIG_HASH_ALGORITHM as sent
+    uint64_t sig_algorithm_attribute = sig_algorithm::rsa;
     for (const auto& a : sa.attributes) {
         auto n = a.number();
         auto need = [&]() -> uint64_t {
@@ -69,7 +98,8 @@ KekPolicy kek_policy_from(const SaKekPayload& sa) {
             kek.lifetime = std::chrono::seconds(need());
             break;
         case kek_attr::sig_hash_algorithm:
-            switch (need()) {
+            hash_attribute = need();
+            switch (*hash_attribute) {
             case sig_hash::md5:
                 kek.signature_hash = SignatureHash::md5;
                 break;
@@ -91,7 +121,8 @@ KekPolicy kek_policy_from(const SaKekPayload& sa) {
             }
             break;
         case kek_attr::sig_algorithm:
-            switch (need()) {
+            sig_algorithm_attribute = need();
+            switch (sig_algorithm_attribute) {
             case sig_algorithm::rsa:
                 kek.signature_algorithm = SignatureAlgorithm::rsa;
                 break;
@@ -129,6 +160,20 @@ KekPolicy kek_policy_from(const SaKekPayload& sa) {
         }
     }
     if (!have_algorithm) reject(NotifyType::attributes_not_supported, "no KEK_ALGORITHM attribute");
+    if (auto fixed = hash_fixed_by(kek.signature_algorithm)) {
+        // Without SIG_HASH_ALGORITHM the hash is the one the algorithm fixes (RFC 3547 section
+        // 5.3.6 already had the attribute "not required" for algorithms that imply their hash;
+        // paraphrased, the RFC 6407 text was not reachable from here). With a different one the
+        // KEK contradicts itself; no RFC text found says which wins, so it is refused.
+        if (!hash_attribute)
+            kek.signature_hash = *fixed;
+        else if (kek.signature_hash != *fixed)
+            reject(NotifyType::attributes_not_supported,
+                   "SIG_ALGORITHM " + std::to_string(sig_algorithm_attribute) + " (" +
+                       ecdsa_name(kek.signature_algorithm) + ") signs with " + hash_name(*fixed) +
+                       " (RFC 4754) but SIG_HASH_ALGORITHM is " + std::to_string(*hash_attribute) +
+                       " (" + hash_name(kek.signature_hash) + "): contradictory, refused");
+    }
     if (kek.cipher == KekCipher::des3_cbc) {
         // 3DES has one key size; the reference server omits KEK_KEY_LENGTH.
         if (kek.key_bits != 0 && kek.key_bits != 192)

@@ -1,7 +1,7 @@
 #include "test/ks/ks_config.hpp"
 
+#include "gdoi/crypto/kek_signature.hpp"
 #include "gdoi/crypto/prf.hpp"
-#include "gdoi/crypto/rsa_signature.hpp"
 #include "gdoi/push/push_crypto.hpp"
 
 #include <stdexcept>
@@ -154,6 +154,81 @@ TekPolicy read_tek(const Reader& r, const toml::table& t, uint32_t index) {
     return tek;
 }
 
+// [group.kek]: a fresh KEK (SPI, key, IV) and the key server's signing key, of the kind
+// signature-algorithm names; the KEK announces that algorithm, its hash and the key's size.
+KekPolicy read_kek(const Reader& r, const toml::table& t, KsGroup& group) {
+    KekPolicy kek;
+    auto spi = crypto::random_bytes(16);
+    std::copy(spi.begin(), spi.end(), kek.spi.begin());
+    std::string cipher = r.text(t, "algorithm", "aes-128-cbc");
+    if (cipher == "3des-cbc")
+        kek.cipher = KekCipher::des3_cbc, kek.key_bits = 192;
+    else if (cipher == "aes-128-cbc")
+        kek.cipher = KekCipher::aes_cbc, kek.key_bits = 128;
+    else if (cipher == "aes-192-cbc")
+        kek.cipher = KekCipher::aes_cbc, kek.key_bits = 192;
+    else if (cipher == "aes-256-cbc")
+        kek.cipher = KekCipher::aes_cbc, kek.key_bits = 256;
+    else
+        fail_at(r.path, t, "unknown KEK algorithm \"" + cipher + "\"");
+    kek.key = crypto::random_secret(kek.key_bits / 8u);
+    kek.iv = crypto::random_bytes(kek.cipher == KekCipher::des3_cbc ? 8 : 16);
+
+    // The push signature: RSA with any SHA-2 (or SHA-1), or ECDSA with its curve's hash.
+    std::string algorithm = r.text(t, "signature-algorithm", "rsa");
+    crypto::KekSignatureScheme scheme = crypto::KekSignatureScheme::rsa;
+    std::string paired_hash; // the one hash RFC 4754 allows with the curve
+    if (algorithm == "ecdsa-p256")
+        scheme = crypto::KekSignatureScheme::ecdsa_p256, paired_hash = "sha256";
+    else if (algorithm == "ecdsa-p384")
+        scheme = crypto::KekSignatureScheme::ecdsa_p384, paired_hash = "sha384";
+    else if (algorithm != "rsa")
+        fail_at(r.path, *t.get("signature-algorithm"),
+                "unknown signature-algorithm \"" + algorithm + "\" (rsa, ecdsa-p256, ecdsa-p384)");
+    std::string hash = r.text(t, "signature-hash", paired_hash.empty() ? "sha256" : paired_hash);
+    if (hash == "sha1")
+        kek.signature_hash = SignatureHash::sha1;
+    else if (hash == "sha256")
+        kek.signature_hash = SignatureHash::sha256;
+    else if (hash == "sha384")
+        kek.signature_hash = SignatureHash::sha384;
+    else if (hash == "sha512")
+        kek.signature_hash = SignatureHash::sha512;
+    else
+        fail_at(r.path, *t.get("signature-hash"),
+                "unknown signature-hash \"" + hash + "\" (sha1, sha256, sha384, sha512)");
+    if (!paired_hash.empty() && hash != paired_hash)
+        fail_at(r.path, *t.get("signature-hash"),
+                algorithm + " signs with " + paired_hash + " (RFC 4754), not " + hash);
+
+    group.signing_key_path = r.text(t, "signing-key", "");
+    try {
+        group.signer = std::make_shared<const crypto::KekPrivateKey>(
+            group.signing_key_path.empty()
+                ? crypto::KekPrivateKey::generate(scheme)
+                : crypto::KekPrivateKey::load_pem_file(scheme, group.signing_key_path));
+    } catch (const crypto::CryptoError& e) {
+        const toml::node* where = t.get("signing-key");
+        fail_at(r.path, where ? *where : static_cast<const toml::node&>(t),
+                std::string(e.what()) + " (signature-algorithm " + algorithm + ")");
+    }
+    kek.signature_algorithm = group.signer->sig_algorithm();
+    kek.public_key_der = group.signer->public_key_der();
+    kek.signature_key_bits = static_cast<uint16_t>(group.signer->key_bits());
+
+    group.multicast_ttl = static_cast<int>(r.number(t, "multicast-ttl", 1));
+    if (group.multicast_ttl < 1 || group.multicast_ttl > 255)
+        fail_at(r.path, t, "multicast-ttl must be 1..255");
+    kek.lifetime = std::chrono::seconds(r.number(t, "lifetime", 86400));
+    std::string ack = r.text(t, "ack", "none");
+    kek.ack_request = ack == "rfc8263" ? AckRequest::rfc8263
+                      : ack == "cisco" ? AckRequest::cisco_legacy
+                                       : AckRequest::none;
+    kek.source = r.endpoint(t, "source");
+    kek.destination = r.endpoint(t, "destination");
+    return kek;
+}
+
 // [group.rekey], read after the group's KEK and TEKs, which it is checked against.
 TimedRekeyConfig read_timed_rekey(const Reader& r, const toml::table& t, const KsGroup& group) {
     TimedRekeyConfig timed;
@@ -277,44 +352,8 @@ KsConfig load_config(const std::string& path) {
                 group.authorised->push_back(r.address(n, n.value<std::string>().value_or("")));
         }
         group.options.quirks = c.quirks;
-        if (auto* kek_table = (*g)["kek"].as_table()) {
-            KekPolicy kek;
-            auto spi = crypto::random_bytes(16);
-            std::copy(spi.begin(), spi.end(), kek.spi.begin());
-            std::string cipher = r.text(*kek_table, "algorithm", "aes-128-cbc");
-            if (cipher == "3des-cbc")
-                kek.cipher = KekCipher::des3_cbc, kek.key_bits = 192;
-            else if (cipher == "aes-128-cbc")
-                kek.cipher = KekCipher::aes_cbc, kek.key_bits = 128;
-            else if (cipher == "aes-192-cbc")
-                kek.cipher = KekCipher::aes_cbc, kek.key_bits = 192;
-            else if (cipher == "aes-256-cbc")
-                kek.cipher = KekCipher::aes_cbc, kek.key_bits = 256;
-            else
-                fail_at(path, *kek_table, "unknown KEK algorithm \"" + cipher + "\"");
-            kek.key = crypto::random_secret(kek.key_bits / 8u);
-            kek.iv = crypto::random_bytes(kek.cipher == KekCipher::des3_cbc ? 8 : 16);
-            std::string hash = r.text(*kek_table, "signature-hash", "sha256");
-            kek.signature_hash = hash == "sha1" ? SignatureHash::sha1 : SignatureHash::sha256;
-            group.signing_key_path = r.text(*kek_table, "signing-key", "");
-            group.signer = std::make_shared<const crypto::RsaPrivateKey>(
-                group.signing_key_path.empty()
-                    ? crypto::RsaPrivateKey::generate(2048)
-                    : crypto::RsaPrivateKey::load_pem_file(group.signing_key_path));
-            kek.public_key_der = group.signer->public_key_der();
-            kek.signature_key_bits = static_cast<uint16_t>(group.signer->modulus_bits());
-            group.multicast_ttl = static_cast<int>(r.number(*kek_table, "multicast-ttl", 1));
-            if (group.multicast_ttl < 1 || group.multicast_ttl > 255)
-                fail_at(path, *kek_table, "multicast-ttl must be 1..255");
-            kek.lifetime = std::chrono::seconds(r.number(*kek_table, "lifetime", 86400));
-            std::string ack = r.text(*kek_table, "ack", "none");
-            kek.ack_request = ack == "rfc8263" ? AckRequest::rfc8263
-                              : ack == "cisco" ? AckRequest::cisco_legacy
-                                               : AckRequest::none;
-            kek.source = r.endpoint(*kek_table, "source");
-            kek.destination = r.endpoint(*kek_table, "destination");
-            group.policy.kek = std::move(kek);
-        }
+        if (auto* kek_table = (*g)["kek"].as_table())
+            group.policy.kek = read_kek(r, *kek_table, group);
         if (auto* gap = (*g)["gap"].as_table()) {
             if (gap->get("atd"))
                 group.policy.gap.activation_delay = std::chrono::seconds(r.number(*gap, "atd"));

@@ -2,7 +2,7 @@
 // to emulate, and the groups with their members, KEK and TEKs. Keys are generated at start.
 #pragma once
 
-#include "gdoi/crypto/rsa_signature.hpp"
+#include "gdoi/crypto/kek_signature.hpp"
 #include "gdoi/group_policy.hpp"
 #include "gdoi/ike/phase1_proposal.hpp"
 #include "gdoi/ip_address.hpp"
@@ -37,8 +37,9 @@ struct KsGroup {
     std::optional<gdoi::SecretBytes> default_psk;
     std::optional<std::vector<gdoi::IpAddress>> authorised; // absent = everyone with a PSK
     std::string signing_key_path;                           // PEM; empty = generated
-    // The KEK's RSA key (signs GROUPKEY-PUSH messages); set when the group has a KEK.
-    std::shared_ptr<const gdoi::crypto::RsaPrivateKey> signer;
+    // The KEK's signing key (RSA, ECDSA P-256 or P-384: signs GROUPKEY-PUSH messages); set when
+    // the group has a KEK.
+    std::shared_ptr<const gdoi::crypto::KekPrivateKey> signer;
     // The TEKs as configured: a rekey makes one fresh TEK (new SPI and keys) from each.
     std::vector<gdoi::TekPolicy> tek_templates;
     int multicast_ttl = 1; // [group.kek] multicast-ttl: pushes to a multicast KEK destination

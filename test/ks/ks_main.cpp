@@ -167,8 +167,13 @@ struct Server {
         try {
             if (command == "push-now") {
                 bool roll = request.value("kek", false);
-                auto plan = rekey(*group, rt, members_of(*group), roll, now);
-                return send(*group, plan, roll ? "rekey (TEKs and KEK)" : "rekey");
+                bool wrong_signature = request.value("wrong-signature", false);
+                auto plan = rekey(*group, rt, members_of(*group), roll, now, wrong_signature);
+                auto reply = send(*group, plan,
+                                  std::string(roll ? "rekey (TEKs and KEK)" : "rekey") +
+                                      (wrong_signature ? " signed with a key not the KEK's" : ""));
+                if (wrong_signature) reply["wrong_signature"] = true;
+                return reply;
             }
             if (command == "delete-tek") {
                 if (!request.contains("spi"))

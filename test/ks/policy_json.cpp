@@ -1,5 +1,6 @@
 #include "test/ks/policy_json.hpp"
 
+#include "gdoi/crypto/kek_signature.hpp"
 #include "gdoi/crypto/prf.hpp"
 #include "gdoi/pull/group_policy_codec.hpp"
 
@@ -42,12 +43,16 @@ nlohmann::json policy_to_json(const GroupPolicy& policy) {
             std::snprintf(buffer, sizeof buffer, "%02x", b);
             spi += buffer;
         }
+        const std::string algorithm(crypto::sig_algorithm_name(k.signature_algorithm));
+        const std::string hash(crypto::hash_name(crypto::signature_hash(k.signature_hash)));
         out["kek"] = {{"spi", spi},
                       {"cipher", k.cipher == KekCipher::des3_cbc ? "3des-cbc" : "aes-cbc"},
                       {"key_bits", k.key_bits},
                       {"key", fingerprint(k.key)},
                       {"iv_octets", k.iv.size()},
                       {"lifetime", k.lifetime.count()},
+                      {"signature_algorithm", algorithm},
+                      {"signature_hash", hash},
                       {"signature_key_bits", k.signature_key_bits},
                       {"public_key_octets", k.public_key_der.size()},
                       {"ack", k.ack_request == AckRequest::rfc8263        ? "rfc8263"

@@ -60,8 +60,8 @@ uint32_t next_sequence(KsGroup& group) {
     return *group.policy.sequence;
 }
 
-// The frame every push of the group shares: under the current KEK, signed with the KEK's RSA
-// key, with `sequence`.
+// The frame every push of the group shares: under the current KEK, signed with the KEK's key,
+// with `sequence`.
 push::PushSpec push_frame(const KsGroup& group, uint32_t sequence) {
     require_kek(group);
     push::PushSpec spec;
@@ -140,11 +140,15 @@ GroupPolicy current_policy(KsGroup& group, GroupRuntime& runtime, TimePoint now)
 }
 
 PushPlan rekey(KsGroup& group, GroupRuntime& runtime, const std::vector<IpAddress>& members,
-               bool roll_kek, TimePoint now) {
+               bool roll_kek, TimePoint now, bool wrong_signature) {
     require_kek(group); // before the group state changes
+    if (wrong_signature && !runtime.impostor_signer)
+        runtime.impostor_signer = std::make_shared<const crypto::KekPrivateKey>(
+            crypto::KekPrivateKey::generate(group.signer->scheme()));
     Renewal renewal = renew(group, runtime, now);
     PushPlan plan = std::move(renewal.plan);
     push::PushSpec spec = push_frame(group, plan.sequence);
+    if (wrong_signature) spec.signer = runtime.impostor_signer.get();
     spec.teks = std::move(renewal.teks);
     if (group.policy.gap.activation_delay || group.policy.gap.deactivation_delay)
         spec.gap = group.policy.gap;

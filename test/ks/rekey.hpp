@@ -7,6 +7,7 @@
 #include "test/ks/ks_config.hpp"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -56,6 +57,8 @@ struct GroupRuntime {
     std::map<gdoi::IpAddress, Acks> acks; // valid acks received, per member
     uint64_t bad_acks = 0;
     uint64_t timed_rekeys = 0; // made by [group.rekey] (test/ks/timed_rekey.*)
+    // push-now "wrong-signature": a key of the KEK's kind that is not the KEK's (made once).
+    std::shared_ptr<const gdoi::crypto::KekPrivateKey> impostor_signer;
 };
 
 // The group policy as a PULL hands it out at `now`: TEK lifetimes are the time left, TEKs past
@@ -65,9 +68,11 @@ gdoi::GroupPolicy current_policy(KsGroup& group, GroupRuntime& runtime, TimePoin
 // push-now: one fresh TEK (new SPI and keys) per configured TEK, the still-valid TEKs repeated
 // with their remaining lifetime, SEQ + 1; with `roll_kek` a new KEK (SPI and key), announced in
 // a push encrypted under the old one. To every member in `members`, and to the KEK's multicast
-// destination when it is one.
+// destination when it is one. With `wrong_signature` (a fault, to test members) the push is
+// signed with another key of the KEK's kind: a member must refuse it, and the group state moves
+// on all the same.
 PushPlan rekey(KsGroup& group, GroupRuntime& runtime, const std::vector<gdoi::IpAddress>& members,
-               bool roll_kek, TimePoint now);
+               bool roll_kek, TimePoint now, bool wrong_signature = false);
 
 // The group state of a rekey, announced to nobody: the fresh TEKs and SEQ + 1 of rekey(),
 // which members learn by their next PULL. Needs no KEK. The plan has no pushes.

@@ -1,6 +1,7 @@
 // The test key server's pushes (test/ks/rekey.*) read by the member's receiver
 // (gdoi::push::PushReceiver) in one process: what the control commands promise is what a
 // member sees.
+#include "gdoi/crypto/kek_signature.hpp"
 #include "gdoi/crypto/prf.hpp"
 #include "gdoi/push/push_crypto.hpp"
 #include "gdoi/push/push_receiver.hpp"
@@ -10,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 #include <unistd.h>
 
 using namespace gdoi;
@@ -35,8 +37,8 @@ TekPolicy tek(uint32_t spi, const char* from, const char* to) {
 }
 
 KsGroup group() {
-    static const auto signer =
-        std::make_shared<const crypto::RsaPrivateKey>(crypto::RsaPrivateKey::generate(2048));
+    static const auto signer = std::make_shared<const crypto::KekPrivateKey>(
+        crypto::KekPrivateKey::generate(crypto::KekSignatureScheme::rsa));
     KsGroup g;
     g.policy.group_id = 1234;
     g.policy.sequence = 3;
@@ -331,4 +333,77 @@ TEST_CASE("[group.rekey] is read and checked", "[ks][timed][config]") {
                       Contains("send = \"push\" needs a [group.kek]"));
     CHECK_THROWS_WITH(config_from("[[group]]\nid = 1\nrekey = 5\n"),
                       Contains(":3:9: [group.rekey] must be a table"));
+}
+
+TEST_CASE("push-now \"wrong-signature\": refused by the member, the group moves on", "[ks][push]") {
+    KsGroup g = group();
+    GroupRuntime rt;
+    TimePoint now{};
+    const KekPolicy kek = *g.policy.kek;
+    auto teks = current_policy(g, rt, now).teks;
+
+    auto bad = rekey(g, rt, {m1}, false, now, true);
+    REQUIRE(rt.impostor_signer);
+    CHECK(rt.impostor_signer->scheme() == g.signer->scheme());
+    CHECK(rt.impostor_signer->public_key_der() != g.signer->public_key_der());
+    auto v = receive(bad.pushes[0], kek, 3, teks, now);
+    CHECK(v.reason == push::PushReason::bad_signature);
+    CHECK_THAT(v.message, Catch::Contains("signature does not verify with the KEK's RSA key"));
+    // The next genuine push (SEQ 5) is accepted.
+    auto good = rekey(g, rt, {m1}, false, now);
+    CHECK(receive(good.pushes[0], kek, 3, teks, now).accepted());
+}
+
+TEST_CASE("[group.kek] signature-algorithm: ECDSA keys, the KEK announces them",
+          "[ks][push][config]") {
+    using Catch::Matchers::Contains;
+    const std::string kek_head = group_head + R"(
+[group.kek]
+source = "10.77.0.1:848"
+destination = "239.77.1.1:848"
+)";
+    auto rsa = config_from(kek_head);
+    REQUIRE(rsa.groups[0].policy.kek);
+    CHECK(rsa.groups[0].policy.kek->signature_algorithm == SignatureAlgorithm::rsa);
+    CHECK(rsa.groups[0].policy.kek->signature_hash == SignatureHash::sha256);
+    CHECK(rsa.groups[0].policy.kek->signature_key_bits == 2048);
+
+    auto rsa512 = config_from(kek_head + "signature-hash = \"sha512\"\n");
+    CHECK(rsa512.groups[0].policy.kek->signature_hash == SignatureHash::sha512);
+
+    for (auto [name, algorithm, hash, bits] :
+         {std::tuple{"ecdsa-p256", SignatureAlgorithm::ecdsa_256, SignatureHash::sha256, 256},
+          std::tuple{"ecdsa-p384", SignatureAlgorithm::ecdsa_384, SignatureHash::sha384, 384}}) {
+        CAPTURE(name);
+        auto c = config_from(kek_head + "signature-algorithm = \"" + name + "\"\n");
+        auto& group = c.groups[0];
+        REQUIRE(group.policy.kek);
+        const KekPolicy& kek = *group.policy.kek;
+        CHECK(kek.signature_algorithm == algorithm);
+        CHECK(kek.signature_hash == hash);
+        CHECK(kek.signature_key_bits == bits);
+        // The KD key is the signer's public key, an EC key on the curve.
+        auto key = crypto::KekPublicKey::from_der(algorithm, kek.public_key_der);
+        CHECK(key.key_bits() == size_t(bits));
+        // Its pushes verify at the member.
+        GroupRuntime rt;
+        TimePoint now{};
+        auto teks = current_policy(group, rt, now).teks;
+        auto plan = rekey(group, rt, {m1}, false, now);
+        auto v = receive(plan.pushes[0], kek, 0, teks, now);
+        INFO(v.message);
+        CHECK(v.accepted());
+    }
+    CHECK_THROWS_WITH(
+        config_from(kek_head + "signature-algorithm = \"dsa\"\n"),
+        Contains("unknown signature-algorithm \"dsa\" (rsa, ecdsa-p256, ecdsa-p384)"));
+    CHECK_THROWS_WITH(config_from(kek_head + "signature-algorithm = \"ecdsa-p384\"\n" +
+                                  "signature-hash = \"sha256\"\n"),
+                      Contains("ecdsa-p384 signs with sha384 (RFC 4754), not sha256"));
+    CHECK_THROWS_WITH(config_from(kek_head + "signature-hash = \"md4\"\n"),
+                      Contains("unknown signature-hash \"md4\""));
+    CHECK_THROWS_WITH(config_from(kek_head + "signature-algorithm = \"ecdsa-p256\"\n" +
+                                  "signing-key = \"/nonexistent/ks-key.pem\"\n"),
+                      Contains("cannot open EC private key file /nonexistent/ks-key.pem "
+                               "(signature-algorithm ecdsa-p256)"));
 }

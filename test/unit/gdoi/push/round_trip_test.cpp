@@ -15,8 +15,9 @@ using crypto::SignatureForm;
 
 namespace {
 
-const crypto::RsaPrivateKey& ks_key() {
-    static const crypto::RsaPrivateKey key = crypto::RsaPrivateKey::generate(2048);
+const crypto::KekPrivateKey& ks_key() {
+    static const crypto::KekPrivateKey key =
+        crypto::KekPrivateKey::generate(crypto::KekSignatureScheme::rsa, 2048);
     return key;
 }
 

@@ -131,6 +131,18 @@ std::vector<uint8_t> self_signed_certificate() {
     return der;
 }
 
+// A P-256 public key as KD's SIG_ALGORITHM_KEY carries it (DER SubjectPublicKeyInfo).
+std::vector<uint8_t> p256_public_key() {
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+    REQUIRE(key);
+    unsigned char* raw = nullptr;
+    int length = i2d_PUBKEY(key.get(), &raw);
+    REQUIRE(length > 0);
+    std::vector<uint8_t> der(raw, raw + length);
+    OPENSSL_free(raw);
+    return der;
+}
+
 std::string hex(std::span<const uint8_t> b) {
     static const char d[] = "0123456789abcdef";
     std::string s;
@@ -206,6 +218,21 @@ TEST_CASE("tshark dissects every message kind we encode the way we do", "[wire][
         {SeqPayload{8}, GdoiSaPayload{doi::gdoi, 0, {sa_kek_from(kek)}}, kd,
          CertPayload{cert_encoding::x509_signature, self_signed_certificate()}, SigPayload{sig}},
         rfc);
+    // An ECDSA-256 KEK (SIG_ALGORITHM 4, its EC key in KD) and its 64-octet r | s SIG.
+    KekPolicy ecdsa_kek = kek;
+    ecdsa_kek.signature_algorithm = SignatureAlgorithm::ecdsa_256;
+    ecdsa_kek.signature_key_bits = 256;
+    ecdsa_kek.public_key_der = p256_public_key();
+    KdPayload ecdsa_kd;
+    ecdsa_kd.packets.push_back(kek_key_packet_from(ecdsa_kek));
+    ecdsa_kd.packets.push_back(tek_key_packet_from(tek));
+    std::vector<uint8_t> ecdsa_sig(64);
+    for (size_t i = 0; i < ecdsa_sig.size(); ++i)
+        ecdsa_sig[i] = static_cast<uint8_t>(0x80 + i);
+    add("push-rekey-ecdsa", push,
+        {SeqPayload{10}, GdoiSaPayload{doi::gdoi, 0, {sa_kek_from(ecdsa_kek)}}, ecdsa_kd,
+         SigPayload{ecdsa_sig}},
+        rfc);
     DeletePayload del;
     del.spis = {{0x1a, 0x2b, 0x3c, 0x4d}, {0, 0, 0, 1}};
     add("push-delete", push, {SeqPayload{9}, del, SigPayload{sig}}, rfc);
@@ -228,7 +255,8 @@ TEST_CASE("tshark dissects every message kind we encode the way we do", "[wire][
                " -e isakmp.sat.src_id_length -e isakmp.sat.transform_id -e isakmp.seq.seq"
                " -e isakmp.kd.num_pkt -e isakmp.kd.payload.spi -e isakmp.delete.spi"
                " -e isakmp.id.data.key_id -e isakmp.notify.msgtype -e isakmp.nonce"
-               " -e isakmp.trans.id 2>/dev/null");
+               " -e isakmp.trans.id -e isakmp.sig"
+               " 2>/dev/null");
     std::filesystem::remove_all(dir);
 
     std::map<int, std::vector<std::string>> fields;
@@ -238,7 +266,7 @@ TEST_CASE("tshark dissects every message kind we encode the way we do", "[wire][
         std::string col;
         std::istringstream split(line);
         while (std::getline(split, col, '|')) cols.push_back(col);
-        cols.resize(16);
+        cols.resize(17);
         fields[std::atoi(cols[0].c_str())] = cols;
     }
     REQUIRE(fields.size() == cases.size());
@@ -297,6 +325,12 @@ TEST_CASE("tshark dissects every message kind we encode the way we do", "[wire][
             CHECK(f[8] == "8");
             CHECK(f[4] == hex(kek.spi));
         }
+        if (c.name == "push-rekey-ecdsa") {
+            CHECK(f[8] == "10");
+            CHECK(f[4] == hex(kek.spi));
+            CHECK(f[16] == hex(ecdsa_sig)); // the whole r | s as SIG data, nothing left over
+        }
+        if (c.name == "push-rekey") CHECK(f[16] == hex(sig));
         if (c.name == "push-delete") {
             CHECK(f[8] == "9");
             CHECK(f[11] == "1a2b3c4d,00000001");

@@ -298,10 +298,20 @@ KsConfig load_config(const std::string& path) {
             if (group.multicast_ttl < 1 || group.multicast_ttl > 255)
                 fail_at(path, *kek_table, "multicast-ttl must be 1..255");
             kek.lifetime = std::chrono::seconds(r.number(*kek_table, "lifetime", 86400));
+            // KEK_ACK_REQUESTED and its value (RFC 8263 section 2), or Cisco's attribute 129.
             std::string ack = r.text(*kek_table, "ack", "none");
-            kek.ack_request = ack == "rfc8263" ? AckRequest::rfc8263
-                              : ack == "cisco" ? AckRequest::cisco_legacy
-                                               : AckRequest::none;
+            if (ack == "rfc8263" || ack == "rfc8263-sha256")
+                kek.ack_request = AckRequest::rfc8263, kek.ack_type = 1;
+            else if (ack == "rfc8263-lkh")
+                kek.ack_request = AckRequest::rfc8263, kek.ack_type = 2;
+            else if (ack == "rfc8263-sha512")
+                kek.ack_request = AckRequest::rfc8263, kek.ack_type = 3;
+            else if (ack == "cisco")
+                kek.ack_request = AckRequest::cisco_legacy, kek.ack_type = 1;
+            else if (ack != "none")
+                fail_at(path, *kek_table,
+                        "ack must be none, rfc8263, rfc8263-sha512, rfc8263-lkh or cisco, not \"" +
+                            ack + "\"");
             kek.source = r.endpoint(*kek_table, "source");
             kek.destination = r.endpoint(*kek_table, "destination");
             group.policy.kek = std::move(kek);

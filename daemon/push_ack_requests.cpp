@@ -19,10 +19,9 @@ AckRequestOutcome PushAckRequests::on_accepted(gdoi::push::PushVerdict& verdict,
     const std::string advice =
         push_ack_
             ? "; not answered (RFC 8263 section 4: a member that cannot answer stays in the group)"
-            : "; not answered: push-ack is off for this group (the default while gdoid's RFC 8263 "
-              "ack "
-              "is unproven against a real key server; a member that does not answer stays in the "
-              "group, RFC 8263 section 4); set push-ack = true to answer";
+            : ": push-ack is off for this group (the default while gdoid's RFC 8263 ack is "
+              "unproven against a real key server; a member that does not answer stays in "
+              "the group, RFC 8263 section 4); set push-ack = true to answer";
     outcome.log_line = *verdict.ack_declined + advice +
                        ". Further requests for this reason are only counted (gdoictl status, "
                        "ack_requests_ignored)";

@@ -183,7 +183,7 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
         if (!config.answer_ack_requests)
             verdict.ack_declined = "the key server asks for an acknowledgement (" +
                                    ack_request_name(verdict.update->ack_request, type) +
-                                   ") and answering such requests is turned off for this member";
+                                   "), and this member is set not to answer ack requests";
         else if (unanswerable)
             verdict.ack_declined = *unanswerable;
         else if (!config.member_address)

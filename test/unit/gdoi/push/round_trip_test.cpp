@@ -314,7 +314,7 @@ TEST_CASE("round trip: ack requests gdoid does not answer are declined with the 
     std::string reason;
     SECTION("answering is off (the default)") {
         config.answer_ack_requests = PushReceiverConfig{}.answer_ack_requests;
-        reason = "turned off";
+        reason = "set not to answer ack requests";
     }
     SECTION("REKEY_ACK_LKH_SHA256: keyed with an LKH key") {
         kek.ack_type = 2;

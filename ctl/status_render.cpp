@@ -98,6 +98,10 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                std::to_string(group.registration_failures) + " failed), pushes: " +
                std::to_string(group.pushes_accepted) + " accepted, " + std::to_string(group.pushes_rejected) +
                " rejected" + (group.acks_sent ? ", " + std::to_string(group.acks_sent) + " acknowledged" : std::string()) +
+               (group.ack_requests_ignored
+                    ? ", " + std::to_string(group.ack_requests_ignored) + " ack request" +
+                          (group.ack_requests_ignored == 1 ? "" : "s") + " ignored (see the log)"
+                    : std::string()) +
                "\n";
         if (!group.pushes_rejected_by_reason.empty()) {
             std::string reasons;

@@ -186,6 +186,10 @@ struct GroupConfig {
     RekeyPolicy rekey;
     std::vector<FailOpenRule> fail_open;
     gdoi::ServerQuirks quirks;
+    // Answer the key servers' RFC 8263 GROUPKEY-PUSH acknowledgement requests (`push-ack`).
+    // Off by default: no deployed key server has confirmed our reading of RFC 8263 yet
+    // (gdoi/push/push_ack.hpp); a member that does not answer stays in the group.
+    bool push_ack = false;
 };
 
 struct Config {

@@ -295,7 +295,8 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
                       {"name", "id", "servers", "local-address", "routing-instance", "pre-shared-key",
                        "certificate", "ike", "wan-interface", "lan-interfaces", "lan-prefixes", "anchor",
                        "match-direction", "df-bit", "crypto-offload", "datapath-fallback",
-                       "bypass-mark", "tcp-mss", "per-destination-idle", "retry", "rekey", "fail-open", "server-quirks"},
+                       "bypass-mark", "tcp-mss", "per-destination-idle", "retry", "rekey", "fail-open", "server-quirks",
+                       "push-ack"},
                       "[[group]]");
 
     if (auto name = reader.get_string(table, "name", true, context)) {
@@ -373,6 +374,7 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     parse_fail_open(reader, table, group, context);
     if (const auto* quirks = reader.get_table(table, "server-quirks", false, context))
         parse_quirks(reader, *quirks, group.quirks);
+    if (auto push_ack = reader.get_bool(table, "push-ack")) group.push_ack = *push_ack;
     return group;
 }
 

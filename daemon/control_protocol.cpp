@@ -145,7 +145,8 @@ json to_json(const DaemonStatus& status) {
               {"pushes_accepted", group.pushes_accepted},
               {"pushes_rejected", group.pushes_rejected},
               {"pushes_rejected_by_reason", group.pushes_rejected_by_reason},
-              {"acks_sent", group.acks_sent}}},
+              {"acks_sent", group.acks_sent},
+              {"ack_requests_ignored", group.ack_requests_ignored}}},
         };
         if (group.kernel)
             entry["kernel"] = {{"state", group.kernel->state},
@@ -271,6 +272,9 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
                     if (count.is_number_unsigned()) group.pushes_rejected_by_reason[reason] = count.get<uint64_t>();
             if (const auto acks = it->find("acks_sent"); acks != it->end() && acks->is_number_unsigned())
                 group.acks_sent = acks->get<uint64_t>();
+            if (const auto ignored = it->find("ack_requests_ignored");
+                ignored != it->end() && ignored->is_number_unsigned())
+                group.ack_requests_ignored = ignored->get<uint64_t>();
         }
         if (const auto it = entry.find("kernel"); it != entry.end() && it->is_object()) {
             KernelStatus kernel;

@@ -168,6 +168,7 @@ struct GroupStatus {
     uint64_t pushes_rejected = 0;
     std::map<std::string, uint64_t> pushes_rejected_by_reason;
     uint64_t acks_sent = 0;
+    uint64_t ack_requests_ignored = 0; // RFC 8263 ack requests not answered
     std::optional<KernelStatus> kernel;
 };
 

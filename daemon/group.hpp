@@ -49,6 +49,7 @@ struct GroupCounters {
     uint64_t pushes_accepted = 0;   // GROUPKEY-PUSH messages applied
     uint64_t pushes_rejected = 0;   // bad signature, replayed sequence, malformed...
     uint64_t acks_sent = 0;         // RFC 8263 acknowledgements
+    uint64_t ack_requests_ignored = 0; // pushes whose ack request went unanswered (push-ack off...)
     // Refused pushes by the first check that failed ("bad_signature", "replayed_seq" ...).
     std::map<std::string, uint64_t> pushes_rejected_by_reason;
 };

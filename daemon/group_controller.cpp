@@ -12,8 +12,8 @@ namespace gdoid::daemon {
 
 namespace {
 
-// The longest an ack waits before it is sent (RFC 8263's review: acks after a jitter of "a few
-// seconds"); the key server's ack bookkeeping tolerates far more.
+// The longest an ack waits before it is sent. RFC 8263 section 6: "A GM MUST NOT delay sending
+// an Acknowledgement Message for more than 5 seconds."
 constexpr std::chrono::milliseconds ack_jitter{2000};
 
 // ISAKMP header: exchange type at octet 18 (RFC 2408 section 3.1); GROUPKEY-PUSH is 33
@@ -68,7 +68,7 @@ GroupController::GroupController(sd_event* event, Group& group, GdoiSocket& sock
                   }),
       removal_timer_(event, "TEK removal of group " + group.name(), [this] { apply_removals(); }),
       ack_timer_(event, "rekey acknowledgements of group " + group.name(), [this] { send_due_acks(); }),
-      push_receiver_(gdoi::push::PushReceiverConfig{group.config().quirks, group.config().local_address}),
+      push_receiver_(push_receiver_config(group.config())), ack_requests_(group.config().push_ack),
       random_(std::random_device{}()) {}
 
 GroupController::~GroupController() = default;
@@ -255,14 +255,16 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
              {.group = group_.name(), .server = server, .message_id = message_id::push_accepted});
     for (const auto& event : result.events) log_info(event, fields);
     for (const auto& note : update.notes) log_info(note, fields);
-    // RFC 8263: the ack goes back to the key server, in the clear, only when the KEK asks;
-    // after a random jitter of up to ack_jitter (the draft's "a few seconds"), so that a
-    // multicast push to thousands of members does not come back as thousands of acks in the
-    // same millisecond.
-    if (verdict.ack) {
+    // RFC 8263: the ack goes back to the key server, in the clear, only when the KEK asks and
+    // the group's push-ack is on; after a random jitter of up to ack_jitter (section 6 allows
+    // it), so that a multicast push to thousands of members does not come back as thousands of
+    // acks in the same millisecond. An unanswered request is counted and logged once.
+    auto ack = ack_requests_.on_accepted(verdict, group_.counters);
+    if (ack.log_line) log_info(*ack.log_line, fields);
+    if (ack.ack) {
         const auto delay = std::chrono::milliseconds(
             std::uniform_int_distribution<int64_t>(0, ack_jitter.count())(random_));
-        pending_acks_.push_back({std::chrono::steady_clock::now() + delay, from, std::move(*verdict.ack)});
+        pending_acks_.push_back({std::chrono::steady_clock::now() + delay, from, std::move(*ack.ack)});
         send_due_acks();
     }
     for (const auto& removal : result.removals) pending_removals_.push_back(removal);

@@ -1,8 +1,9 @@
 // One group's life in the event loop: registers with its key servers (RegistrationDriver),
 // accepts GROUPKEY-PUSH rekeys (unicast on the shared GDOI socket, multicast on a socket of its
-// own that joins the KEK's destination group), acknowledges them when the KEK asks (RFC 8263),
-// pulls again inside the pull window when no push came, and hands every policy to the group's
-// GroupDataplane. Every step is reflected in the Group model (`gdoictl status`) and the log.
+// own that joins the KEK's destination group), acknowledges them when the KEK asks and push-ack
+// is on (RFC 8263), pulls again inside the pull window when no push came, and hands every policy
+// to the group's GroupDataplane. Every step is reflected in the Group model (`gdoictl status`)
+// and the log.
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "daemon/group.hpp"
 #include "daemon/group_dataplane.hpp"
 #include "daemon/oneshot_timer.hpp"
+#include "daemon/push_ack_requests.hpp"
 #include "daemon/rate_limiter.hpp"
 #include "daemon/registration_driver.hpp"
 #include "gdoi/group_policy.hpp"
@@ -79,6 +81,7 @@ private:
     std::optional<gdoi::GroupPolicy> policy_;
     std::chrono::steady_clock::time_point kek_received_{}; // when policy_->kek's lifetime was given
     gdoi::push::PushReceiver push_receiver_;
+    PushAckRequests ack_requests_; // acks to send, unanswered requests counted and logged
     std::vector<gdoi::push::TekRemoval> pending_removals_;
     std::unique_ptr<GdoiSocket> multicast_;
     std::optional<gdoi::IpAddress> multicast_group_;

@@ -83,7 +83,8 @@ enum class KekCipher : uint8_t { des3_cbc, aes_cbc };
 enum class SignatureHash : uint8_t { md5, sha1, sha256, sha384, sha512 };
 enum class SignatureAlgorithm : uint8_t { rsa, dss, ecdss, ecdsa_256, ecdsa_384, ecdsa_521 };
 
-// RFC 8263: KEK_ACK_REQUESTED is attribute 9; older Cisco servers use 129.
+// Which KEK attribute asked for push acks: RFC 8263's KEK_ACK_REQUESTED (9), or 129 (private
+// use) from older Cisco servers.
 enum class AckRequest : uint8_t { none, rfc8263, cisco_legacy };
 
 struct KekPolicy {
@@ -98,6 +99,9 @@ struct KekPolicy {
     std::vector<uint8_t> public_key_der; // DER SubjectPublicKeyInfo of the key server
     std::chrono::seconds lifetime{0};
     AckRequest ack_request = AckRequest::none;
+    // The request attribute's value; for KEK_ACK_REQUESTED the ack type (RFC 8263 section 2:
+    // 1 REKEY_ACK_KEK_SHA256 ... 4 REKEY_ACK_LKH_SHA512). Meaningless while ack_request is none.
+    uint16_t ack_type = 1;
     // Where pushes come from and go to (the KEK's source and destination IDs);
     // a multicast destination means we join that group.
     SelectorEndpoint source;

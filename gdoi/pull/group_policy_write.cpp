@@ -112,9 +112,10 @@ GdoiSaPayload write_group_sa(const GroupPolicy& policy, const PolicyEncodeOption
         AckRequest ack =
             options.ack_attribute != AckRequest::none ? options.ack_attribute : kek.ack_request;
         if (ack == AckRequest::rfc8263)
-            p.attributes.push_back(Attribute::tv(kek_attr::ack_requested, 1));
+            p.attributes.push_back(Attribute::tv(kek_attr::ack_requested, kek.ack_type));
         if (ack == AckRequest::cisco_legacy)
-            p.attributes.push_back(Attribute::tv(kek_attr::ack_requested_cisco_legacy, 1));
+            p.attributes.push_back(
+                Attribute::tv(kek_attr::ack_requested_cisco_legacy, kek.ack_type));
         sa.attributes.push_back(std::move(p));
     }
     if (policy.gap.activation_delay || policy.gap.deactivation_delay) {

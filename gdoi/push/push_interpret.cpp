@@ -151,7 +151,9 @@ std::variant<PushUpdate, std::string> interpret_push(const Message& m, const Kek
         if (!known(current_teks, t.spi)) u.new_tek_spis.push_back(t.spi);
 
     read_deletes(u, m);
-    u.ack_request = u.kek ? u.kek->ack_request : current_kek.ack_request;
+    const KekPolicy& asking = u.kek ? *u.kek : current_kek;
+    u.ack_request = asking.ack_request;
+    u.ack_type = asking.ack_type;
     detect_ejection(u, current_teks);
     return u;
 }

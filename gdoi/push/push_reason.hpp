@@ -31,6 +31,7 @@ struct PushCounters {
     std::array<uint64_t, kPushReasonCount> by_reason{};
     uint64_t rejected_teks = 0; // TEKs dropped from accepted pushes (no key, unpaired, ...)
     uint64_t acks_built = 0;
+    uint64_t ack_requests_declined = 0; // the KEK asked for an ack and none was built
 
     void count(PushReason reason) { ++by_reason[static_cast<size_t>(reason)]; }
     uint64_t operator[](PushReason reason) const { return by_reason[static_cast<size_t>(reason)]; }

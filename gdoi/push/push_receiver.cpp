@@ -174,8 +174,22 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
     verdict.reason = PushReason::accepted;
     verdict.update = std::move(std::get<PushUpdate>(update));
     verdict.message = "push SEQ " + std::to_string(seq) + " accepted";
-    if (verdict.update->ack_request != AckRequest::none && config.member_address)
-        verdict.ack = build_ack(kek, seq, *config.member_address);
+    // RFC 8263 7.2: an ack only after the push passed every check above, when the most recently
+    // received SA KEK asks; sent under the KEK that decrypted the push (section 2.1).
+    if (verdict.update->ack_request != AckRequest::none) {
+        const uint16_t type = verdict.update->ack_type;
+        const auto unanswerable = unanswerable_ack_request(verdict.update->ack_request, type);
+        if (!config.answer_ack_requests)
+            verdict.ack_declined = "the key server asks for an acknowledgement (" +
+                                   ack_request_name(verdict.update->ack_request, type) +
+                                   "), and this member is set not to answer ack requests";
+        else if (unanswerable)
+            verdict.ack_declined = *unanswerable;
+        else if (!config.member_address)
+            verdict.ack_declined = "the member's own address, which the ack names, is not known";
+        else
+            verdict.ack = build_ack(kek, *ack_suite(type), seq, *config.member_address);
+    }
     return verdict;
 }
 
@@ -186,6 +200,7 @@ PushVerdict PushReceiver::receive(std::span<const uint8_t> datagram, const KekPo
     counters_.count(v.reason);
     if (v.update) counters_.rejected_teks += v.update->rejected_teks.size();
     if (v.ack) ++counters_.acks_built;
+    if (v.ack_declined) ++counters_.ack_requests_declined;
     return v;
 }
 

@@ -25,6 +25,8 @@ struct PushVerdict {
     std::string message;                     // operator sentence: what, where, why
     std::optional<PushUpdate> update;        // when accepted
     std::optional<std::vector<uint8_t>> ack; // when accepted and the KEK asks for an ack
+    // Accepted, the KEK asks for an ack, and none was built: why (an operator sentence).
+    std::optional<std::string> ack_declined;
     SecretBytes plaintext;                   // decrypted message (E flag as received), when
                                              // decryption succeeded; for debugging/tests
     std::vector<wire::Observation> observations;
@@ -36,6 +38,10 @@ struct PushReceiverConfig {
     ServerQuirks quirks;
     // Our address as the ack's ID payload names it; without it no ack is built.
     std::optional<IpAddress> member_address;
+    // Answer the key server's RFC 8263 ack requests at all. Off, a request is declined the way
+    // a member without RFC 8263 support would ignore it (section 1: implementing the ack is
+    // OPTIONAL; section 4: a member that does not answer still takes part in the group).
+    bool answer_ack_requests = false;
 };
 
 class PushReceiver {

@@ -52,8 +52,10 @@ struct PushUpdate {
 
     PushDeletes deletes;
 
-    // The KEK (of this push, or the current one) asks for an RFC 8263 acknowledgement.
+    // The KEK (of this push, or the current one) asks for an RFC 8263 acknowledgement, of this
+    // type (KekPolicy::ack_type): RFC 8263 section 7.2, the most recently received SA KEK rules.
     AckRequest ack_request = AckRequest::none;
+    uint16_t ack_type = 0;
 
     // Juniper's ways of removing a member: a push with only old TEKs and a DTD shorter than
     // their remaining life, or a delete of the TEK in use with no replacement. The member

@@ -35,6 +35,7 @@ inline constexpr uint8_t informational = 5;
 inline constexpr uint8_t quick_mode = 32;
 inline constexpr uint8_t groupkey_pull = 32; // RFC 6407 section 3
 inline constexpr uint8_t groupkey_push = 33; // RFC 6407 section 4
+inline constexpr uint8_t groupkey_push_ack = 35; // RFC 8263 section 3.1 ("GDOI DOI Exchange Types")
 } // namespace exchange
 
 // ---- Payload types (RFC 2408 section 3.1, RFC 6407 section 5) ----
@@ -195,9 +196,18 @@ inline constexpr uint16_t sig_hash_algorithm = 5;
 inline constexpr uint16_t sig_algorithm = 6;
 inline constexpr uint16_t sig_key_length = 7;
 inline constexpr uint16_t ke_oakley_group = 8; // RFC 3547 only
-inline constexpr uint16_t ack_requested = 9;   // RFC 8263 section 4
+inline constexpr uint16_t ack_requested = 9;   // KEK_ACK_REQUESTED, basic (RFC 8263 sections 2, 8)
+// Private use (RFC 6407); older Cisco key servers ask for their pre-RFC 8263 ack with it.
 inline constexpr uint16_t ack_requested_cisco_legacy = 129;
 } // namespace kek_attr
+
+// KEK_ACK_REQUESTED values: which ack the key server asks for (RFC 8263 sections 2.1-2.4, 8).
+namespace kek_ack_type {
+inline constexpr uint16_t rekey_ack_kek_sha256 = 1;
+inline constexpr uint16_t rekey_ack_lkh_sha256 = 2;
+inline constexpr uint16_t rekey_ack_kek_sha512 = 3;
+inline constexpr uint16_t rekey_ack_lkh_sha512 = 4;
+} // namespace kek_ack_type
 
 namespace kek_management {
 inline constexpr uint16_t lkh = 1;

@@ -150,10 +150,12 @@ KekPolicy kek_policy_from(const SaKekPayload& sa) {
             kek.signature_key_bits = static_cast<uint16_t>(need());
             break;
         case kek_attr::ack_requested:
-            kek.ack_request = AckRequest::rfc8263;
-            break;
         case kek_attr::ack_requested_cisco_legacy:
-            kek.ack_request = AckRequest::cisco_legacy;
+            // The value names the ack type; one we cannot answer (0 is reserved) is declined
+            // when a push asks, never a reason to refuse the policy (RFC 8263 section 4).
+            kek.ack_request =
+                a.type == kek_attr::ack_requested ? AckRequest::rfc8263 : AckRequest::cisco_legacy;
+            kek.ack_type = n && *n <= 0xffff ? static_cast<uint16_t>(*n) : 0;
             break;
         default:
             break; // RFC 2408: unknown attributes of an accepted SA are ignored
@@ -236,9 +238,9 @@ SaKekPayload sa_kek_from(const KekPolicy& kek) {
     if (kek.signature_key_bits)
         a.push_back(Attribute::tv(kek_attr::sig_key_length, kek.signature_key_bits));
     if (kek.ack_request == AckRequest::rfc8263)
-        a.push_back(Attribute::tv(kek_attr::ack_requested, 1));
+        a.push_back(Attribute::tv(kek_attr::ack_requested, kek.ack_type));
     if (kek.ack_request == AckRequest::cisco_legacy)
-        a.push_back(Attribute::tv(kek_attr::ack_requested_cisco_legacy, 1));
+        a.push_back(Attribute::tv(kek_attr::ack_requested_cisco_legacy, kek.ack_type));
     return sa;
 }
 

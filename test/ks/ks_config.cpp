@@ -220,10 +220,20 @@ KekPolicy read_kek(const Reader& r, const toml::table& t, KsGroup& group) {
     if (group.multicast_ttl < 1 || group.multicast_ttl > 255)
         fail_at(r.path, t, "multicast-ttl must be 1..255");
     kek.lifetime = std::chrono::seconds(r.number(t, "lifetime", 86400));
+    // KEK_ACK_REQUESTED and its value (RFC 8263 section 2), or Cisco's attribute 129.
     std::string ack = r.text(t, "ack", "none");
-    kek.ack_request = ack == "rfc8263" ? AckRequest::rfc8263
-                      : ack == "cisco" ? AckRequest::cisco_legacy
-                                       : AckRequest::none;
+    if (ack == "rfc8263" || ack == "rfc8263-sha256")
+        kek.ack_request = AckRequest::rfc8263, kek.ack_type = 1;
+    else if (ack == "rfc8263-lkh")
+        kek.ack_request = AckRequest::rfc8263, kek.ack_type = 2;
+    else if (ack == "rfc8263-sha512")
+        kek.ack_request = AckRequest::rfc8263, kek.ack_type = 3;
+    else if (ack == "cisco")
+        kek.ack_request = AckRequest::cisco_legacy, kek.ack_type = 1;
+    else if (ack != "none")
+        fail_at(r.path, t,
+                "ack must be none, rfc8263, rfc8263-sha512, rfc8263-lkh or cisco, not \"" + ack +
+                    "\"");
     kek.source = r.endpoint(t, "source");
     kek.destination = r.endpoint(t, "destination");
     return kek;

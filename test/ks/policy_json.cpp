@@ -29,6 +29,22 @@ static nlohmann::json endpoint_json(const SelectorEndpoint& e) {
     return {{"prefixes", prefixes}, {"port", e.port}};
 }
 
+// The test key server's `ack` setting that asks for this (ks_config.cpp).
+static std::string ack_name(const KekPolicy& k) {
+    if (k.ack_request == AckRequest::none) return "none";
+    if (k.ack_request == AckRequest::cisco_legacy) return "cisco";
+    switch (k.ack_type) {
+    case 1:
+        return "rfc8263";
+    case 2:
+        return "rfc8263-lkh";
+    case 3:
+        return "rfc8263-sha512";
+    default:
+        return "rfc8263-type-" + std::to_string(k.ack_type);
+    }
+}
+
 nlohmann::json policy_to_json(const GroupPolicy& policy) {
     nlohmann::json out;
     out["group"] = policy.group_id;
@@ -55,9 +71,7 @@ nlohmann::json policy_to_json(const GroupPolicy& policy) {
                       {"signature_hash", hash},
                       {"signature_key_bits", k.signature_key_bits},
                       {"public_key_octets", k.public_key_der.size()},
-                      {"ack", k.ack_request == AckRequest::rfc8263        ? "rfc8263"
-                              : k.ack_request == AckRequest::cisco_legacy ? "cisco"
-                                                                          : "none"},
+                      {"ack", ack_name(k)},
                       {"source", endpoint_json(k.source)},
                       {"destination", endpoint_json(k.destination)}};
     }

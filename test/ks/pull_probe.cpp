@@ -64,6 +64,7 @@ void listen_for_pushes(GroupPolicy policy, const UdpSocket& unicast, const IpAdd
     }
     push::PushReceiverConfig rc;
     rc.member_address = local;
+    rc.answer_ack_requests = true; // the probe answers as a member with gdoid.conf push-ack on
     push::PushReceiver receiver(rc);
     uint32_t last_sequence = policy.sequence.value_or(0);
     auto end = ike::Clock::now() + std::chrono::seconds(seconds);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GROUPKEY-PUSH received by the daemon itself (host kernel: the ESP states cannot be installed
 # here, which this scenario does not look at). gdoid in namespace "gm" registers with
-# gdoi-test-ks in "ks" (KEK with RFC 8263 acks, a TEK pair). Asserts what an operator checks
+# gdoi-test-ks in "ks" (KEK with RFC 8263 acks, a TEK pair; gdoid with push-ack = true, so it
+# answers them: test/system/304-gdoid-push-ack.sh covers the default). Asserts what an operator checks
 # with `gdoictl status --json` and the log:
 #   1. push-now is accepted: pushes_accepted 1, the sequence the key server reports, the new
 #      TEK SPIs listed, last_rekey.kind "push"; one ack sent, and the key server counts it with
@@ -89,6 +90,7 @@ ike = { encryption = "aes-256", hash = "sha256", dh-group = 14, lifetime = "8h" 
 wan-interface = "$GM_IF"
 lan-interfaces = ["lo"]
 retry = { count = 1, interval = "2s" }
+push-ack = true
 TOML
 ST_SOCKET="$ST_DIR/run/control"
 ST_NETNS=$GM_NS

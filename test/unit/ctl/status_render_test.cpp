@@ -88,3 +88,18 @@ TEST_CASE("the client tells a missing daemon from a refused connection", "[ctl]"
     CHECK(result.error->exit_code == exit_code::not_running);
     CHECK(result.error->message == "cannot reach gdoid at /nonexistent/gdoid/control: no such socket (is gdoid running?)");
 }
+
+TEST_CASE("ack counters: sent and ignored requests show on the pushes line", "[ctl]") {
+    auto status = sample();
+    status.groups[0].pushes_accepted = 4;
+    status.groups[0].acks_sent = 1;
+    status.groups[0].ack_requests_ignored = 3;
+    status.groups[1].ack_requests_ignored = 1;
+    const auto text = render_status(status, false);
+    CHECK_THAT(text,
+               Catch::Contains(
+                   "  registrations: 2 (1 failed), pushes: 4 accepted, 0 rejected, 1 acknowledged, "
+                   "3 ack requests ignored (see the log)\n"));
+    CHECK_THAT(text, Catch::Contains(
+                         "pushes: 0 accepted, 0 rejected, 1 ack request ignored (see the log)\n"));
+}

@@ -70,6 +70,7 @@ GroupPolicy group_policy(uint32_t id) {
     kek.public_key_der = ks_key().public_key_der();
     kek.lifetime = std::chrono::seconds(86400);
     kek.ack_request = AckRequest::rfc8263;
+    kek.ack_type = 3; // REKEY_ACK_KEK_SHA512: the attribute's value travels too
     kek.source = SelectorEndpoint::from_prefix(prefix("192.0.2.1/32"), 848);
     kek.destination = SelectorEndpoint::from_prefix(prefix("239.10.1.1/32"), 848);
     p.kek = std::move(kek);
@@ -108,6 +109,7 @@ void check_equal(const GroupPolicy& got, const GroupPolicy& want) {
         CHECK(g.public_key_der == w.public_key_der);
         CHECK(g.lifetime == w.lifetime);
         CHECK(g.ack_request == w.ack_request);
+        CHECK(g.ack_type == w.ack_type);
         check_equal(g.source, w.source);
         check_equal(g.destination, w.destination);
     }

@@ -1,9 +1,10 @@
-// The RFC 8263 ack's wire format (gdoi/push/push_ack.hpp, see its header for which items are
-// confirmed and which are hypotheses), checked field by field against values computed here
-// without the code under test: ISAKMP header and payloads laid out by hand, HMACs with straight
-// OpenSSL one-shot calls, and one complete datagram computed by a separate Python script.
-// No real key server's ack exists to compare with (the reference captures hold none), so these
-// tests pin what the hypotheses produce: a change of any of them must show up here.
+// The RFC 8263 ack's wire format (gdoi/push/push_ack.hpp, which quotes the RFC for each item),
+// checked field by field against values computed here without the code under test: ISAKMP
+// header and payloads laid out by hand from RFC 8263 section 3, HMACs with straight OpenSSL
+// one-shot calls, and complete datagrams computed by a separate Python script (stdlib hmac).
+// RFC 8263 has no test vector and no real key server's ack exists to compare with (the
+// reference captures hold none): these tests pin our reading of the RFC text, so a change of any
+// item must show up here.
 #include "gdoi/crypto/prf.hpp"
 #include "gdoi/push/push_ack.hpp"
 
@@ -39,12 +40,15 @@ Bytes be32(uint32_t v) {
     return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
 }
 
-Bytes openssl_hmac_sha256(const Bytes& key, const Bytes& data) {
+Bytes openssl_hmac(const EVP_MD* md, const Bytes& key, const Bytes& data) {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    REQUIRE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
-                 out, &length));
+    REQUIRE(
+        HMAC(md, key.data(), static_cast<int>(key.size()), data.data(), data.size(), out, &length));
     return Bytes(out, out + length);
+}
+Bytes openssl_hmac_sha256(const Bytes& key, const Bytes& data) {
+    return openssl_hmac(EVP_sha256(), key, data);
 }
 
 // The reference key server's initial KEK (test/vectors/reference-ks/README.md).
@@ -83,27 +87,44 @@ Bytes key_bytes(const KekPolicy& kek) {
     return Bytes(k.begin(), k.end());
 }
 
-// ack_key = HMAC-SHA-256(KEK key, "GROUPKEY-PUSH ACK" | SPI | 0x0100), written out by hand.
-Bytes expected_ack_key(const KekPolicy& kek) {
-    std::string label = "GROUPKEY-PUSH ACK";
-    return openssl_hmac_sha256(
-        key_bytes(kek), cat({Bytes(label.begin(), label.end()), spi_bytes(kek), {0x01, 0x00}}));
+// RFC 8263 3.2, written out by hand: ack_key = prf(KEK key, "GROUPKEY-PUSH ACK" NUL | SPI | L),
+// L in two octets: 512 for PRF-HMAC-SHA-256 (type 1), 1024 for PRF-HMAC-SHA-512 (type 3).
+struct Prf {
+    const EVP_MD* md;
+    uint32_t length_bits;
+};
+const Prf kSha256{EVP_sha256(), 512};
+const Prf kSha512{EVP_sha512(), 1024};
+
+Bytes expected_ack_key(const KekPolicy& kek, const Prf& prf = kSha256) {
+    const Bytes label = {'G', 'R', 'O', 'U', 'P', 'K', 'E', 'Y', '-',
+                         'P', 'U', 'S', 'H', ' ', 'A', 'C', 'K', 0x00};
+    return openssl_hmac(prf.md, key_bytes(kek),
+                        cat({label, spi_bytes(kek), be16(prf.length_bits)}));
 }
 
-// The whole datagram, octet by octet: ISAKMP header (RFC 2408 3.1), HASH (8), SEQ (18), ID (5).
-Bytes expected_ack(const KekPolicy& kek, uint32_t seq, const IpAddress& member) {
+// The whole datagram, octet by octet: ISAKMP header (RFC 2408 3.1, RFC 8263 3.1), HASH (8),
+// SEQ (18), ID (5); HASH = prf(ack_key, SEQ payload | ID payload).
+Bytes expected_ack(const KekPolicy& kek, uint32_t seq, const IpAddress& member,
+                   const Prf& prf = kSha256) {
     Bytes address(member.bytes.begin(), member.bytes.begin() + long(member.width_bytes()));
     Bytes seq_payload = cat({{5, 0}, be16(8), be32(seq)}); // next = ID
     Bytes id_payload = cat({{0, 0},
                             be16(uint32_t(8 + address.size())),
                             {uint8_t(member.family == IpFamily::v4 ? 1 : 5), 0, 0, 0},
                             address});
-    Bytes hash = openssl_hmac_sha256(expected_ack_key(kek), cat({seq_payload, id_payload}));
+    Bytes hash = openssl_hmac(prf.md, expected_ack_key(kek, prf), cat({seq_payload, id_payload}));
     Bytes hash_payload = cat({{18, 0}, be16(uint32_t(4 + hash.size())), hash}); // next = SEQ
     Bytes body = cat({hash_payload, seq_payload, id_payload});
     Bytes header =
         cat({spi_bytes(kek), {8, 0x10, 35, 0}, be32(0), be32(uint32_t(28 + body.size()))});
     return cat({header, body});
+}
+
+AckSuite suite(uint16_t type) {
+    auto s = ack_suite(type);
+    REQUIRE(s);
+    return *s;
 }
 
 Bytes as_bytes(std::span<const uint8_t> s) {
@@ -112,63 +133,92 @@ Bytes as_bytes(std::span<const uint8_t> s) {
 
 } // namespace
 
-TEST_CASE("ack profile constants are the documented hypotheses", "[push][ack]") {
+TEST_CASE("ack profile constants are RFC 8263's", "[push][ack]") {
     // A change here must come with a change of the status list in push_ack.hpp.
-    CHECK(AckProfile::exchange_type == 35);
+    CHECK(AckProfile::exchange_type == 35); // 3.1, IANA GDOI DOI Exchange Types
     CHECK(AckProfile::message_id == 0u);
     CHECK(AckProfile::flags == 0);
-    CHECK(AckProfile::key_label == "GROUPKEY-PUSH ACK");
-    CHECK(AckProfile::key_label.size() == 17);
-    CHECK(AckProfile::key_bits == 256);
-    CHECK(AckProfile::prf_hash == crypto::HashAlgorithm::sha256);
+    CHECK(AckProfile::key_label.size() == 18); // null-terminated (3.2)
+    CHECK(AckProfile::key_label.back() == '\0');
+    CHECK(AckProfile::key_label.substr(0, 17) == "GROUPKEY-PUSH ACK");
     CHECK(AckProfile::id_protocol == 0);
     CHECK(AckProfile::id_port == 0);
+    CHECK(suite(1).prf == crypto::HashAlgorithm::sha256);
+    CHECK(suite(1).length_bits == 512);
+    CHECK(suite(3).prf == crypto::HashAlgorithm::sha512);
+    CHECK(suite(3).length_bits == 1024);
+    CHECK(ack_type_name(1) == "REKEY_ACK_KEK_SHA256 (1)");
+    CHECK(ack_type_name(4) == "REKEY_ACK_LKH_SHA512 (4)");
+    CHECK(ack_type_name(200) == "private-use value 200");
 }
 
-TEST_CASE("ack key: OpenSSL HMAC and an independent Python vector agree", "[push][ack]") {
+TEST_CASE("ack key: OpenSSL HMAC and independent Python vectors agree", "[push][ack]") {
     KekPolicy kek = reference_kek();
-    Bytes key = as_bytes(derive_ack_key(kek).reveal());
+    Bytes key = as_bytes(derive_ack_key(kek, suite(1)).reveal());
     CHECK(key == expected_ack_key(kek));
-    // python3: hmac.new(key, b"GROUPKEY-PUSH ACK" + spi + b"\x01\x00", sha256)
-    CHECK(key == from_hex("e8c07f19d191e01c08b744347d2b5785252449f660bb2b1e10bb852956d6820d"));
-    // The IV is not part of the base key; the SPI and the key are.
+    // python3: hmac.new(key, b"GROUPKEY-PUSH ACK\x00" + spi + b"\x02\x00", sha256)
+    CHECK(key == from_hex("f7be3b1247c37d80ee6b1f3c542309d8fb122aa131b6101beea42ad08942c699"));
+    Bytes key512 = as_bytes(derive_ack_key(kek, suite(3)).reveal());
+    CHECK(key512 == expected_ack_key(kek, kSha512));
+    // python3: hmac.new(key, b"GROUPKEY-PUSH ACK\x00" + spi + b"\x04\x00", sha512)
+    CHECK(key512 == from_hex("1b95dcced9a15f9642f79e15b289db3bed107d20cb4879d7172c18836135ba6d"
+                             "b0784b970b144ae04cfe4a05df1f6dfd158d9473539a157972c5d26dd66ce058"));
+    // The IV is not part of the base key (2.1); the SPI and the key are.
     KekPolicy other_iv = kek;
     other_iv.iv = from_hex("0000000000000000");
-    CHECK(as_bytes(derive_ack_key(other_iv).reveal()) == key);
+    CHECK(as_bytes(derive_ack_key(other_iv, suite(1)).reveal()) == key);
     KekPolicy other_spi = kek;
     other_spi.spi[15] ^= 1;
-    CHECK(as_bytes(derive_ack_key(other_spi).reveal()) != key);
+    CHECK(as_bytes(derive_ack_key(other_spi, suite(1)).reveal()) != key);
+    // The readings push_ack.hpp rejects give other keys: no NUL after the label, L = 256.
+    std::string bare = "GROUPKEY-PUSH ACK";
+    CHECK(key != openssl_hmac_sha256(key_bytes(kek), cat({Bytes(bare.begin(), bare.end()),
+                                                          spi_bytes(kek), be16(512)})));
+    CHECK(key != expected_ack_key(kek, Prf{EVP_sha256(), 256}));
 }
 
 TEST_CASE("ack datagram is reproduced byte for byte from hand-laid octets", "[push][ack]") {
-    SECTION("reference KEK, IPv4 member: the Python-computed datagram") {
+    SECTION("reference KEK, IPv4 member, REKEY_ACK_KEK_SHA256: the Python-computed datagram") {
         KekPolicy kek = reference_kek();
         IpAddress member = IpAddress::v4(10, 248, 0, 2);
-        Bytes built = build_ack(kek, 1, member);
+        Bytes built = build_ack(kek, suite(1), 1, member);
         CHECK(built == expected_ack(kek, 1, member));
         CHECK(built == from_hex("bc69f081d589998325283a0ce95baebc081023000000000000000054"
-                                "1200002483d29fe17ed4d187bc7f800a17704c96dfa1daff72c88682"
-                                "a3267c20c0e2d8ae05000008000000010000000c010000000af80002"));
+                                "12000024197c2fda0ef54fb15eca6c5d8db9c4783611674d6dcab717"
+                                "cfa09c56fba1c9ec05000008000000010000000c010000000af80002"));
+    }
+    SECTION("reference KEK, IPv4 member, REKEY_ACK_KEK_SHA512: the Python-computed datagram") {
+        KekPolicy kek = reference_kek();
+        IpAddress member = IpAddress::v4(10, 248, 0, 2);
+        Bytes built = build_ack(kek, suite(3), 1, member);
+        CHECK(built == expected_ack(kek, 1, member, kSha512));
+        CHECK(built == from_hex("bc69f081d589998325283a0ce95baebc081023000000000000000074"
+                                "120000446e8f2128b8d2eb21f71cf1a7dd9d1780067bf8aaaf97e4be"
+                                "21b4e703e710fe84db0caa012b10d7f9c4190b5fd0a496699e103ef7"
+                                "e6f5aca47af050ec0153be8f05000008000000010000000c01000000"
+                                "0af80002"));
     }
     SECTION("AES KEK, IPv6 member, large SEQ") {
         KekPolicy kek = aes_kek();
         auto member = IpAddress::parse("2001:db8::42");
         REQUIRE(member);
-        Bytes built = build_ack(kek, 0x01020304, *member);
+        Bytes built = build_ack(kek, suite(1), 0x01020304, *member);
         CHECK(built == expected_ack(kek, 0x01020304, *member));
         CHECK(built.size() == 28 + 36 + 8 + 24);
+        CHECK(build_ack(kek, suite(3), 0x01020304, *member) ==
+              expected_ack(kek, 0x01020304, *member, kSha512));
     }
 }
 
 TEST_CASE("ack header and payload fields, one by one", "[push][ack]") {
     KekPolicy kek = aes_kek();
     IpAddress member = IpAddress::v4(192, 0, 2, 7);
-    Bytes a = build_ack(kek, 5, member);
+    Bytes a = build_ack(kek, suite(1), 5, member);
     REQUIRE(a.size() == 28 + 36 + 8 + 12);
-    CHECK(Bytes(a.begin(), a.begin() + 16) == spi_bytes(kek)); // cookies = KEK SPI
+    CHECK(Bytes(a.begin(), a.begin() + 16) == spi_bytes(kek)); // cookies = the push's (3.1)
     CHECK(a[16] == 8);                                         // first payload HASH
     CHECK(a[17] == 0x10);                                      // ISAKMP 1.0
-    CHECK(a[18] == 35);                                        // exchange type
+    CHECK(a[18] == 35);                                        // GROUPKEY-PUSH-ACK
     CHECK(a[19] == 0);                                         // no E flag: in the clear
     CHECK(Bytes(a.begin() + 20, a.begin() + 24) == be32(0));   // message ID
     CHECK(Bytes(a.begin() + 24, a.begin() + 28) == be32(uint32_t(a.size())));
@@ -261,5 +311,28 @@ TEST_CASE("verify_ack accepts the hand-laid ack and refuses every other reading"
     SECTION("a truncated datagram") {
         Bytes d(good.begin(), good.end() - 2);
         refused(d, "parse");
+    }
+    SECTION("ID port not 0, rehashed (3.4: Protocol ID and Port MUST be 0)") {
+        Bytes d = good;
+        d[79] = 0x50; // port 848 would be 0x0350; any non-zero port
+        Bytes h = openssl_hmac_sha256(expected_ack_key(kek), Bytes(d.begin() + 64, d.end()));
+        std::copy(h.begin(), h.end(), d.begin() + 32);
+        refused(d, "port");
+    }
+    SECTION("a SHA-512 ack checked by a KEK that asks for SHA-256") {
+        refused(expected_ack(kek, 77, member, kSha512), "HASH");
+    }
+    SECTION("a SHA-256 ack checked by a KEK that asks for SHA-512") {
+        kek.ack_type = 3;
+        refused(good, "HASH");
+        auto r = verify_ack(expected_ack(kek, 77, member, kSha512), kek);
+        INFO(r.reason);
+        CHECK(r.valid);
+    }
+    SECTION("a KEK whose request gdoid cannot answer verifies nothing") {
+        kek.ack_type = 2;
+        refused(good, "LKH");
+        kek.ack_request = AckRequest::none;
+        refused(good, "asks for no ack");
     }
 }

@@ -8,6 +8,7 @@
 #include "gdoi/push/push_receiver.hpp"
 
 #include <catch2/catch.hpp>
+#include <tuple>
 
 using namespace gdoi;
 using namespace gdoi::push;
@@ -71,6 +72,11 @@ const IpAddress kMember = IpAddress::v4(192, 0, 2, 10);
 
 PushReceiver member() {
     return PushReceiver(PushReceiverConfig{ServerQuirks{}, kMember});
+}
+
+// A member configured to answer RFC 8263 ack requests (gdoid.conf push-ack = true).
+PushReceiver answering_member() {
+    return PushReceiver(PushReceiverConfig{ServerQuirks{}, kMember, true});
 }
 
 } // namespace
@@ -227,23 +233,30 @@ TEST_CASE("round trip: unusable TEKs are refused, never passed on", "[push][roun
     CHECK(rx.counters().rejected_teks == 4);
 }
 
-TEST_CASE("round trip: acks requested with 9 and 129 are built and verified", "[push][ack]") {
-    for (auto request : {AckRequest::rfc8263, AckRequest::cisco_legacy}) {
-        CAPTURE(int(request));
+TEST_CASE("round trip: acks of types 1 and 3 are built and verified when answering is on",
+          "[push][ack]") {
+    // RFC 8263 2.1 / 2.3: REKEY_ACK_KEK_SHA256 and _SHA512, HMAC output 32 / 64 octets.
+    for (uint16_t type : {uint16_t(1), uint16_t(3)}) {
+        CAPTURE(type);
         KekPolicy kek = make_kek(KekCipher::aes_cbc, 256, SignatureHash::sha256, 0x50);
-        kek.ack_request = request;
+        kek.ack_request = AckRequest::rfc8263;
+        kek.ack_type = type;
         PushSpec spec = base_spec(kek, 9);
         spec.sa_kek = kek;
         spec.teks = {make_tek(0x77)};
-        auto rx = member();
+        auto rx = answering_member();
         KekPolicy member_kek = kek;
         member_kek.ack_request = AckRequest::none; // the push's own SA KEK asks
         auto v = rx.receive(build_push(spec), member_kek, 8, TimePoint{});
         INFO(v.message);
         REQUIRE(v.accepted());
-        CHECK(v.update->ack_request == request);
+        CHECK(v.update->ack_request == AckRequest::rfc8263);
+        CHECK(v.update->ack_type == type);
+        CHECK_FALSE(v.ack_declined);
         REQUIRE(v.ack);
-        CHECK((*v.ack)[18] == AckProfile::exchange_type);
+        const size_t hash_octets = type == 1 ? 32 : 64;
+        CHECK(v.ack->size() == 28 + 4 + hash_octets + 8 + 12);
+        CHECK((*v.ack)[18] == 35);
         CHECK(((*v.ack)[19] & 0x01) == 0); // in the clear
 
         auto ok = verify_ack(*v.ack, kek);
@@ -252,6 +265,9 @@ TEST_CASE("round trip: acks requested with 9 and 129 are built and verified", "[
         CHECK(ok.sequence == 9u);
         CHECK(ok.member == kMember);
 
+        KekPolicy other_type = kek;
+        other_type.ack_type = type == 1 ? 3 : 1;
+        CHECK_FALSE(verify_ack(*v.ack, other_type).valid);
         KekPolicy wrong = kek;
         wrong.key = crypto::random_secret(32);
         auto bad = verify_ack(*v.ack, wrong);
@@ -264,26 +280,109 @@ TEST_CASE("round trip: acks requested with 9 and 129 are built and verified", "[
             CHECK_FALSE(verify_ack(damaged, kek).valid);
         }
         CHECK(rx.counters().acks_built == 1);
+        CHECK(rx.counters().ack_requests_declined == 0);
     }
-    // No request, no ack.
+}
+
+TEST_CASE("round trip: the registration's KEK asks when the push carries no SA KEK",
+          "[push][ack]") {
+    // RFC 8263 section 4: the request received in the PULL stands until an SA KEK says otherwise.
+    KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha256, 0x58);
+    kek.ack_request = AckRequest::rfc8263;
+    PushSpec spec = base_spec(kek, 4);
+    spec.teks = {make_tek(0x91)};
+    auto v = answering_member().receive(build_push(spec), kek, 3, TimePoint{});
+    REQUIRE(v.accepted());
+    REQUIRE(v.ack);
+    CHECK(verify_ack(*v.ack, kek).valid);
+
+    // A push whose SA KEK no longer asks: the most recent SA KEK rules (section 7.2).
+    KekPolicy quiet = kek;
+    quiet.ack_request = AckRequest::none;
+    spec.sequence = 5;
+    spec.sa_kek = quiet;
+    auto w = answering_member().receive(build_push(spec), kek, 4, TimePoint{});
+    REQUIRE(w.accepted());
+    CHECK_FALSE(w.ack);
+    CHECK_FALSE(w.ack_declined);
+}
+
+TEST_CASE("round trip: ack requests gdoid does not answer are declined with the reason",
+          "[push][ack]") {
+    KekPolicy kek = make_kek(KekCipher::aes_cbc, 256, SignatureHash::sha256, 0x64);
+    kek.ack_request = AckRequest::rfc8263;
+    PushReceiverConfig config{ServerQuirks{}, kMember, true};
+    std::string reason;
+    SECTION("answering is off (the default)") {
+        config.answer_ack_requests = PushReceiverConfig{}.answer_ack_requests;
+        reason = "set not to answer ack requests";
+    }
+    SECTION("REKEY_ACK_LKH_SHA256: keyed with an LKH key") {
+        kek.ack_type = 2;
+        reason = "REKEY_ACK_LKH_SHA256 (2), keyed with an LKH key";
+    }
+    SECTION("REKEY_ACK_LKH_SHA512") {
+        kek.ack_type = 4;
+        reason = "REKEY_ACK_LKH_SHA512 (4)";
+    }
+    SECTION("an unassigned value") {
+        kek.ack_type = 7;
+        reason = "unassigned value 7, which RFC 8263 does not define";
+    }
+    SECTION("the reserved value 0") {
+        kek.ack_type = 0;
+        reason = "reserved value 0";
+    }
+    SECTION("Cisco's private attribute 129") {
+        kek.ack_request = AckRequest::cisco_legacy;
+        reason = "attribute 129";
+    }
+    SECTION("no member address for the ID payload") {
+        config.member_address.reset();
+        reason = "address";
+    }
+    PushSpec spec = base_spec(kek, 2);
+    spec.sa_kek = kek;
+    spec.teks = {make_tek(0x66)};
+    PushReceiver rx(config);
+    auto v = rx.receive(build_push(spec), kek, 1, TimePoint{});
+    INFO(v.message);
+    REQUIRE(v.accepted()); // a declined ack never refuses the push
+    CHECK_FALSE(v.ack);
+    REQUIRE(v.ack_declined);
+    CHECK_THAT(*v.ack_declined, Catch::Contains(reason));
+    CHECK(rx.counters().acks_built == 0);
+    CHECK(rx.counters().ack_requests_declined == 1);
+}
+
+TEST_CASE("round trip: no request, no ack and nothing declined", "[push][ack]") {
     KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha1, 0x60);
     PushSpec spec = base_spec(kek, 1);
     spec.sa_kek = kek;
-    auto v = member().receive(build_push(spec), kek, 0, TimePoint{});
+    auto rx = answering_member();
+    auto v = rx.receive(build_push(spec), kek, 0, TimePoint{});
     REQUIRE(v.accepted());
     CHECK_FALSE(v.ack);
+    CHECK_FALSE(v.ack_declined);
+    CHECK(rx.counters().ack_requests_declined == 0);
 }
 
-TEST_CASE("ack key derivation follows the profile", "[push][ack]") {
+TEST_CASE("ack key derivation follows RFC 8263 3.2 for both types", "[push][ack]") {
     KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha256, 0x70);
-    auto key = derive_ack_key(kek);
-    const uint8_t bits[2] = {0x01, 0x00};
-    std::string label = "GROUPKEY-PUSH ACK";
-    auto expected = crypto::hmac(
-        crypto::HashAlgorithm::sha256, kek.key.reveal(),
-        {std::span(reinterpret_cast<const uint8_t*>(label.data()), label.size()), kek.spi, bits});
-    CHECK(key == expected);
-    CHECK(key.size() == 32);
+    const uint8_t label[] = "GROUPKEY-PUSH ACK"; // with its terminating NUL: 18 octets
+    static_assert(sizeof label == 18);
+    for (auto [type, prf, bits] : {std::tuple{uint16_t(1), crypto::HashAlgorithm::sha256, 512},
+                                   std::tuple{uint16_t(3), crypto::HashAlgorithm::sha512, 1024}}) {
+        CAPTURE(type);
+        auto suite = ack_suite(type);
+        REQUIRE(suite);
+        const uint8_t length[2] = {uint8_t(bits >> 8), uint8_t(bits)};
+        auto key = derive_ack_key(kek, *suite);
+        CHECK(key == crypto::hmac(prf, kek.key.reveal(), {label, kek.spi, length}));
+        CHECK(key.size() == crypto::hash_length(prf));
+    }
+    for (uint16_t type : std::initializer_list<uint16_t>{0, 2, 4, 5, 128, 129, 255})
+        CHECK_FALSE(ack_suite(type));
 }
 
 TEST_CASE("round trip: an authentic push that cannot be applied is invalid_policy",

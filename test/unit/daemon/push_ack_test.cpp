@@ -46,8 +46,8 @@ GroupConfig parsed_group(const std::string& extra) {
     return result.config->groups[0];
 }
 
-const gdoi::crypto::RsaPrivateKey& ks_key() {
-    static const gdoi::crypto::RsaPrivateKey key = gdoi::crypto::RsaPrivateKey::generate(2048);
+const gdoi::crypto::KekPrivateKey& ks_key() {
+    static const gdoi::crypto::KekPrivateKey key(gdoi::crypto::RsaPrivateKey::generate(2048));
     return key;
 }
 

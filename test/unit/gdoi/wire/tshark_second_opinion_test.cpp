@@ -340,3 +340,84 @@ TEST_CASE("tshark dissects every message kind we encode the way we do", "[wire][
         if (c.name == "mm1") CHECK(f[15] == std::to_string(kTransformKeyIke));
     }
 }
+
+TEST_CASE("tshark dissects Main Mode with certificates and an ECP group without complaint",
+          "[wire][tshark]") {
+    REQUIRE(std::system("command -v tshark >/dev/null 2>&1") == 0);
+    // Phase 1 as a Suite B key server negotiates it: RSA signatures (3), SHA2-384 (5), ECP-256
+    // (group 19, RFC 5903), and the certificate payloads of RFC 2409 section 5.1.
+    SaPayload sa = phase1_sa();
+    for (auto& a : sa.proposals[0].transforms[0].attributes) {
+        if (a.type == ike_attr::authentication_method) a = Attribute::tv(a.type, ike_auth::rsa_signature);
+        if (a.type == ike_attr::hash_algorithm) a = Attribute::tv(a.type, ike_hash::sha2_384);
+        if (a.type == ike_attr::group_description) a = Attribute::tv(a.type, 19);
+    }
+    auto certificate = self_signed_certificate();
+    const unsigned char* cursor = certificate.data();
+    std::unique_ptr<X509, decltype(&X509_free)> cert(
+        d2i_X509(nullptr, &cursor, static_cast<long>(certificate.size())), X509_free);
+    REQUIRE(cert);
+    unsigned char* dn_raw = nullptr;
+    int dn_length = i2d_X509_NAME(X509_get_subject_name(cert.get()), &dn_raw);
+    REQUIRE(dn_length > 0);
+    std::vector<uint8_t> dn(dn_raw, dn_raw + dn_length);
+    OPENSSL_free(dn_raw);
+    IdPayload id;
+    id.id_type = id_type::der_asn1_dn;
+    id.data = dn;
+
+    std::vector<std::pair<std::string, Message>> messages = {
+        {"mm1-rsa-sig-ecp", Message{header(exchange::identity_protection, 0), {sa}, {}}},
+        {"mm3-ecp-certreq",
+         Message{header(exchange::identity_protection, 0),
+                 {KePayload{std::vector<uint8_t>(64, 0x4e)}, NoncePayload{std::vector<uint8_t>(32, 0x5a)},
+                  CertRequestPayload{cert_encoding::x509_signature, dn}},
+                 {}}},
+        {"mm5-cert-sig",
+         Message{header(exchange::identity_protection, 0),
+                 {id, CertPayload{cert_encoding::x509_signature, certificate},
+                  SigPayload{std::vector<uint8_t>(256, 0x8d)}},
+                 {}}},
+    };
+    test_support::PcapWriter pcap;
+    for (auto& [name, message] : messages) {
+        auto bytes = encode_message(message);
+        CHECK(decode_message(bytes).payloads.size() == message.payloads.size());
+        pcap.add_udp({192, 0, 2, 1}, {192, 0, 2, 10}, kGdoiPort, bytes);
+    }
+    auto dir = std::filesystem::temp_directory_path() /
+               ("gdoid-tshark-cert-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::string file = (dir / "cert.pcap").string();
+    pcap.save(file);
+    std::string base = "tshark -n -d udp.port==848,isakmp -r " + file;
+    auto verbose = frames_of(run(base + " -V 2>/dev/null"));
+    std::string fields = run(base + " -T fields -E separator='|' -e frame.number"
+                                    " -e isakmp.certreq.type -e isakmp.cert.encoding -e isakmp.id.type"
+                                    " -e isakmp.key_exchange.data 2>/dev/null");
+    std::filesystem::remove_all(dir);
+    std::map<int, std::vector<std::string>> columns;
+    std::istringstream lines(fields);
+    for (std::string line; std::getline(lines, line);) {
+        std::vector<std::string> cols;
+        std::string col;
+        std::istringstream split(line);
+        while (std::getline(split, col, '|')) cols.push_back(col);
+        cols.resize(5);
+        columns[std::atoi(cols[0].c_str())] = cols;
+    }
+    REQUIRE(columns.size() == 3);
+    for (int frame = 1; frame <= 3; ++frame) {
+        INFO(messages[size_t(frame - 1)].first << "\n" << verbose[frame]);
+        CHECK(verbose[frame].find("Malformed") == std::string::npos);
+        CHECK(verbose[frame].find("Expert Info (Error") == std::string::npos);
+    }
+    CHECK(verbose[1].find("RSA signatures") != std::string::npos);
+    CHECK(verbose[1].find("SHA2-384") != std::string::npos);
+    CHECK(columns[2][1] == "4");                                  // CERTREQ: X.509 signature
+    CHECK(columns[2][4] == hex(std::vector<uint8_t>(64, 0x4e))); // KE: the 64 octets x | y
+    CHECK(verbose[2].find("gdoid-test-ks") != std::string::npos); // the CA's DN, decoded
+    CHECK(columns[3][2] == "4");                                  // CERT: X.509 signature
+    CHECK(columns[3][3] == "9");                                  // ID_DER_ASN1_DN
+    CHECK(verbose[3].find("gdoid-test-ks") != std::string::npos);
+}

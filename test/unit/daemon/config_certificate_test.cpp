@@ -138,3 +138,31 @@ TEST_CASE("a reload sees a renewed certificate or CRL even under the same path",
     REQUIRE(diff.changed.size() == 1);
     CHECK(diff.summary().find("certificate") != std::string::npos);
 }
+
+TEST_CASE("the private key from a systemd credential, and a CRL file that turns on revocation "
+          "checks",
+          "[config][certificate]") {
+    Files files;
+    auto issued = pki().issue(request("CN=gm2,O=Example"));
+    files.dir.write("gm.crt", issued.certificate_pem, 0644);
+    files.dir.write("gm-key", issued.key_pem, 0600); // $CREDENTIALS_DIRECTORY/gm-key
+    const auto crl = files.dir.write("ca.crl", pki().crl_pem({}), 0644);
+    auto text = files.group(", crl = \"" + crl + "\"");
+    text.replace(text.find("{ file = \"" + files.key + "\" }"),
+                 std::string("{ file = \"" + files.key + "\" }").size(),
+                 "{ credential = \"gm-key\" }");
+    auto result = parse_config(text, "c.conf", test_options(files.dir));
+    INFO(first_message(result));
+    REQUIRE(result.ok());
+    const auto& credentials = *result.config->groups.at(0).certificate->credentials;
+    CHECK(credentials.private_key->matches(credentials.certificate));
+    CHECK(credentials.trust->checks_revocation());
+
+    files.dir.write("ca.crl", "not a CRL", 0644);
+    CHECK_THAT(first_message(parse_config(text, "c.conf", test_options(files.dir))),
+               Catch::Contains("CRL file " + crl + " holds no PEM CRL"));
+    auto missing = text;
+    missing.replace(missing.find("gm-key"), 6, "gm-nokey");
+    CHECK_THAT(first_message(parse_config(missing, "c.conf", test_options(files.dir))),
+               Catch::Contains("cannot open credential gm-nokey"));
+}

@@ -88,9 +88,15 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                    (group.sequence ? ", push sequence " + std::to_string(*group.sequence) : std::string()) + "\n";
         if (group.next_pull)
             out += "  next rekey: pull at " + local_time(*group.next_pull) + " unless a push comes first\n";
+        if (group.phase1)
+            out += "  phase 1: " + group.phase1->proposal +
+                   (group.phase1->server_certificate ? ", key server certificate \"" + *group.phase1->server_certificate + "\""
+                                                     : std::string(", pre-shared key")) +
+                   "\n";
         if (group.kek)
-            out += "  KEK " + group.kek->spi + " " + group.kek->cipher + ", expires " +
-                   local_time(group.kek->expires) + "\n";
+            out += "  KEK " + group.kek->spi + " " + group.kek->cipher +
+                   (group.kek->signature.empty() ? std::string() : ", pushes signed " + group.kek->signature) +
+                   ", expires " + local_time(group.kek->expires) + "\n";
         for (const auto& tek : group.teks)
             out += "  TEK " + tek.spi + " " + tek.cipher + " " + tek.source + " -> " + tek.destination +
                    ", expires " + local_time(tek.expires) + "\n";

@@ -131,8 +131,14 @@ json to_json(const DaemonStatus& status) {
             {"last_error", group.last_error ? json{{"message", group.last_error->message},
                                                    {"time", group.last_error->time}}
                                             : json(nullptr)},
+            {"phase1", group.phase1 ? json{{"proposal", group.phase1->proposal},
+                                           {"authentication", group.phase1->authentication},
+                                           {"server_certificate", group.phase1->server_certificate
+                                                                      ? json(*group.phase1->server_certificate)
+                                                                      : json(nullptr)}}
+                                    : json(nullptr)},
             {"kek", group.kek ? json{{"spi", group.kek->spi}, {"cipher", group.kek->cipher},
-                                     {"expires", group.kek->expires}}
+                                     {"signature", group.kek->signature}, {"expires", group.kek->expires}}
                               : json(nullptr)},
             {"teks", teks},
             {"sequence", group.sequence ? json(*group.sequence) : json(nullptr)},
@@ -234,9 +240,20 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
         if (const auto it = entry.find("kek"); it != entry.end() && it->is_object()) {
             KekStatus kek;
             if (!read_member(*it, "spi", kek.spi, error) || !read_member(*it, "cipher", kek.cipher, error) ||
+                !read_member(*it, "signature", kek.signature, error, true) ||
                 !read_member(*it, "expires", kek.expires, error))
                 return std::nullopt;
             group.kek = kek;
+        }
+        if (const auto it = entry.find("phase1"); it != entry.end() && it->is_object()) {
+            Phase1Status phase1;
+            std::string certificate;
+            if (!read_member(*it, "proposal", phase1.proposal, error) ||
+                !read_member(*it, "authentication", phase1.authentication, error) ||
+                !read_member(*it, "server_certificate", certificate, error, true))
+                return std::nullopt;
+            if (!certificate.empty()) phase1.server_certificate = certificate;
+            group.phase1 = phase1;
         }
         if (const auto it = entry.find("teks"); it != entry.end() && it->is_array()) {
             for (const auto& item : *it) {

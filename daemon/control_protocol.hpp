@@ -116,9 +116,17 @@ struct GroupErrorStatus {
 };
 
 // Key material is never part of the status: SPIs, algorithms, selectors and times only.
+// The Phase 1 SA of the last registration: how the member and the key server proved who they are.
+struct Phase1Status {
+    std::string proposal;       // "AES-256-CBC/SHA384/ECP-384 (group 20), 28800 s, RSA signatures"
+    std::string authentication; // "pre-shared-key" or "certificate"
+    std::optional<std::string> server_certificate; // its subject, with certificates
+};
+
 struct KekStatus {
     std::string spi;            // 32 hex digits: the rekey SA's cookie pair
     std::string cipher;         // "aes-cbc-128"
+    std::string signature;      // "RSA/SHA256", "ECDSA-256/SHA256"
     int64_t expires = 0;        // seconds since the epoch
 };
 
@@ -157,6 +165,7 @@ struct GroupStatus {
     std::vector<std::string> servers; // "192.0.2.1:848", priority order
     std::optional<std::string> server_in_use;
     std::optional<GroupErrorStatus> last_error;
+    std::optional<Phase1Status> phase1;
     std::optional<KekStatus> kek;
     std::vector<TekStatus> teks;
     std::optional<uint32_t> sequence;

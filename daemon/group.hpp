@@ -27,10 +27,17 @@ enum class GroupState : uint8_t {
 
 std::string_view to_string(GroupState state);
 
+// What the control socket shows of the Phase 1 SA of the last registration.
+struct Phase1Summary {
+    std::string proposal;           // Phase1Proposal::describe()
+    std::string server_certificate; // subject; empty with a pre-shared key
+};
+
 // What the control socket shows of the KEK (never the key).
 struct KekSummary {
     std::string spi;          // the rekey SA's cookie pair, hex
     std::string cipher;       // "aes-256-cbc"
+    std::string signature;    // how its pushes are signed: "ECDSA-256/SHA256"
     std::chrono::system_clock::time_point expires;
 };
 
@@ -98,6 +105,7 @@ public:
     }
 
     std::optional<KekSummary> kek;
+    std::optional<Phase1Summary> phase1;
     std::vector<TekSummary> teks;
     std::optional<uint32_t> sequence; // the last accepted GROUPKEY-PUSH sequence number
     std::optional<GroupRekeyRecord> last_rekey;

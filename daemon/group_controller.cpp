@@ -196,6 +196,7 @@ void GroupController::handle(RegistrationProgress& progress) {
         ejected_ = false;
         contacted_servers_.insert(progress.server_index);
         ++group_.counters.registrations;
+        if (!progress.phase1.empty()) group_.phase1 = Phase1Summary{progress.phase1, progress.server_certificate};
         group_.set_state(GroupState::registered);
         group_.set_server_in_use(progress.server_index);
         show_policy(group_, *policy_, received);

@@ -1,5 +1,7 @@
 #include "daemon/policy_summary.hpp"
 
+#include "gdoi/crypto/kek_signature.hpp"
+
 #include "daemon/log.hpp"
 
 #include <cstdio>
@@ -61,6 +63,8 @@ KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::system_clock::
     summary.cipher = std::string(kek.cipher == gdoi::KekCipher::des3_cbc ? "3des-cbc" : "aes-cbc") + "-" +
                      std::to_string(kek.key_bits);
     summary.expires = received + kek.lifetime;
+    summary.signature = std::string(gdoi::crypto::sig_algorithm_name(kek.signature_algorithm)) + "/" +
+                        std::string(gdoi::crypto::hash_name(gdoi::crypto::signature_hash(kek.signature_hash)));
     return summary;
 }
 

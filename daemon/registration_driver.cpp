@@ -151,6 +151,10 @@ void RegistrationDriver::collect(TimePoint now) {
             if (auto sa = attempt_->take_phase1_sa()) live_phase1_.insert_or_assign(server_index_, std::move(*sa));
             auto done = progress(RegistrationProgress::Kind::registered);
             done.policy = std::move(event.policy);
+            if (const auto live = live_phase1_.find(server_index_); live != live_phase1_.end()) {
+                done.phase1 = live->second.proposal.describe();
+                done.server_certificate = live->second.peer_certificate;
+            }
             events_.push_back(std::move(done));
         } else {
             if (attempt_->reused_phase1()) {

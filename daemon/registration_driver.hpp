@@ -48,6 +48,10 @@ struct RegistrationProgress {
     // registration with this server, which ends at `phase1_expires`.
     bool reused_phase1 = false;
     std::optional<TimePoint> phase1_expires;
+    // registered: the Phase 1 SA the registration ran under ("AES-256-CBC/SHA384/ECP-384 (group
+    // 20), 28800 s, RSA signatures") and the server certificate's subject (empty with a PSK).
+    std::string phase1;
+    std::string server_certificate;
 };
 
 class RegistrationDriver {

@@ -23,7 +23,14 @@ control::GroupStatus make_group_status(const Group& group) {
     const auto epoch_seconds = [](std::chrono::system_clock::time_point t) {
         return int64_t(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
     };
-    if (group.kek) status.kek = control::KekStatus{group.kek->spi, group.kek->cipher, epoch_seconds(group.kek->expires)};
+    if (group.phase1)
+        status.phase1 = control::Phase1Status{
+            group.phase1->proposal, group.phase1->server_certificate.empty() ? "pre-shared-key" : "certificate",
+            group.phase1->server_certificate.empty() ? std::nullopt
+                                                     : std::optional<std::string>(group.phase1->server_certificate)};
+    if (group.kek)
+        status.kek = control::KekStatus{group.kek->spi, group.kek->cipher, group.kek->signature,
+                                        epoch_seconds(group.kek->expires)};
     for (const auto& tek : group.teks)
         status.teks.push_back({spi_text(tek.spi), tek.cipher, tek.source, tek.destination, epoch_seconds(tek.expires)});
     status.sequence = group.sequence;

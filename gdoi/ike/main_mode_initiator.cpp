@@ -266,6 +266,7 @@ void MainModeInitiator::handle_mm6(std::span<const uint8_t> datagram, TimePoint 
             return fail("key server " + config_.server_address.to_string() +
                         " failed certificate authentication: " + check.failure);
         peer_subject_ = check.peer_subject;
+        sa_->peer_certificate = peer_subject_;
         log(LogLevel::info, "key server authenticated by certificate \"" + peer_subject_ + "\"");
     } else if (!crypto::equal_constant_time(expected, hash->data)) {
         return fail("key server " + config_.server_address.to_string() +

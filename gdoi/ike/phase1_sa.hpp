@@ -10,6 +10,7 @@
 #include "gdoi/wire/payloads.hpp"
 
 #include <optional>
+#include <string>
 
 namespace gdoi::ike {
 
@@ -24,6 +25,8 @@ struct Phase1Sa {
     SecretBytes skeyid_a;
     std::optional<crypto::IsakmpCipher> cipher; // always set once established
     TimePoint established{};
+    // The server certificate's subject when Phase 1 ran with RSA signatures; empty with a PSK.
+    std::string peer_certificate;
 
     crypto::HashAlgorithm hash() const { return proposal.hash; }
 

@@ -6,7 +6,8 @@
 #   x KEK signature {RSA with SHA-256, ECDSA P-256 (Suite B)}
 # (24 registrations, 24 pushes). For each: the negotiated Phase 1 named in gdoid's log (cipher,
 # hash, group and, with certificates, "RSA signatures"), the group registered, the push
-# accepted (pushes_accepted 1, pushes_rejected 0) and its new TEK pair in `gdoictl status`.
+# accepted (pushes_accepted 1, pushes_rejected 0) and its new TEK pair in `gdoictl status`,
+# whose `phase1` and `kek.signature` name the same proposal, method and signature algorithm.
 # Certificates come from the openssl command (test/support/test-pki.sh).
 . "$(dirname "$0")/lib.sh"
 st_init
@@ -106,6 +107,14 @@ for kek in "rsa $ST_DIR/ks-key.pem" "ecdsa-p256 $ST_DIR/kek-p256.pem"; do
                 reply=$(st_ks_control '{"command":"push-now","group":4321}')
                 new_spis=$(echo "$reply" | st_json "' '.join(j['new_tek_spis'])")
                 st_wait_group "g['counters']['pushes_accepted'] == 1 and g['counters']['pushes_rejected'] == 0 and all(any(int(t['spi'], 16) == int(s, 16) for t in g['teks']) for s in '$new_spis'.split())" 20 "$what: the push and its TEKs ($reply)"
+                st_status_json | st_json_check "$what: phase 1 and KEK signature in gdoictl status" "$(cat <<PY
+g = j['result']['groups'][0]
+assert g['phase1']['proposal'].startswith('${expected#Phase 1 established (}'.rstrip(')')), g['phase1']
+assert g['phase1']['authentication'] == ('certificate' if '$auth' == 'certificate' else 'pre-shared-key'), g['phase1']
+assert ('$auth' != 'certificate') == (g['phase1']['server_certificate'] is None), g['phase1']
+assert g['kek']['signature'] == ('RSA/SHA256' if '$algorithm' == 'rsa' else 'ECDSA-256/SHA256'), g['kek']
+PY
+)"
                 st_stop_gdoid
                 st_assert_eq 0 "$ST_GDOID_STATUS" "$what: gdoid exit status"
                 combinations=$((combinations + 1))

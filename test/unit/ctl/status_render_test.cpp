@@ -103,3 +103,16 @@ TEST_CASE("ack counters: sent and ignored requests show on the pushes line", "[c
     CHECK_THAT(text, Catch::Contains(
                          "pushes: 0 accepted, 0 rejected, 1 ack request ignored (see the log)\n"));
 }
+
+TEST_CASE("status names the Phase 1 in use and how pushes are signed", "[ctl]") {
+    auto status = sample();
+    status.groups[0].phase1 = control::Phase1Status{
+        "AES-256-CBC/SHA384/ECP-384 (group 20), 28800 s, RSA signatures", "certificate", "CN=ks1,O=Example"};
+    status.groups[1].phase1 =
+        control::Phase1Status{"AES-256-CBC/SHA256/MODP-2048 (group 14), 86400 s", "pre-shared-key", std::nullopt};
+    const auto text = render_status(status, false);
+    CHECK(text.find("  phase 1: AES-256-CBC/SHA384/ECP-384 (group 20), 28800 s, RSA signatures, key server "
+                    "certificate \"CN=ks1,O=Example\"\n") != std::string::npos);
+    CHECK(text.find("  phase 1: AES-256-CBC/SHA256/MODP-2048 (group 14), 86400 s, pre-shared key\n") !=
+          std::string::npos);
+}

@@ -131,6 +131,9 @@ TEST_CASE("status: the reply model round-trips through JSON", "[control]") {
     group.server_in_use = "192.0.2.2:848";
     group.last_error = GroupErrorStatus{"no reply from 192.0.2.1:848", 1700000000};
     group.pushes_accepted = 3;
+    group.phase1 = Phase1Status{"AES-256-CBC/SHA384/ECP-384 (group 20), 28800 s, RSA signatures", "certificate",
+                                "CN=ks1,O=Example"};
+    group.kek = KekStatus{"00112233445566778899aabbccddeeff", "aes-cbc-256", "ECDSA-256/SHA256", 1700003600};
     status.groups = {group};
 
     const auto reply = make_ok_reply(to_json(status));
@@ -146,6 +149,12 @@ TEST_CASE("status: the reply model round-trips through JSON", "[control]") {
     CHECK(back->groups[0].server_in_use == group.server_in_use);
     CHECK(back->groups[0].last_error->message == "no reply from 192.0.2.1:848");
     CHECK(back->groups[0].pushes_accepted == 3);
+    REQUIRE(back->groups[0].phase1);
+    CHECK(back->groups[0].phase1->proposal == group.phase1->proposal);
+    CHECK(back->groups[0].phase1->authentication == "certificate");
+    CHECK(back->groups[0].phase1->server_certificate == "CN=ks1,O=Example");
+    REQUIRE(back->groups[0].kek);
+    CHECK(back->groups[0].kek->signature == "ECDSA-256/SHA256");
     CHECK(back->uptime_seconds == 3661);
     CHECK_FALSE(back->datapath_counters); // no datapath loaded: "datapath": null
     CHECK(reply["result"]["datapath"].is_null());

@@ -114,8 +114,9 @@ int main(int argc, char** argv) {
     app.add_option("--psk-file", psk_file, "file holding the pre-shared key")->required();
     app.add_option("--encryption", encryption,
                    "3des-cbc | aes-128-cbc | aes-192-cbc | aes-256-cbc");
-    app.add_option("--hash", hash, "md5 | sha1 | sha256");
-    app.add_option("--dh-group", dh_group, "1 | 2 | 5 | 14");
+    app.add_option("--hash", hash, "md5 | sha1 | sha256 | sha384 | sha512")
+        ->check(CLI::IsMember({"md5", "sha1", "sha256", "sha384", "sha512"}));
+    app.add_option("--dh-group", dh_group, "1 | 2 | 5 | 14 | 15 | 16 | 19 | 20 | 21");
     app.add_option("--budget", budget, "seconds before giving up");
     app.add_option("--phase1-doi", doi, "DOI of our Phase 1 SA (1 or 2)");
     app.add_flag("--group-id-little-endian", little_endian, "send the group number in host order");
@@ -143,12 +144,14 @@ int main(int argc, char** argv) {
                       : encryption == "aes-128-cbc" ? crypto::CbcCipher::aes128
                       : encryption == "aes-192-cbc" ? crypto::CbcCipher::aes192
                                                     : crypto::CbcCipher::aes256;
-    proposal.hash = hash == "md5"    ? crypto::HashAlgorithm::md5
-                    : hash == "sha1" ? crypto::HashAlgorithm::sha1
-                                     : crypto::HashAlgorithm::sha256;
+    proposal.hash = hash == "md5"      ? crypto::HashAlgorithm::md5
+                    : hash == "sha1"   ? crypto::HashAlgorithm::sha1
+                    : hash == "sha384" ? crypto::HashAlgorithm::sha384
+                    : hash == "sha512" ? crypto::HashAlgorithm::sha512
+                                       : crypto::HashAlgorithm::sha256;
     auto dh = crypto::dh_group_from_number(static_cast<uint16_t>(dh_group));
     if (!dh) {
-        std::cerr << "pull-probe: --dh-group must be 1, 2, 5 or 14" << std::endl;
+        std::cerr << "pull-probe: --dh-group must be 1, 2, 5, 14, 15, 16, 19, 20 or 21" << std::endl;
         return 2;
     }
     proposal.group = *dh;

@@ -126,6 +126,9 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                         (kernel.per_destination_flows == 1 ? "" : "s");
             if (kernel.fail_closed) line += ", " + palette.yellow("fail-closed");
             if (kernel.fail_open) line += ", " + palette.yellow("fail-open rules active");
+            if (kernel.repairs > 0)
+                line += ", " + palette.yellow(std::to_string(kernel.repairs) + " repair" + (kernel.repairs == 1 ? "" : "s") +
+                                              " of objects removed by others");
             out += line + "\n";
             if (kernel.error) out += "  kernel error: " + palette.red(*kernel.error) + "\n";
             if (kernel.warning) out += "  warning: " + palette.yellow(*kernel.warning) + "\n";

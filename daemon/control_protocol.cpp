@@ -163,7 +163,8 @@ json to_json(const DaemonStatus& status) {
                                {"fail_open", group.kernel->fail_open},
                                {"problems", group.kernel->problems},
                                {"error", group.kernel->error ? json(*group.kernel->error) : json(nullptr)},
-                               {"warning", group.kernel->warning ? json(*group.kernel->warning) : json(nullptr)}};
+                               {"warning", group.kernel->warning ? json(*group.kernel->warning) : json(nullptr)},
+                               {"repairs", group.kernel->repairs}};
         groups.push_back(std::move(entry));
     }
     return json{{"daemon",
@@ -308,6 +309,8 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
                 kernel.warning = warning->get<std::string>();
             if (const auto flows = it->find("per_destination_flows"); flows != it->end() && flows->is_number_unsigned())
                 kernel.per_destination_flows = flows->get<uint64_t>();
+            if (const auto repairs = it->find("repairs"); repairs != it->end() && repairs->is_number_unsigned())
+                kernel.repairs = repairs->get<uint64_t>();
             group.kernel = std::move(kernel);
         }
         status.groups.push_back(std::move(group));

@@ -156,6 +156,7 @@ struct KernelStatus {
     std::vector<std::string> problems; // TEKs or settings that could not be installed, and why
     std::optional<std::string> error;  // the last refusal (kernel, datapath) or missing interface
     std::optional<std::string> warning; // working, but not as configured (destination-only fallback)
+    uint64_t repairs = 0; // objects someone else removed, put back (ip xfrm state flush ...)
 };
 
 struct GroupStatus {

@@ -297,9 +297,30 @@ void Daemon::on_link_events() {
 }
 
 void Daemon::on_kernel_event(const netlink::KernelEvent& event) {
-    if (event.type != netlink::KernelEventType::acquire) return;
-    for (auto& [name, dataplane] : dataplanes_)
-        if (policy::band::in_group(event.policy_priority, dataplane->group_slot())) dataplane->acquired(event);
+    // Deletions the watcher reports are never our own (it ignores our netlink port): another
+    // process removed objects of ours, or flushed the tables, or notifications were lost.
+    // Every group checks its objects against the kernel and puts back what is missing.
+    std::string cause;
+    switch (event.type) {
+    case netlink::KernelEventType::acquire:
+        for (auto& [name, dataplane] : dataplanes_)
+            if (policy::band::in_group(event.policy_priority, dataplane->group_slot())) dataplane->acquired(event);
+        return;
+    case netlink::KernelEventType::state_deleted:
+        cause = "another process deleted XFRM state" +
+                (event.state ? " SPI " + spi_text(event.state->spi) + " to " + event.state->destination.to_string()
+                             : std::string());
+        break;
+    case netlink::KernelEventType::policy_deleted:
+        cause = "another process deleted an XFRM policy of ours";
+        break;
+    case netlink::KernelEventType::resync_needed:
+        cause = "the XFRM tables were flushed, or kernel notifications were lost";
+        break;
+    default:
+        return;
+    }
+    for (auto& [name, dataplane] : dataplanes_) dataplane->repair(cause);
 }
 
 void Daemon::sync_controllers() {

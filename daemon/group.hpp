@@ -78,6 +78,8 @@ struct GroupKernelSummary {
     std::vector<std::string> problems;
     std::optional<std::string> error;
     std::optional<std::string> warning; // working, but not as configured (destination-only fallback)
+    // Times gdoid put back states or policies someone else removed (ip xfrm state flush ...).
+    uint64_t repairs = 0;
 };
 
 struct GroupError {

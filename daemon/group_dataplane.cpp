@@ -35,6 +35,9 @@ size_t count_owned_policies(const std::vector<netlink::XfrmPolicy>& policies, ui
                                 [&](const auto& p) { return policy::band::owns(p, slot); }));
 }
 
+// How often the group's kernel objects are compared with the wanted ones without an event.
+constexpr std::chrono::seconds audit_interval{60};
+
 } // namespace
 
 GroupDataplane::GroupDataplane(sd_event* event, Group& group, netlink::KernelIpsec* kernel,
@@ -43,7 +46,18 @@ GroupDataplane::GroupDataplane(sd_event* event, Group& group, netlink::KernelIps
       group_slot_(group_slot), timeline_(group.config().rekey.activate_before_expiry),
       timer_(event, "kernel update of group " + group.name(), [this] { reconcile(); }),
       flow_timer_(event, "per-destination flow ageing of group " + group.name(),
-                         [this] { expire_idle_flows(); }) {}
+                         [this] { expire_idle_flows(); }),
+      repair_timer_(event, "kernel repair of group " + group.name(), [this] { reconcile(); }),
+      audit_timer_(event, "kernel check of group " + group.name(),
+                   [this] { repair("the periodic check found objects of the group missing from the kernel"); }) {}
+
+void GroupDataplane::repair(const std::string& cause) {
+    // A flush arrives as one event per object: the first one schedules the reconcile, 200 ms
+    // later, so that the whole burst is answered by one dump and one plan.
+    if (repair_cause_) return;
+    repair_cause_ = cause;
+    repair_timer_.arm_at(policy::Clock::now() + std::chrono::milliseconds(200));
+}
 
 void GroupDataplane::rebind(Group& group) {
     if (&group == group_) return;
@@ -187,6 +201,9 @@ void GroupDataplane::schedule_retry(std::chrono::seconds delay) {
 void GroupDataplane::reconcile() {
     const auto now = policy::Clock::now();
     auto& summary = group_->kernel;
+    // Whatever happens below, the kernel is compared with what we want again within a minute:
+    // an event the socket missed (or a kind it cannot report) is found then.
+    audit_timer_.arm_at(now + audit_interval);
     if (!kernel_) {
         summary.state = GroupKernelSummary::State::unavailable;
         record_error("the kernel has no XFRM netlink interface (CONFIG_XFRM_USER); no SA can be installed");
@@ -252,6 +269,14 @@ void GroupDataplane::reconcile() {
     // policy::apply_plan): once per rekey, the event loop can afford it.
     const auto result = policy::apply_plan(operations, *kernel_, maps_,
                                            [] { std::this_thread::sleep_for(std::chrono::milliseconds(100)); });
+    if (const auto cause = std::exchange(repair_cause_, std::nullopt); cause && !operations.empty()) {
+        repair_timer_.disarm();
+        ++summary.repairs;
+        log_warning(*cause + ": " + std::to_string(result.applied) + " of the group's kernel object(s) " +
+                        (result.ok() ? "put back" : "to put back, the kernel refused some") + " (repair " +
+                        std::to_string(summary.repairs) + ")",
+                    {.group = group_->name()});
+    }
     discard_answered_acquires();
     arm_flow_timer();
     if (result.offload_refused && !offload_refusal_logged_) {
@@ -306,6 +331,8 @@ void GroupDataplane::reconcile() {
 void GroupDataplane::withdraw() {
     timer_.disarm();
     flow_timer_.disarm();
+    repair_timer_.disarm();
+    audit_timer_.disarm();
     acquired_flows_.clear();
     answered_acquires_.clear();
     if (kernel_) {

@@ -44,6 +44,11 @@ public:
 
     // Plans against the kernel as it is and applies; arms the timer for the next change.
     void reconcile();
+    // Someone else may have removed our XFRM objects (`cause`: a state or policy of ours
+    // deleted, a table flushed, notifications lost, or the periodic check): reconcile shortly,
+    // once for a burst of events, and when objects had to be put back, log it once with the
+    // cause and count it (`gdoictl status`: kernel repairs).
+    void repair(const std::string& cause);
     // A reload replaced the group's configuration object: keep the TEKs and installed objects,
     // take the new settings (interfaces, anchors ...) at the next reconcile().
     void rebind(Group& group);
@@ -82,6 +87,9 @@ private:
     AcquiredFlows acquired_flows_;
     std::vector<netlink::AcquirePlaceholder> answered_acquires_;
     OneshotTimer flow_timer_;
+    OneshotTimer repair_timer_;
+    OneshotTimer audit_timer_; // the periodic check behind the event socket (missed events, tc)
+    std::optional<std::string> repair_cause_; // set between repair() and the reconcile it asks for
     bool flows_full_logged_ = false;
     bool datapath_required_ = false;
     std::optional<std::string> logged_error_; // the last error logged, so a retry loop logs once

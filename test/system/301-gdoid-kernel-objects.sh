@@ -8,6 +8,8 @@
 #     the WAN device and `fwd` on the LAN device; the datapath programs attached to WAN ingress,
 #     WAN egress and LAN ingress; the inbound anchor address on lo; status says fail-closed;
 #   - a foreign policy (an operator's or strongSwan's) is never touched;
+#   - someone deletes one of gdoid's policies, then flushes the policy table: both noticed on the
+#     event socket, everything put back, one log line each with the cause, `repairs` counted;
 #   - once every key server failed: the fail-open rule's allow policies, both directions;
 #   - the key server comes back and registration succeeds: the fail-open rule goes, the SAs
 #     cannot be installed on this ESP-less kernel, and status says so with the kernel's reason,
@@ -131,6 +133,22 @@ for program in gdoid_wan_in gdoid_wan_out gdoid_lan_in; do
 done
 st_assert_contains "$(ip -n "$GM_NS" addr show dev lo)" "100.127.255.1/32" "the inbound anchor address on lo"
 st_pass "the datapath is attached (WAN ingress/egress, LAN ingress) and the inbound anchor is on lo"
+
+# ---- someone else removes gdoid's objects: one policy deleted, then the whole table flushed
+ip -n "$GM_NS" xfrm policy delete src 10.1.0.0/16 dst 0.0.0.0/0 dev "$GM_IF" dir out ||
+    st_fail "cannot delete gdoid's fail-closed policy"
+wait_for_kernel "k['repairs'] == 1" 10 "the deleted policy noticed and put back"
+has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $GM_IF" "dir out action block" ||
+    st_fail "the deleted fail-closed policy is not back: $(policies)"
+st_wait_for_log "another process deleted an XFRM policy of ours: 1 of the group's kernel object\\(s\\) put back \\(repair 1\\)" 5
+ip -n "$GM_NS" xfrm policy flush
+ip -n "$GM_NS" xfrm policy add src 10.50.0.0/16 dst 10.60.0.0/16 dir out priority 100 action block # the operator's, again
+wait_for_kernel "k['repairs'] == 2" 10 "the flush noticed and every policy put back"
+has_policy "src 0.0.0.0/0 dst 10.1.0.1/32" "dir in action block" || st_fail "fail-closed not restored after the flush: $(policies)"
+has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $LAN_IF" "dir fwd action block" || st_fail "fwd block not restored after the flush"
+st_wait_for_log "the XFRM tables were flushed, or kernel notifications were lost: [0-9]+ of the group's kernel object\\(s\\) put back \\(repair 2\\)" 5
+st_assert_contains "$("$GDOICTL" --socket "$ST_SOCKET" status)" "2 repairs of objects removed by others" "gdoictl status counts the repairs"
+st_pass "a deleted policy and a flushed table: noticed, put back within a second, logged with the cause, counted (2 repairs)"
 
 # ---- every server failed: partial fail-open
 wait_for_kernel "k['fail_open']" 30 "fail-open rules in force after every key server failed"

@@ -1,0 +1,12 @@
+// Figure 4's baseline: a C++ program linked (--no-as-needed) against every shared library gdoid
+// links, doing nothing but wait, so its VmHWM is what the loader and the libraries cost before
+// gdoid runs a line of its own. bench/memory.sh reads /proc/PID/status and kills it.
+#include <string>
+#include <unistd.h>
+
+int main() {
+    std::string alive = "waiting"; // libstdc++ in use, as in any C++ program
+    while (!alive.empty())
+        pause();
+    return 0;
+}

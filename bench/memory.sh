@@ -49,75 +49,10 @@ baseline_kib=$(vm_hwm_kib "$baseline_pid")
 baseline_smaps=$(smaps_breakdown "$baseline_pid")
 kill "$baseline_pid"
 
+. "$GDOID_SOURCE_ROOT/bench/lab.sh"
 st_ks_lab 10.79.0
 ST_SOCKET=$ST_DIR/run/control
 ST_NETNS=$GM_NS
-
-# ks_config GROUPS TEKS: a key server serving GROUPS groups (ids 5001..) of TEKS TEKs each.
-ks_config() {
-    local groups=$1 teks=$2 g t
-    cat <<TOML
-listen = ["$KS_ADDR"]
-port = 848
-control-socket = "$ST_DIR/ks.sock"
-
-[phase1]
-proposals = [ { encryption = "aes-256-cbc", hash = "sha256", dh-group = 14, lifetime = 86400 } ]
-TOML
-    for ((g = 0; g < groups; g++)); do
-        cat <<TOML
-
-[[group]]
-id = $((5001 + g))
-sequence = 1
-psk = { "$GM_ADDR" = "$ST_PSK" }
-
-[group.kek]
-algorithm = "aes-128-cbc"
-signing-key = "$ST_DIR/ks-key.pem"
-signature-hash = "sha256"
-lifetime = 86400
-source = "$KS_ADDR:848"
-destination = "$GM_ADDR:848"
-TOML
-        for ((t = 0; t < teks; t++)); do
-            cat <<TOML
-
-[[group.tek]]
-cipher = "aes-256-cbc"
-integrity = "hmac-sha256"
-source = "10.$((10 + g)).$((t / 250)).$((t % 250))/32"
-destination = "10.$((100 + g)).0.0/16"
-lifetime = 3600
-TOML
-        done
-    done
-}
-
-gdoid_config() {
-    local groups=$1 g
-    printf '[daemon]\ncontrol-socket = "%s"\nlog-level = "info"\n' "$ST_SOCKET"
-    for ((g = 0; g < groups; g++)); do
-        cat <<TOML
-
-[[group]]
-name = "g$g"
-id = $((5001 + g))
-servers = ["$KS_ADDR"]
-local-address = "$GM_ADDR"
-pre-shared-key = { file = "$ST_DIR/psk" }
-ike = { encryption = "aes-256", hash = "sha256", dh-group = 14, lifetime = "8h" }
-wan-interface = "$GM_IF"
-lan-interfaces = ["lo"]
-TOML
-    done
-}
-
-all_registered() {
-    st_status_json 2>/dev/null | python3 -c "import json, sys
-gs = json.load(sys.stdin)['result']['groups']
-sys.exit(0 if gs and all(g['state'] == 'registered' for g in gs) else 1)"
-}
 
 # measure GROUPS TEKS: one row.
 measure() {
@@ -139,7 +74,7 @@ measure() {
     rm -f "$ST_DIR/ks.sock"
     target="<= 6 MiB"
     [ "$teks" -ge 100 ] && target="-"
-    printf 'ROW\t4 memory %s group x %s TEKs\t%s\t%s\t%s\t%s\t%s\n' "$groups" "$teks" \
+    printf 'ROW\t4 memory %s group(s) x %s TEKs\t%s\t%s\t%s\t%s\t%s\n' "$groups" "$teks" \
         "$(mib "$kib")" "$(mib "$baseline_kib")" "$(awk -v a="$kib" -v b="$baseline_kib" 'BEGIN { printf "%.2f", a / b }')" \
         "$target" "VmHWM; gdoid now: $breakdown; baseline: $baseline_smaps"
 }

@@ -82,7 +82,7 @@ Timing register_once(pull::RegistrationConfig config, const Endpoint& endpoint,
 
 // Both ends' DH and SKEYID chain, once: the floor under one fresh registration.
 double crypto_floor(crypto::DhGroup group, crypto::HashAlgorithm hash) {
-    const Bytes nonces = crypto::random_bytes(32);
+    const crypto::Bytes nonces = crypto::random_bytes(32);
     const auto start = Clock::now();
     crypto::DiffieHellman member(group), server(group);
     const SecretBytes a = member.shared_secret(server.public_value());

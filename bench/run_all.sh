@@ -46,7 +46,9 @@ run_bench() {
 
 if [ "$quick" = yes ]; then policies=100; else policies=10000; fi
 run_bench kernel-policies 3 "$build/bench/bench-kernel-policies" "$policies"
+run_bench registration 4 bash "$here/registration.sh"
 run_bench memory 3 bash "$here/memory.sh"
+run_bench startup 4 bash "$here/startup.sh"
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 cores=$(grep -c '^processor' /proc/cpuinfo)

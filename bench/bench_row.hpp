@@ -21,8 +21,8 @@ inline std::string format_seconds(double seconds) {
 inline void print_row(const std::string& figure, const std::string& result,
                       const std::string& baseline, double ratio, const std::string& target,
                       const std::string& note) {
-    std::printf("ROW\t%s\t%s\t%s\t%.2f\t%s\t%s\n", figure.c_str(), result.c_str(),
-                baseline.c_str(), ratio, target.c_str(), note.c_str());
+    std::printf("ROW\t%s\t%s\t%s\t%.2f\t%s\t%s\n", figure.c_str(), result.c_str(), baseline.c_str(),
+                ratio, target.c_str(), note.c_str());
     std::fflush(stdout);
 }
 

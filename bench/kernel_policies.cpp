@@ -62,7 +62,8 @@ std::string write_batch(const std::string& path, const char* verb, size_t count,
                         uint32_t generation) {
     std::ofstream out(path);
     for (size_t i = 0; i < count; ++i) {
-        out << "xfrm policy " << verb << " src " << source_prefix(i) << " dst 172.16.0.0/12 dir out";
+        out << "xfrm policy " << verb << " src " << source_prefix(i)
+            << " dst 172.16.0.0/12 dir out";
         if (std::strcmp(verb, "delete") != 0)
             out << " priority " << owned_priority(priority_offset)
                 << " tmpl src 192.0.2.10 dst 100.127.0.1 proto esp mode tunnel reqid "
@@ -144,7 +145,8 @@ size_t checked_replace(NetlinkKernelIpsec& kernel, size_t count) {
                 MessageBuilder request =
                     build_policy_id_request(XFRM_MSG_GETPOLICY, group_policy(i, 0).id);
                 std::vector<std::vector<uint8_t>> replies;
-                if (auto failure = reader.request(request.bytes(), &replies); failure || replies.empty())
+                if (auto failure = reader.request(request.bytes(), &replies);
+                    failure || replies.empty())
                     missing = source_prefix(i) + " -> 172.16.0.0/12 (" +
                               (failure ? std::strerror(failure->error_number) : "no reply") + ")";
                 ++done;

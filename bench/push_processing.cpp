@@ -88,8 +88,8 @@ int main(int argc, char** argv) try {
         if (plan.pushes.empty()) throw std::runtime_error("the key server made no push");
         const auto& datagram = plan.pushes[0].datagram;
         const auto start = Clock::now();
-        const push::PushVerdict verdict =
-            push::check_push(datagram, *held.kek, held.sequence.value_or(0), now, held.teks, config);
+        const push::PushVerdict verdict = push::check_push(
+            datagram, *held.kek, held.sequence.value_or(0), now, held.teks, config);
         if (!verdict.accepted())
             throw std::runtime_error("push " + std::to_string(i) + " refused: " + verdict.message);
         auto applied = push::apply(held, *verdict.update, now);
@@ -109,7 +109,8 @@ int main(int argc, char** argv) try {
     using bench::format_seconds;
     const double p50 = percentile(ours, 0.5), base = percentile(floor, 0.5);
     bench::print_row("3 push -> policy (no kernel) x" + std::to_string(count),
-                     "p50 " + format_seconds(p50) + ", p99 " + format_seconds(percentile(ours, 0.99)),
+                     "p50 " + format_seconds(p50) + ", p99 " +
+                         format_seconds(percentile(ours, 0.99)),
                      "p50 " + format_seconds(base), p50 / base, "p99 <= 1 ms",
                      "check_push + push::apply on the held policy; baseline: the RSA-2048 "
                      "signature verification alone; kernel programming not included");

@@ -6,10 +6,11 @@
 // RFC 2409 section 5 (4 PRF calls per end) -- so the ratio is what the protocol adds.
 //   bench-registration --server A --local A --psk-file F --group N --count N
 //                      [--dh-group 14 --encryption aes-256-cbc --hash sha256]
+#include "gdoi/pull/registration.hpp"
+
 #include "bench/bench_row.hpp"
 #include "gdoi/crypto/dh_group.hpp"
 #include "gdoi/crypto/prf.hpp"
-#include "gdoi/pull/registration.hpp"
 #include "test/ks/udp_socket.hpp"
 
 #include <CLI/CLI.hpp>
@@ -121,8 +122,10 @@ int main(int argc, char** argv) try {
     if (!std::getline(psk_stream, psk) || psk.empty())
         throw std::runtime_error("cannot read a pre-shared key from " + psk_file);
     ike::Phase1Proposal proposal;
-    proposal.cipher = encryption == "3des-cbc" ? crypto::CbcCipher::des3 : crypto::CbcCipher::aes256;
-    proposal.hash = hash_text == "sha1" ? crypto::HashAlgorithm::sha1 : crypto::HashAlgorithm::sha256;
+    proposal.cipher =
+        encryption == "3des-cbc" ? crypto::CbcCipher::des3 : crypto::CbcCipher::aes256;
+    proposal.hash =
+        hash_text == "sha1" ? crypto::HashAlgorithm::sha1 : crypto::HashAlgorithm::sha256;
     const auto dh = crypto::dh_group_from_number(uint16_t(dh_number));
     if (!dh) throw std::runtime_error("unsupported DH group");
     proposal.group = *dh;

@@ -15,7 +15,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sched.h>
 #include <stdexcept>
 #include <string>
@@ -177,6 +179,9 @@ int main(int argc, char** argv) try {
     char dir_template[] = "/tmp/bench-policies.XXXXXX";
     const char* dir = mkdtemp(dir_template);
     if (!dir) throw std::runtime_error("mkdtemp failed");
+    // The batch files go on every exit, a failed check included.
+    const std::unique_ptr<const char, void (*)(const char*)> remove_dir(
+        dir, [](const char* d) { std::filesystem::remove_all(d); });
 
     const StepTimes before = ip_batch_round(dir, count);
     NetlinkKernelIpsec kernel;
@@ -184,7 +189,6 @@ int main(int argc, char** argv) try {
     const StepTimes after = ip_batch_round(dir, count);
     const size_t lookups = checked_replace(kernel, count);
     if (!kernel.dump_policies().empty()) throw std::runtime_error("policies left behind");
-    std::system(("rm -rf " + std::string(dir)).c_str());
 
     const std::string n = std::to_string(count);
     const auto row = [&](const char* step, double our, double first, double second,

@@ -1,6 +1,10 @@
 // gdoid: the GDOI group member daemon. Parses the command line and hands over to Daemon.
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+
+#include <sys/prctl.h>
 
 #include <CLI/CLI.hpp>
 
@@ -31,6 +35,14 @@ int check_config(const std::string& path) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // First of all, before any key or pre-shared key is read: gdoid holds the PSK, SKEYIDs and
+    // the KEK/TEK keys in memory. Not dumpable means no core dump can write them to disk and no
+    // other process of the same uid may ptrace us or read /proc/PID/mem (the /proc entries
+    // become root's). It cannot fail for 0 (the kernel refuses only values other than 0, 1);
+    // were it to, the daemon still runs and says so.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        std::cerr << "gdoid: cannot make the process non-dumpable (prctl PR_SET_DUMPABLE): "
+                  << std::strerror(errno) << '\n';
     CLI::App app{"gdoid: GDOI (RFC 6407) group member daemon"};
     std::string config_path = "/etc/gdoid/gdoid.conf";
     std::string check_path;

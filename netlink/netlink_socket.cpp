@@ -14,6 +14,13 @@
 namespace netlink {
 
 namespace {
+// mnl_nlmsg_ok compares the length as an int: a message claiming 2 GiB or more passes it and
+// would be read past the buffer. Found by test/fuzz/fuzz_netlink.cpp
+// (corpus-netlink/crash-length-over-2gib); the kernel never sends such a length, a privileged
+// process could.
+bool message_fits(const nlmsghdr* m, int left) {
+    return left >= 0 && m->nlmsg_len <= unsigned(left);
+}
 
 // Large enough for the biggest dump chunk the kernel sends (it sizes them to the reader's
 // buffer up to 32 KiB) with room to spare.
@@ -172,7 +179,7 @@ std::optional<KernelFailure> NetlinkSocket::request(std::span<uint8_t> message,
     for (;;) {
         int n = int(receive());
         for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data());
-             mnl_nlmsg_ok(m, n); m = mnl_nlmsg_next(m, &n)) {
+             mnl_nlmsg_ok(m, n) && message_fits(m, n); m = mnl_nlmsg_next(m, &n)) {
             if (m->nlmsg_seq != header->nlmsg_seq) continue; // a late answer to someone else
             if (m->nlmsg_type == NLMSG_ERROR) {
                 KernelFailure failure = decode_error_message(m);
@@ -199,7 +206,7 @@ std::vector<std::vector<uint8_t>> NetlinkSocket::dump(std::span<uint8_t> message
         while (!done) {
             int n = int(receive());
             for (auto* m = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data());
-                 mnl_nlmsg_ok(m, n); m = mnl_nlmsg_next(m, &n)) {
+                 mnl_nlmsg_ok(m, n) && message_fits(m, n); m = mnl_nlmsg_next(m, &n)) {
                 if (m->nlmsg_seq != header->nlmsg_seq) continue;
                 if (m->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
                 if (m->nlmsg_type == NLMSG_DONE) {
@@ -269,7 +276,7 @@ NetlinkSocket::batch(const std::vector<std::span<uint8_t>>& messages, size_t bat
                 int n = int(batch_lengths_[d]);
                 for (auto* m = reinterpret_cast<const nlmsghdr*>(batch_buffers_.data() +
                                                                  d * batch_datagram_size);
-                     mnl_nlmsg_ok(m, n); m = mnl_nlmsg_next(m, &n)) {
+                     mnl_nlmsg_ok(m, n) && message_fits(m, n); m = mnl_nlmsg_next(m, &n)) {
                     if (m->nlmsg_type != NLMSG_ERROR) continue;
                     auto it = pending.find(m->nlmsg_seq);
                     if (it == pending.end()) continue;

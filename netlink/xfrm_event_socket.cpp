@@ -13,6 +13,13 @@
 namespace netlink {
 
 namespace {
+// mnl_nlmsg_ok compares the length as an int: a message claiming 2 GiB or more passes it and
+// would be read past the buffer. Found by test/fuzz/fuzz_netlink.cpp
+// (corpus-netlink/crash-length-over-2gib); the kernel never sends such a length, a privileged
+// process could.
+bool message_fits(const nlmsghdr* m, int left) {
+    return left >= 0 && m->nlmsg_len <= unsigned(left);
+}
 
 template <class T> bool read_header(const nlmsghdr* m, T& out) {
     if (m->nlmsg_len < NLMSG_HDRLEN + sizeof(T)) return false;
@@ -53,7 +60,7 @@ std::vector<KernelEvent> XfrmEventSocket::read_events() {
             throw KernelError(format_kernel_error("reading XFRM events", {errno, {}}), errno);
         }
         int left = int(n);
-        for (auto* m = reinterpret_cast<const nlmsghdr*>(buffer_.data()); mnl_nlmsg_ok(m, left);
+        for (auto* m = reinterpret_cast<const nlmsghdr*>(buffer_.data()); mnl_nlmsg_ok(m, left) && message_fits(m, left);
              m = mnl_nlmsg_next(m, &left)) {
             try {
                 decode(m, events);

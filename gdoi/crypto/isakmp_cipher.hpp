@@ -6,6 +6,7 @@
 #include "gdoi/crypto/cbc_cipher.hpp"
 #include "gdoi/crypto/prf.hpp"
 #include "gdoi/secret_bytes.hpp"
+#include "gdoi/wiping_buffer.hpp"
 
 #include <cstdint>
 #include <map>
@@ -30,7 +31,7 @@ public:
     // Decrypts without touching the chain: the caller commits the IV (commit()) only once the
     // message has proven authentic, so a forged datagram cannot desynchronise the exchange.
     struct Decrypted {
-        std::vector<uint8_t> plaintext; // still padded
+        WipingBuffer plaintext; // still padded; may hold key material (PULL message 4's KD)
         std::vector<uint8_t> next_iv;
     };
     // nullopt when the length is not a whole number of blocks.

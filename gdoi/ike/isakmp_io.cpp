@@ -59,6 +59,8 @@ std::optional<Opened> open(std::span<const uint8_t> datagram, const crypto::Isak
     auto decrypted = cipher.decrypt(header.message_id, datagram.subspan(kHeaderSize));
     if (!decrypted) return std::nullopt;
     Opened out;
+    // Reserved up front: a reallocation would leave an unwiped copy of the keys behind.
+    out.plaintext.reserve(kHeaderSize + decrypted->plaintext.size());
     out.plaintext.assign(datagram.begin(), datagram.begin() + kHeaderSize);
     out.plaintext.insert(out.plaintext.end(), decrypted->plaintext.begin(),
                          decrypted->plaintext.end());

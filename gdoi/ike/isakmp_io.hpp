@@ -6,6 +6,7 @@
 #include "gdoi/ike/exchange_clock.hpp"
 #include "gdoi/ike/phase1_sa.hpp"
 #include "gdoi/wire/message.hpp"
+#include "gdoi/wiping_buffer.hpp"
 
 #include <functional>
 #include <optional>
@@ -36,7 +37,7 @@ Datagram encode_with_leading_hash(wire::Message message, size_t hash_length,
 std::span<const uint8_t> after_first_payload(std::span<const uint8_t> message);
 
 struct Opened {
-    Datagram plaintext; // header + decrypted body (padding kept)
+    WipingBuffer plaintext; // header + decrypted body (padding kept); may hold KD key material
     std::vector<uint8_t> next_iv;
 };
 // Decrypts an E-flagged datagram for its message ID without committing the IV chain.

@@ -239,7 +239,12 @@ void MainModeInitiator::handle_mm4(std::span<const uint8_t> datagram, TimePoint 
 }
 
 void MainModeInitiator::handle_mm6(std::span<const uint8_t> datagram, TimePoint now) {
-    if (!(decode_header(datagram).flags & flags::encryption)) return;
+    const auto header = decode_header(datagram);
+    if (!(header.flags & flags::encryption)) return;
+    // Main Mode runs under message ID 0 (RFC 2408 section 3.1: the Message ID is zero during
+    // Phase 1). Any other ID would ask the cipher for a Phase 2 IV before Phase 1 is complete,
+    // which throws: found by test/fuzz/fuzz_main_mode.cpp (corpus-main-mode/crash-mm6-message-id).
+    if (header.message_id != 0) return;
     auto opened = open(datagram, *sa_->cipher);
     if (!opened) return;
     Message m;

@@ -303,6 +303,24 @@ struct Server {
                     {"acks", acks},
                     {"ejected", ejected}};
         }
+        // Test-only (a key server for production would never answer this): the current KEK and
+        // TEK keys in hex, so a test can prove that none of them ever reaches gdoid's logs or status
+        // (test/system/305-gdoid-secrets.sh). `status` shows SHA-256 fingerprints only.
+        if (command == "secrets") {
+            nlohmann::json groups = nlohmann::json::array();
+            auto now = ike::Clock::now();
+            for (auto& g : config.groups) {
+                auto policy = current_policy(g, runtime_of(g), now);
+                nlohmann::json keys = nlohmann::json::array();
+                if (policy.kek) keys.push_back(push::hex(policy.kek->key.reveal()));
+                for (const auto& t : policy.teks) {
+                    keys.push_back(push::hex(t.cipher_key.reveal()));
+                    keys.push_back(push::hex(t.integrity_key.reveal()));
+                }
+                groups.push_back({{"group", g.policy.group_id}, {"keys", keys}});
+            }
+            return {{"ok", true}, {"groups", groups}};
+        }
         if (command == "silent") {
             silent = true;
             log_line(ike::LogLevel::info, "control: going silent (every datagram is dropped)");

@@ -180,7 +180,11 @@ std::vector<Datagram> MainModeResponder::handle_mm3(std::span<const uint8_t> dat
 
 std::vector<Datagram> MainModeResponder::handle_mm5(std::span<const uint8_t> datagram,
                                                     TimePoint now) {
-    if (!(decode_header(datagram).flags & flags::encryption)) return {};
+    const auto header = decode_header(datagram);
+    if (!(header.flags & flags::encryption)) return {};
+    // RFC 2408 section 3.1: the Message ID is zero during Phase 1 (any other would ask the
+    // cipher for a Phase 2 IV before Phase 1 is complete), as the initiator checks in message 6.
+    if (header.message_id != 0) return {};
     auto opened = open(datagram, *sa_->cipher);
     const std::string mismatch =
         signatures() ? "message 5 does not decrypt to a valid message"

@@ -224,6 +224,16 @@ void Datapath::release_attachments() noexcept {
     devices_.clear();
 }
 
+std::vector<std::string> Datapath::restore_filters() {
+    std::vector<std::string> restored;
+    // WAN first (devices_.front()): its egress restore must stand before LAN ingress flags.
+    for (TcDevice& device : devices_) {
+        auto put_back = device.restore_missing();
+        restored.insert(restored.end(), put_back.begin(), put_back.end());
+    }
+    return restored;
+}
+
 size_t Datapath::remove_stale_filters(const std::string& device, const AttachOptions& options) {
     size_t removed = 0;
     const TcFilterSlot slots[] = {

@@ -102,6 +102,10 @@ public:
     // datapath gap (the programs keep their maps alive; the next instance's attach() replaces
     // them at the same handle and priorities).
     void release_attachments() noexcept;
+    // Puts back filters of ours someone removed (`tc filter del`, `tc qdisc del ... clsact`);
+    // returns what was put back ("egress of 'wan0'"), empty when nothing was missing. Throws
+    // DatapathError(attach_failed).
+    std::vector<std::string> restore_filters();
     // Removes gdoid filters an earlier run left on `device` (e.g. one no longer configured).
     // Returns how many. Throws DatapathError (no_such_device, unsupported_device).
     static size_t remove_stale_filters(const std::string& device,

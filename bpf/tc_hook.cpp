@@ -192,7 +192,39 @@ void TcDevice::attach(const TcFilterSlot& slot, int prog_fd) {
                                 hook_name(slot.direction) + " of '" + name_ + "' (handle " +
                                 std::to_string(slot.handle) + ", priority " +
                                 std::to_string(slot.priority) + "): " + errno_text(rc));
-    attached_.push_back({slot, opts.prog_id});
+    attached_.push_back({slot, opts.prog_id, prog_fd});
+}
+
+std::vector<std::string> TcDevice::restore_missing() {
+    std::vector<Attached> missing;
+    {
+        NetnsVisit visit(netns_fd_);
+        if (!visit.ok())
+            throw DatapathError(DatapathErrorKind::attach_failed,
+                                "cannot enter the network namespace of '" + name_ + "'");
+        for (const Attached& entry : attached_) {
+            bpf_tc_hook hook = make_hook(ifindex_, attach_point(entry.slot.direction));
+            bpf_tc_opts query = make_opts(entry.slot);
+            // Only an empty slot: another program at our slot was put there on purpose by someone
+            // (detach_all() leaves it alone for the same reason).
+            if (quiet_query(hook, query) < 0) missing.push_back(entry);
+        }
+    }
+    if (missing.empty()) return {};
+    std::vector<std::string> restored;
+    // The qdisc may be gone with them: ask again whether it exists before attaching.
+    qdisc_checked_ = false;
+    const bool created_before = created_qdisc_;
+    for (const Attached& entry : missing) {
+        std::erase_if(attached_, [&](const Attached& a) {
+            return a.slot.direction == entry.slot.direction && a.slot.handle == entry.slot.handle &&
+                   a.slot.priority == entry.slot.priority;
+        });
+        attach(entry.slot, entry.prog_fd);
+        restored.push_back(std::string(hook_name(entry.slot.direction)) + " of '" + name_ + "'");
+    }
+    created_qdisc_ = created_qdisc_ || created_before;
+    return restored;
 }
 
 void TcDevice::detach_all() noexcept {

@@ -37,6 +37,11 @@ public:
     void detach_all() noexcept;
     // Forgets our filters without removing them: they keep running after this process ends,
     // until the next instance replaces them (a restart without a datapath gap).
+    // Puts back each of our filters whose slot is empty (someone ran `tc filter del`, or deleted
+    // the clsact qdisc), recreating the qdisc if it went. Returns a
+    // description of each one put back ("egress of 'wan0'"); empty when all are in place.
+    // Throws attach_failed when one cannot be put back.
+    std::vector<std::string> restore_missing();
     void release() noexcept {
         attached_.clear();
         created_qdisc_ = false;
@@ -50,6 +55,7 @@ private:
     struct Attached {
         TcFilterSlot slot;
         uint32_t prog_id;
+        int prog_fd; // the loaded program's, owned by the Datapath: to attach it again
     };
     std::string name_;
     int ifindex_ = 0;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "gdoi/group_policy.hpp"
 #include "gdoi/ip_address.hpp"
 #include "gdoi/secret_bytes.hpp"
 #include "gdoi/server_quirks.hpp"
@@ -190,6 +191,9 @@ struct GroupConfig {
     // Off by default: no deployed key server has confirmed our reading of RFC 8263 yet
     // (gdoi/push/push_ack.hpp); a member that does not answer stays in the group.
     bool push_ack = false;
+    // The most TEKs a policy from the key server may carry (registration and pushes); above it
+    // the policy is refused whole and nothing is installed.
+    size_t max_teks = gdoi::kDefaultMaxTeks;
 };
 
 struct Config {

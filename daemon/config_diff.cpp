@@ -53,6 +53,7 @@ const std::vector<FieldRule>& field_rules() {
         GDOID_FIELD("fail-open", fail_open, false),
         // Read by the group's next push; nothing to set up again.
         GDOID_FIELD("push-ack", push_ack, false),
+        GDOID_FIELD("max-teks", max_teks, true),
     };
     return rules;
 }

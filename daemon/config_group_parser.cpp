@@ -296,7 +296,7 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
                        "certificate", "ike", "wan-interface", "lan-interfaces", "lan-prefixes", "anchor",
                        "match-direction", "df-bit", "crypto-offload", "datapath-fallback",
                        "bypass-mark", "tcp-mss", "per-destination-idle", "retry", "rekey", "fail-open", "server-quirks",
-                       "push-ack"},
+                       "push-ack", "max-teks"},
                       "[[group]]");
 
     if (auto name = reader.get_string(table, "name", true, context)) {
@@ -375,6 +375,9 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     if (const auto* quirks = reader.get_table(table, "server-quirks", false, context))
         parse_quirks(reader, *quirks, group.quirks);
     if (auto push_ack = reader.get_bool(table, "push-ack")) group.push_ack = *push_ack;
+    // 65,535: a key download payload cannot number more key packets (RFC 6407 section 5.6).
+    if (auto max_teks = reader.get_integer(table, "max-teks", false, context, 1, 65535))
+        group.max_teks = size_t(*max_teks);
     return group;
 }
 

@@ -282,7 +282,13 @@ int Daemon::on_link_readable(sd_event_source*, int, uint32_t, void* userdata) {
 
 void Daemon::on_link_events() {
     if (!links_) return;
-    for (const auto& event : links_->read_events()) {
+    const auto events = links_->read_events();
+    // One check for a burst (a qdisc deletion reports every filter under it).
+    if (std::any_of(events.begin(), events.end(), [](const netlink::LinkEvent& e) {
+            return e.type == netlink::LinkEventType::tc_removed || e.type == netlink::LinkEventType::resync_needed;
+        }))
+        datapath_.restore_filters("another process deleted tc filters or a qdisc");
+    for (const auto& event : events) {
         for (auto& [group, controller] : controllers_) {
             const auto& wan = group->config().wan_interface;
             const bool resync = event.type == netlink::LinkEventType::resync_needed;
@@ -407,7 +413,10 @@ ReloadOutcome Daemon::reload(std::string_view trigger) {
 control::DaemonStatus Daemon::status() const {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
     auto status = make_status(groups_, options_.config_path, uptime, config_error_);
-    if (const auto counters = datapath_.counters()) status.datapath_counters = datapath_counter_map(*counters);
+    if (const auto counters = datapath_.counters()) {
+        status.datapath_counters = datapath_counter_map(*counters);
+        (*status.datapath_counters)["filters_restored"] = datapath_.filters_restored();
+    }
     return status;
 }
 

@@ -303,4 +303,19 @@ void DatapathService::MapWriter::remove(const policy::MapEntry& entry) {
     }
 }
 
+void DatapathService::restore_filters(const std::string& cause) {
+    if (!datapath_ || !attached_) return;
+    try {
+        const auto restored = datapath_->restore_filters();
+        if (restored.empty()) return;
+        filters_restored_ += restored.size();
+        std::string which;
+        for (const auto& filter : restored) which += (which.empty() ? "" : ", ") + filter;
+        log_warning(cause + ": gdoid's tc-BPF filter(s) on " + which + " were missing and are put back (" +
+                    std::to_string(filters_restored_) + " restored since start)");
+    } catch (const std::exception& e) {
+        log_error(cause + ": a tc-BPF filter of gdoid's is missing and cannot be put back: " + e.what());
+    }
+}
+
 } // namespace gdoid::daemon

@@ -61,6 +61,11 @@ public:
     };
 
     bool loaded() const { return datapath_.has_value(); }
+    // Puts back the tc filters of ours that someone removed (`tc filter del`, `tc qdisc del dev
+    // wan0 clsact`), logs one warning naming them and the cause, and counts them
+    // (filters_restored). Nothing to do when none is missing; a failure is logged, not thrown.
+    void restore_filters(const std::string& cause);
+    uint64_t filters_restored() const { return filters_restored_; }
     // Set while the BPF datapath could not load and the nftables fallback runs instead: why
     // BPF failed, in the loader's words.
     const std::optional<std::string>& fallback_reason() const { return fallback_reason_; }
@@ -89,6 +94,7 @@ private:
     std::map<std::string, DatapathNeeds> needs_;                               // by group name
     std::optional<std::pair<std::string, std::vector<std::string>>> attached_; // wan, lans
     std::map<std::pair<Table, std::string>, size_t> references_;
+    uint64_t filters_restored_ = 0;
     std::map<gdoi::IpFamily, gdoi::IpPrefix>
         anchors_added_; // the addresses gdoid put on lo, per family
 };

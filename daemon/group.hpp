@@ -38,7 +38,9 @@ struct KekSummary {
     std::string spi;          // the rekey SA's cookie pair, hex
     std::string cipher;       // "aes-256-cbc"
     std::string signature;    // how its pushes are signed: "ECDSA-256/SHA256"
-    std::chrono::system_clock::time_point expires;
+    // Monotonic: a wall clock step (NTP, an operator's `date`) moves neither key expiry nor the
+    // time the status shows as left (status_report converts at the moment it reports).
+    std::chrono::steady_clock::time_point expires;
 };
 
 // What the control socket shows of one TEK (never the key).
@@ -47,7 +49,7 @@ struct TekSummary {
     std::string cipher;       // "aes-256-cbc/hmac-sha256"
     std::string source;       // traffic selector, "10.1.0.0/16"
     std::string destination;
-    std::chrono::system_clock::time_point expires;
+    std::chrono::steady_clock::time_point expires; // monotonic, as KekSummary::expires
 };
 
 struct GroupCounters {
@@ -112,7 +114,7 @@ public:
     std::optional<uint32_t> sequence; // the last accepted GROUPKEY-PUSH sequence number
     std::optional<GroupRekeyRecord> last_rekey;
     // When the member pulls new keys by itself unless a push renews them first.
-    std::optional<std::chrono::system_clock::time_point> next_pull;
+    std::optional<std::chrono::steady_clock::time_point> next_pull; // monotonic
     GroupCounters counters;
     GroupKernelSummary kernel;
 

@@ -199,7 +199,7 @@ void GroupController::handle(RegistrationProgress& progress) {
         if (!progress.phase1.empty()) group_.phase1 = Phase1Summary{progress.phase1, progress.server_certificate};
         group_.set_state(GroupState::registered);
         group_.set_server_in_use(progress.server_index);
-        show_policy(group_, *policy_, received);
+        show_policy(group_, *policy_, std::chrono::steady_clock::now());
         group_.last_rekey = GroupRekeyRecord{"pull", received};
         std::string spis;
         for (const auto& tek : policy_->teks) spis += (spis.empty() ? "" : ", ") + spi_text(tek.spi);
@@ -250,7 +250,7 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
     drop_retired_teks();
     const auto received = std::chrono::system_clock::now();
     ++group_.counters.pushes_accepted;
-    show_policy(group_, *policy_, received);
+    show_policy(group_, *policy_, std::chrono::steady_clock::now());
     group_.last_rekey = GroupRekeyRecord{"push", received};
     log_info("GROUPKEY-PUSH sequence " + std::to_string(update.sequence) + " from " + from.to_string() + " accepted",
              {.group = group_.name(), .server = server, .message_id = message_id::push_accepted});
@@ -323,7 +323,9 @@ void GroupController::drop_retired_teks() {
     if (!policy_) return;
     const auto before = policy_->teks.size();
     std::erase_if(policy_->teks, [&](const gdoi::TekPolicy& tek) { return retired_spis_.contains(tek.spi); });
-    if (policy_->teks.size() != before) show_policy(group_, *policy_, std::chrono::system_clock::now());
+    // Their summaries go too; the others keep the expiry they were shown with.
+    if (policy_->teks.size() != before)
+        std::erase_if(group_.teks, [&](const TekSummary& tek) { return retired_spis_.contains(tek.spi); });
 }
 
 void GroupController::send_due_acks() {
@@ -367,8 +369,7 @@ void GroupController::schedule_pull() {
         return;
     }
     pull_timer_.arm_at(*at);
-    group_.next_pull = std::chrono::system_clock::now() +
-                       std::chrono::duration_cast<std::chrono::system_clock::duration>(*at - std::chrono::steady_clock::now());
+    group_.next_pull = *at;
     log_debug("pulling new keys in " + seconds_text(*at - std::chrono::steady_clock::now()) +
                   " unless a rekey push arrives first",
               {.group = group_.name()});

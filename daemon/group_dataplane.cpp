@@ -49,7 +49,10 @@ GroupDataplane::GroupDataplane(sd_event* event, Group& group, netlink::KernelIps
                          [this] { expire_idle_flows(); }),
       repair_timer_(event, "kernel repair of group " + group.name(), [this] { reconcile(); }),
       audit_timer_(event, "kernel check of group " + group.name(),
-                   [this] { repair("the periodic check found objects of the group missing from the kernel"); }) {}
+                   [this] {
+                       datapath_.restore_filters("the periodic check found tc filters missing");
+                       repair("the periodic check found objects of the group missing from the kernel");
+                   }) {}
 
 void GroupDataplane::repair(const std::string& cause) {
     // A flush arrives as one event per object: the first one schedules the reconcile, 200 ms

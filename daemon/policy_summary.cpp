@@ -57,7 +57,7 @@ std::string endpoint_text(const gdoi::SelectorEndpoint& endpoint, uint8_t protoc
 } // namespace
 
 
-KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::system_clock::time_point received) {
+KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::steady_clock::time_point received) {
     KekSummary summary;
     summary.spi = hex(kek.spi);
     summary.cipher = std::string(kek.cipher == gdoi::KekCipher::des3_cbc ? "3des-cbc" : "aes-cbc") + "-" +
@@ -68,7 +68,7 @@ KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::system_clock::
     return summary;
 }
 
-TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::system_clock::time_point received) {
+TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::steady_clock::time_point received) {
     TekSummary summary;
     summary.spi = tek.spi;
     summary.cipher = std::string(tek_cipher_name(tek.cipher)) + "-" + std::to_string(tek.cipher_key_bits) + "/" +
@@ -79,7 +79,7 @@ TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::system_clock::
     return summary;
 }
 
-void show_policy(Group& group, const gdoi::GroupPolicy& policy, std::chrono::system_clock::time_point received) {
+void show_policy(Group& group, const gdoi::GroupPolicy& policy, std::chrono::steady_clock::time_point received) {
     group.kek = policy.kek ? std::optional(summarize_kek(*policy.kek, received)) : std::nullopt;
     group.teks.clear();
     for (const auto& tek : policy.teks) group.teks.push_back(summarize_tek(tek, received));

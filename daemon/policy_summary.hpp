@@ -11,9 +11,9 @@
 
 namespace gdoid::daemon {
 
-KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::system_clock::time_point received);
-TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::system_clock::time_point received);
+KekSummary summarize_kek(const gdoi::KekPolicy& kek, std::chrono::steady_clock::time_point received);
+TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::steady_clock::time_point received);
 // Fills the group's KEK/TEK/sequence view from a policy received at `received`.
-void show_policy(Group& group, const gdoi::GroupPolicy& policy, std::chrono::system_clock::time_point received);
+void show_policy(Group& group, const gdoi::GroupPolicy& policy, std::chrono::steady_clock::time_point received);
 
 } // namespace gdoid::daemon

@@ -3,7 +3,7 @@
 namespace gdoid::daemon {
 
 gdoi::push::PushReceiverConfig push_receiver_config(const GroupConfig& config) {
-    return gdoi::push::PushReceiverConfig{config.quirks, config.local_address, config.push_ack};
+    return gdoi::push::PushReceiverConfig{config.quirks, config.local_address, config.push_ack, config.max_teks};
 }
 
 AckRequestOutcome PushAckRequests::on_accepted(gdoi::push::PushVerdict& verdict,

@@ -62,6 +62,7 @@ gdoi::pull::RegistrationConfig RegistrationDriver::attempt_config(const GroupCon
     attempt.phase1.retransmit.budget = budget;
     attempt.pull_retransmit = attempt.phase1.retransmit;
     attempt.group_id = config.id;
+    attempt.max_teks = config.max_teks;
     return attempt;
 }
 

@@ -23,6 +23,13 @@ control::GroupStatus make_group_status(const Group& group) {
     const auto epoch_seconds = [](std::chrono::system_clock::time_point t) {
         return int64_t(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
     };
+    // Monotonic deadlines shown as wall-clock times of this moment: after a clock step they
+    // still say how long is left.
+    const auto wall_now = std::chrono::system_clock::now();
+    const auto steady_now = std::chrono::steady_clock::now();
+    const auto wall_epoch_seconds = [&](std::chrono::steady_clock::time_point t) {
+        return epoch_seconds(wall_now + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - steady_now));
+    };
     if (group.phase1)
         status.phase1 = control::Phase1Status{
             group.phase1->proposal, group.phase1->server_certificate.empty() ? "pre-shared-key" : "certificate",
@@ -30,12 +37,12 @@ control::GroupStatus make_group_status(const Group& group) {
                                                      : std::optional<std::string>(group.phase1->server_certificate)};
     if (group.kek)
         status.kek = control::KekStatus{group.kek->spi, group.kek->cipher, group.kek->signature,
-                                        epoch_seconds(group.kek->expires)};
+                                        wall_epoch_seconds(group.kek->expires)};
     for (const auto& tek : group.teks)
-        status.teks.push_back({spi_text(tek.spi), tek.cipher, tek.source, tek.destination, epoch_seconds(tek.expires)});
+        status.teks.push_back({spi_text(tek.spi), tek.cipher, tek.source, tek.destination, wall_epoch_seconds(tek.expires)});
     status.sequence = group.sequence;
     if (group.last_rekey) status.last_rekey = control::RekeyStatus{group.last_rekey->kind, epoch_seconds(group.last_rekey->when)};
-    if (group.next_pull) status.next_pull = epoch_seconds(*group.next_pull);
+    if (group.next_pull) status.next_pull = wall_epoch_seconds(*group.next_pull);
     status.registrations = group.counters.registrations;
     status.registration_failures = group.counters.registration_failures;
     status.pushes_accepted = group.counters.pushes_accepted;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,11 @@
 #include "gdoi/secret_bytes.hpp"
 
 namespace gdoi {
+
+// The most TEKs one policy may carry by default (gdoid.conf `max-teks`): more than any deployed
+// group needs (GET VPN groups carry a few dozen ACL lines), few enough that the kernel's tables
+// stay small however many a key server, or whoever holds its keys, sends.
+inline constexpr size_t kDefaultMaxTeks = 1000;
 
 // One side of a traffic selector as GDOI's ID payloads carry it (address, subnet or range)
 // plus the port (0 = any).

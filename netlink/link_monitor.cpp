@@ -80,7 +80,7 @@ LinkMonitor::LinkMonitor(std::set<std::string> interfaces) : interfaces_(std::mo
     if (int e = nl_connect(socket_.get(), NETLINK_ROUTE); e < 0)
         throw KernelError(std::string("rtnetlink: connecting: ") + nl_geterror(e), -e);
     if (int e = nl_socket_add_memberships(socket_.get(), RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
-                                          RTNLGRP_IPV6_IFADDR, 0);
+                                          RTNLGRP_IPV6_IFADDR, RTNLGRP_TC, 0);
         e < 0)
         throw KernelError(std::string("rtnetlink: subscribing: ") + nl_geterror(e), -e);
     nl_socket_set_nonblocking(socket_.get());
@@ -109,7 +109,14 @@ int LinkMonitor::on_message(nl_msg* message, void* self) {
 }
 
 void LinkMonitor::handle(nl_msg* message) {
-    const int type = nlmsg_hdr(message)->nlmsg_type;
+    const nlmsghdr* header = nlmsg_hdr(message);
+    const int type = header->nlmsg_type;
+    if (type == RTM_DELTFILTER || type == RTM_DELQDISC) {
+        if (header->nlmsg_len < NLMSG_LENGTH(sizeof(tcmsg))) return;
+        const auto* tc = static_cast<const tcmsg*>(NLMSG_DATA(header));
+        pending_.push_back({LinkEventType::tc_removed, {}, tc->tcm_ifindex, {}});
+        return;
+    }
     struct Context {
         LinkMonitor* self;
         int type;

@@ -17,7 +17,9 @@ struct nl_msg;
 
 namespace netlink {
 
-enum class LinkEventType { link_up, link_down, address_added, address_removed, resync_needed };
+// tc_removed: a tc filter or qdisc was deleted on any interface (ifindex set; the name is not
+// looked up): the owner of filters there checks its own.
+enum class LinkEventType { link_up, link_down, address_added, address_removed, resync_needed, tc_removed };
 
 struct LinkEvent {
     LinkEventType type;

@@ -215,6 +215,11 @@ void PullInitiator::handle_2(std::span<const uint8_t> plaintext, std::vector<uin
         return fail("key server " + sa_.peer.to_string() +
                     " answered GROUPKEY-PULL message 1 without " + (nonce ? "an SA" : "a nonce"));
     nonce_r_ = nonce->data;
+    if (const size_t teks = sa->teks().size(); teks > config_.max_teks)
+        return fail("key server " + sa_.peer.to_string() + " sent " + std::to_string(teks) +
+                    " TEKs for group " + std::to_string(config_.group_id) + ", more than max-teks (" +
+                    std::to_string(config_.max_teks) +
+                    "): policy refused, nothing installed (raise max-teks if the group really has that many)");
     policy_ = GroupPolicy{};
     policy_.group_id = config_.group_id;
     auto check = read_group_sa(*sa, config_.quirks, policy_);

@@ -22,6 +22,10 @@ namespace gdoi::pull {
 struct PullInitiatorConfig {
     uint32_t group_id = 0;
     ServerQuirks quirks;
+    // The most SA TEK payloads one policy may carry (`max-teks`): each TEK becomes kernel states
+    // and policies, so a key server (or whoever holds its keys) must not be able to make the
+    // member program an unbounded number of them. Above it the registration fails, naming both.
+    size_t max_teks = kDefaultMaxTeks;
     ike::RetransmitPolicy retransmit;
     ike::LogSink log;
 };

@@ -82,6 +82,7 @@ void Registration::log_debug(const std::string& text) const {
 void Registration::start_pull(ike::TimePoint now) {
     PullInitiatorConfig pull_config;
     pull_config.group_id = config_.group_id;
+    pull_config.max_teks = config_.max_teks;
     pull_config.quirks = config_.phase1.quirks;
     pull_config.retransmit = config_.pull_retransmit;
     pull_config.log = config_.phase1.log;

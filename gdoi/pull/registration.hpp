@@ -24,6 +24,7 @@ struct RegistrationConfig {
     // 4.6.3.3: INITIAL-CONTACT only when we hold no other SA with the peer).
     ike::MainModeInitiatorConfig phase1;
     uint32_t group_id = 0;
+    size_t max_teks = kDefaultMaxTeks; // PullInitiatorConfig::max_teks
     ike::RetransmitPolicy pull_retransmit;
     // The Phase 1 SA of an earlier registration with this server. When it is with this server
     // and lives past this attempt's retransmission budget, start() skips Main Mode and runs the

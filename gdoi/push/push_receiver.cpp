@@ -163,7 +163,14 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
         return verdict;
     }
 
-    // Only now is the content interpreted.
+    // Only now is the content interpreted, and only when its size is one we agreed to program.
+    if (const auto* sa = message.find<GdoiSaPayload>(); sa && sa->teks().size() > config.max_teks) {
+        verdict.reason = PushReason::invalid_policy;
+        verdict.message = "authentic push SEQ " + std::to_string(seq) + " carries " +
+                          std::to_string(sa->teks().size()) + " TEKs, more than max-teks (" +
+                          std::to_string(config.max_teks) + "): refused, nothing changed";
+        return verdict;
+    }
     auto update = interpret_push(message, kek, current_teks, config.quirks, now);
     if (auto* error = std::get_if<std::string>(&update)) {
         verdict.reason = PushReason::invalid_policy;

@@ -42,6 +42,9 @@ struct PushReceiverConfig {
     // a member without RFC 8263 support would ignore it (section 1: implementing the ack is
     // OPTIONAL; section 4: a member that does not answer still takes part in the group).
     bool answer_ack_requests = false;
+    // The most SA TEK payloads an authentic push may carry (gdoid.conf `max-teks`); above it the
+    // push is refused as invalid_policy and nothing changes.
+    size_t max_teks = kDefaultMaxTeks;
 };
 
 class PushReceiver {

@@ -428,8 +428,15 @@ int main(int argc, char** argv) {
                         server.on_ack(received->from, received->data);
                         continue;
                     }
-                    auto answers =
-                        server.endpoint->on_datagram(received->from, received->data, now);
+                    // An answer that cannot be built (a policy of 1,000 TEKs does not fit one
+                    // GDOI message) fails that exchange, with the reason, never the server.
+                    std::vector<ike::Datagram> answers;
+                    try {
+                        answers = server.endpoint->on_datagram(received->from, received->data, now);
+                    } catch (const std::exception& e) {
+                        log_line(ike::LogLevel::error, "cannot answer " + received->from.to_string() +
+                                                           ": " + e.what() + "; exchange dropped");
+                    }
                     for (const auto& a : answers)
                         sockets[i].send_to(a, received->from, received->port);
                 }

@@ -8,8 +8,12 @@
 #     the WAN device and `fwd` on the LAN device; the datapath programs attached to WAN ingress,
 #     WAN egress and LAN ingress; the inbound anchor address on lo; status says fail-closed;
 #   - a foreign policy (an operator's or strongSwan's) is never touched;
+#   - someone deletes gdoid's WAN egress tc filter, then the LAN's clsact qdisc: both put back at
+#     once (rtnetlink tc notifications), logged, counted as filters_restored;
 #   - someone deletes one of gdoid's policies, then flushes the policy table: both noticed on the
 #     event socket, everything put back, one log line each with the cause, `repairs` counted;
+#   - 40,000 notifications overflow the event socket (ENOBUFS) while gdoid is stopped and one of
+#     its policies is deleted: the resync after the overflow finds and puts back that policy;
 #   - once every key server failed: the fail-open rule's allow policies, both directions;
 #   - the key server comes back and registration succeeds: the fail-open rule goes, the SAs
 #     cannot be installed on this ESP-less kernel, and status says so with the kernel's reason,
@@ -134,6 +138,26 @@ done
 st_assert_contains "$(ip -n "$GM_NS" addr show dev lo)" "100.127.255.1/32" "the inbound anchor address on lo"
 st_pass "the datapath is attached (WAN ingress/egress, LAN ingress) and the inbound anchor is on lo"
 
+# ---- someone removes gdoid's tc filters: the WAN egress filter, then the LAN's whole clsact qdisc
+datapath_restored() { status_json | st_json "j['result']['datapath']['counters']['filters_restored']"; }
+st_assert_eq 0 "$(datapath_restored)" "filters restored before anyone touched them"
+tc -n "$GM_NS" filter del dev "$GM_IF" egress || st_fail "cannot delete the WAN egress filter"
+wait_for_filters() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ "$(datapath_restored)" = "$1" ] && return 0
+        sleep 0.2
+    done
+    st_fail "$2 (filters_restored is $(datapath_restored), not $1, after 10 s)"
+}
+wait_for_filters 1 "the deleted WAN egress filter put back"
+st_assert_contains "$(tc -n "$GM_NS" filter show dev "$GM_IF" egress)" gdoid_wan_out "gdoid_wan_out is on WAN egress again"
+st_wait_for_log "another process deleted tc filters or a qdisc: gdoid's tc-BPF filter\\(s\\) on egress of '$GM_IF' were missing and are put back \\(1 restored since start\\)" 5
+tc -n "$GM_NS" qdisc del dev "$LAN_IF" clsact || st_fail "cannot delete the LAN's clsact qdisc"
+wait_for_filters 2 "the LAN ingress filter put back after its qdisc was deleted"
+st_assert_contains "$(tc -n "$GM_NS" filter show dev "$LAN_IF" ingress)" gdoid_lan_in "gdoid_lan_in is on LAN ingress again"
+st_pass "tc filter del on WAN egress and tc qdisc del clsact on the LAN: both noticed, put back, logged, counted (filters_restored 2)"
+
 # ---- someone else removes gdoid's objects: one policy deleted, then the whole table flushed
 ip -n "$GM_NS" xfrm policy delete src 10.1.0.0/16 dst 0.0.0.0/0 dev "$GM_IF" dir out ||
     st_fail "cannot delete gdoid's fail-closed policy"
@@ -149,6 +173,24 @@ has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $LAN_IF" "dir fwd action block" ||
 st_wait_for_log "the XFRM tables were flushed, or kernel notifications were lost: [0-9]+ of the group's kernel object\\(s\\) put back \\(repair 2\\)" 5
 st_assert_contains "$("$GDOICTL" --socket "$ST_SOCKET" status)" "2 repairs of objects removed by others" "gdoictl status counts the repairs"
 st_pass "a deleted policy and a flushed table: noticed, put back within a second, logged with the cause, counted (2 repairs)"
+
+# ---- the event socket overflows (ENOBUFS): notifications are lost, a full resync finds the gap
+# gdoid is stopped (SIGSTOP) while 40,000 notifications about someone else's policies fill its
+# event socket; then one of gdoid's policies is deleted, and that notification is lost with the
+# rest. Woken up, gdoid must read ENOBUFS, compare the whole table and put the policy back.
+kill -STOP "$ST_GDOID_PID"
+for ((i = 0; i < 20000; i++)); do
+    echo "xfrm policy add src 10.200.$((i / 250)).$((i % 250))/32 dst 10.201.0.0/16 dir out priority 100 action block"
+    echo "xfrm policy delete src 10.200.$((i / 250)).$((i % 250))/32 dst 10.201.0.0/16 dir out"
+done >"$ST_DIR/flood.batch"
+ip -n "$GM_NS" -batch "$ST_DIR/flood.batch" || { kill -CONT "$ST_GDOID_PID"; st_fail "cannot flood the XFRM notifications"; }
+ip -n "$GM_NS" xfrm policy delete src 0.0.0.0/0 dst 10.1.0.1/32 dir in ||
+    { kill -CONT "$ST_GDOID_PID"; st_fail "cannot delete gdoid's fail-closed in policy: $(policies)"; }
+kill -CONT "$ST_GDOID_PID"
+wait_for_kernel "k['repairs'] == 3" 10 "the lost deletion found by the resync after ENOBUFS"
+has_policy "src 0.0.0.0/0 dst 10.1.0.1/32" "dir in action block" || st_fail "the policy deleted during the overflow is not back: $(policies)"
+st_wait_for_log "the XFRM tables were flushed, or kernel notifications were lost: 1 of the group's kernel object\\(s\\) put back \\(repair 3\\)" 5
+st_pass "40,000 notifications overflowed the event socket (ENOBUFS) while a policy of gdoid's was deleted: the resync put it back and said notifications were lost (repair 3)"
 
 # ---- every server failed: partial fail-open
 wait_for_kernel "k['fail_open']" 30 "fail-open rules in force after every key server failed"

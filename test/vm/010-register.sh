@@ -5,7 +5,8 @@
 # are exactly the ones the key server's `status` control command reports; the key server lists
 # both members. gm-b's first server is an address nobody answers for, so gm-b shows the failover
 # to ks1 (its counters and its log). gdoictl's exit codes: 0 ok, 2 usage, 3 no daemon, 4 not
-# allowed. gdoid stops on SIGTERM with status 0. No pre-shared key appears in any log.
+# allowed. A wall clock step of +1 h and -2 h changes nothing (monotonic timers). gdoid stops on
+# SIGTERM with status 0. No pre-shared key appears in any log.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/topology.sh"
@@ -103,6 +104,32 @@ expect_rc 2 "with an unknown subcommand" glab_ctl gm-a no-such-command
 expect_rc 3 "on a socket nobody listens on" "$GLAB_GDOICTL" --socket "$GLAB_RUN/no-such-socket" status
 expect_rc 4 "reload as an unprivileged user" setpriv --reuid=65534 --regid=65534 --clear-groups \
     "$GLAB_GDOICTL" --socket "${GLAB_SOCKET[gm-a]}" reload
+
+# The wall clock steps an hour forward, then two back (an NTP step, an operator's `date`): key
+# expiry, rekey and pull timers run on monotonic time, so nothing expires, re-registers or
+# rekeys, and the status still shows the time left, not a deadline an hour off. The guest has
+# its own clock; it is set right again after.
+# clock_view NODE: "registrations TEK-SPIs seconds-left-of-first-TEK" from gdoictl status --json
+clock_view() {
+    glab_status "$1" | python3 -c 'import json, sys, time
+g = json.load(sys.stdin)["result"]["groups"][0]
+print(g["counters"]["registrations"], ",".join(sorted(t["spi"] for t in g["teks"])), g["teks"][0]["expires"] - int(time.time()), g["state"])'
+}
+read -r regs0 teks0 left0 state0 <<<"$(clock_view gm-b)"
+registering0=$(grep -c "registering with key server" "$log_b")
+for step in +3600 -7200; do
+    date -s "@$(($(date +%s) + step))" >/dev/null
+    sleep 2 # a timer wrongly on the wall clock fires at once
+    read -r regs teks left state <<<"$(clock_view gm-b)"
+    if [ "$regs $teks $state" = "$regs0 $teks0 $state0" ] && ((left <= left0 + 1 && left > left0 - 60)) &&
+        [ "$(grep -c "registering with key server" "$log_b")" = "$registering0" ]; then
+        ok "wall clock stepped ${step} s: gm-b still registered once, same TEKs ($teks), ${left} s left (was ${left0} s), no new registration"
+    else
+        fail "wall clock stepped ${step} s: registrations $regs (was $regs0), TEKs $teks (was $teks0), state $state, ${left} s left (was ${left0} s)"
+    fi
+done
+date -s "@$(($(date +%s) + 3600))" >/dev/null # undo both steps
+if grep -qi "expired" "$log_b" "$GLAB_LOGS/gm-a.gdoid.log"; then fail "a key expired after the clock steps: $(grep -i expired "$log_b" | head -3)"; fi
 
 # gdoid stops cleanly; then gdoictl finds nobody
 glab_member_stop gm-a TERM

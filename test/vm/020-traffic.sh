@@ -27,6 +27,25 @@ AB=$GLAB_TEK_SPI_AB BA=$GLAB_TEK_SPI_BA
 
 lab_up
 echo "lab is up"
+# Another IPsec daemon on gm-a (a strongSwan-style site-to-site tunnel from gm-a's WAN address
+# to a peer elsewhere): its states and policies, with strongSwan's reqid and priorities, exist
+# before gdoid starts and must come out of gdoid's whole life byte for byte the same.
+foreign_key=0x$(printf '%040x' 7)
+lab_exec gm-a ip -batch - <<IP
+xfrm state add src $LAB_GMA_WAN dst 203.0.113.77 proto esp spi 0xc1000001 reqid 1 mode tunnel aead 'rfc4106(gcm(aes))' $foreign_key 128
+xfrm state add src 203.0.113.77 dst $LAB_GMA_WAN proto esp spi 0xc1000002 reqid 1 mode tunnel aead 'rfc4106(gcm(aes))' $foreign_key 128
+xfrm policy add src 10.1.77.0/24 dst 10.77.0.0/16 dir out priority 375423 tmpl src $LAB_GMA_WAN dst 203.0.113.77 proto esp reqid 1 mode tunnel
+xfrm policy add src 10.77.0.0/16 dst 10.1.77.0/24 dir in priority 375423 tmpl src 203.0.113.77 dst $LAB_GMA_WAN proto esp reqid 1 mode tunnel
+xfrm policy add src 10.77.0.0/16 dst 10.1.77.0/24 dir fwd priority 375423 tmpl src 203.0.113.77 dst $LAB_GMA_WAN proto esp reqid 1 mode tunnel
+IP
+# foreign_objects: gm-a's objects of that tunnel, as `ip xfrm` prints them, keys included
+foreign_objects() {
+    { lab_exec gm-a ip xfrm state list reqid 1 | grep -v 'anti-replay'
+      lab_exec gm-a ip xfrm policy list | awk '/^src/ { keep = ($0 ~ /10\.77\.0\.0|10\.1\.77\.0/) } keep'; } | sort
+}
+foreign_before=$(foreign_objects)
+[ "$(grep -c 'spi 0xc100000' <<<"$foreign_before")" = 2 ] && [ "$(grep -c 'priority 375423' <<<"$foreign_before")" = 3 ] ||
+    fail "the foreign tunnel's 2 states and 3 policies are not in place: $foreign_before"
 glab_up || { echo "FAIL: the members did not register (logs in $GLAB_LOGS)"; exit 1; }
 ok "gm-a and gm-b registered with ks1"
 
@@ -139,6 +158,16 @@ PY
         ok "$node gdoictl status: $(cat "$GLAB_LOGS/$node.counters.txt")" ||
         fail "$node gdoictl status: $(cat "$GLAB_LOGS/$node.counters.txt")"
 done
+
+[ "$(foreign_objects)" = "$foreign_before" ] &&
+    ok "another IPsec daemon's 2 states and 3 policies on gm-a untouched while gdoid ran" ||
+    fail "the foreign tunnel changed while gdoid ran: $(diff <(echo "$foreign_before") <(foreign_objects))"
+glab_member_stop gm-a
+[ "$GLAB_EXIT_STATUS" = 0 ] || fail "gdoid on gm-a exited $GLAB_EXIT_STATUS on SIGTERM"
+leftover=$(lab_exec gm-a ip xfrm state list | grep -c '^src' || true)
+[ "$(foreign_objects)" = "$foreign_before" ] && [ "$leftover" = 2 ] &&
+    ok "gdoid stopped on gm-a: its states are gone, the other daemon's 2 states and 3 policies are byte for byte as before" ||
+    fail "after gdoid stopped on gm-a: $leftover states left (want the foreign 2); foreign objects: $(diff <(echo "$foreign_before") <(foreign_objects))"
 
 if ((failures)); then
     echo "$failures check(s) failed; captures and logs in $GLAB_LOGS"

@@ -184,7 +184,7 @@ TEST_CASE("out-of-range values are refused with the allowed range", "[config]") 
     TempDir dir;
     const auto psk = dir.write("k", test_psk);
     std::string text = group(psk);
-    replace(text, "id = 1\n", "id = 4294967296\nike = { dh-group = 3, lifetime = \"25h\" }\ntcp-mss = 10\n");
+    replace(text, "id = 1\n", "id = 4294967296\nike = { dh-group = 3, lifetime = \"25h\" }\ntcp-mss = 10\nmax-teks = 0\n");
     const auto result = parse_config(text, "r.conf", test_options(dir));
     CHECK(messages(result) == std::vector<std::string>{
                                   "r.conf:3:6: `id` must be between 1 and 4294967295, not 4294967296",
@@ -192,6 +192,7 @@ TEST_CASE("out-of-range values are refused with the allowed range", "[config]") 
                                   "19, 20, 21 (ECP), not 3",
                                   "r.conf:4:34: `lifetime` must be between 3m and 1d, not 25h",
                                   "r.conf:5:11: `tcp-mss` must be between 64 and 65535, not 10",
+                                  "r.conf:6:12: `max-teks` must be between 1 and 65535, not 0",
                               });
 }
 

@@ -141,6 +141,7 @@ struct World {
     std::function<void(test_net::Datagram&)> tamper_answer; // applied to the server's answers
     TimePoint now{};
     gdoi::ike::Duration budget = std::chrono::seconds(30);
+    size_t max_teks = kDefaultMaxTeks;
     std::chrono::seconds phase1_lifetime{86400};
     test_net::Datagram last_from_member;
 
@@ -172,6 +173,7 @@ struct World {
         rc.phase1.quirks = quirks;
         rc.phase1.log = [this](LogLevel, const std::string& s) { member_log.push_back(s); };
         rc.group_id = group;
+        rc.max_teks = max_teks;
         rc.phase1.retransmit.budget = budget;
         rc.pull_retransmit.budget = budget;
         member = std::make_unique<Registration>(std::move(rc));
@@ -324,6 +326,14 @@ TEST_CASE("PULL: failures carry the specific reason", "[pull]") {
         auto e = w.run();
         REQUIRE(e.kind == RegistrationEvent::Kind::failed);
         CHECK_THAT(e.reason, Catch::Contains("ESP transform AES-CTR (13) is not supported"));
+    }
+    SECTION("more TEKs than max-teks: refused whole before any is read") {
+        w.max_teks = 2;
+        w.build();
+        auto e = w.run();
+        REQUIRE(e.kind == RegistrationEvent::Kind::failed);
+        CHECK(e.reason == "key server 192.0.2.1 sent 3 TEKs for group 1234, more than max-teks (2): policy refused, "
+                          "nothing installed (raise max-teks if the group really has that many)");
     }
     SECTION("nothing answers the PULL") {
         w.build();

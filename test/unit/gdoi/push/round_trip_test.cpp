@@ -406,6 +406,28 @@ TEST_CASE("round trip: an authentic push that cannot be applied is invalid_polic
     CHECK(push_reason_name(v.reason) == "invalid_policy");
 }
 
+TEST_CASE("round trip: an authentic push with more TEKs than max-teks is refused whole",
+          "[push][round-trip]") {
+    KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha256, 0xa0);
+    PushSpec spec = base_spec(kek, 5);
+    for (uint32_t spi = 0x100; spi < 0x105; ++spi)
+        spec.teks.push_back(make_tek(spi));
+    PushReceiverConfig limited{ServerQuirks{}, kMember};
+    limited.max_teks = 4;
+    PushReceiver rx(limited);
+    auto v = rx.receive(build_push(spec), kek, 4, TimePoint{});
+    CHECK(v.reason == PushReason::invalid_policy);
+    CHECK(v.message == "authentic push SEQ 5 carries 5 TEKs, more than max-teks (4): refused, nothing changed");
+    CHECK_FALSE(v.update);
+    CHECK(rx.counters()[PushReason::invalid_policy] == 1);
+
+    limited.max_teks = 5; // exactly the limit is accepted
+    PushReceiver at_limit(limited);
+    auto accepted = at_limit.receive(build_push(spec), kek, 4, TimePoint{});
+    CHECK(accepted.reason == PushReason::accepted);
+    REQUIRE(accepted.update);
+}
+
 TEST_CASE("round trip: an ejection push (old TEK only, short DTD) is recognised",
           "[push][round-trip]") {
     KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha256, 0xa0);

@@ -168,7 +168,20 @@ struct Server {
             if (command == "push-now") {
                 bool roll = request.value("kek", false);
                 bool wrong_signature = request.value("wrong-signature", false);
+                // "transport":"multicast": to the KEK's multicast group only, as a key server
+                // configured for multicast rekeys sends them (a member that did not join the
+                // group, or cannot receive it, gets nothing).
+                const std::string transport = request.value("transport", "both");
+                if (transport != "both" && transport != "multicast")
+                    return {{"ok", false}, {"error", "push-now \"transport\" is \"both\" or \"multicast\""}};
                 auto plan = rekey(*group, rt, members_of(*group), roll, now, wrong_signature);
+                if (transport == "multicast") {
+                    std::erase_if(plan.pushes, [](const OutgoingPush& p) { return !p.multicast; });
+                    if (plan.pushes.empty())
+                        return {{"ok", false},
+                                {"error", "push-now \"transport\":\"multicast\": the KEK's destination is "
+                                          "not a multicast address"}};
+                }
                 auto reply = send(*group, plan,
                                   std::string(roll ? "rekey (TEKs and KEK)" : "rekey") +
                                       (wrong_signature ? " signed with a key not the KEK's" : ""));

@@ -89,9 +89,9 @@ bypass-mark = "0x20"
 CONF
 st_run out status "$GDOID" --check-config "$ST_DIR/shared.conf"
 st_assert_eq 1 "$status" "--check-config of two groups that cannot share the datapath"
-expected="$ST_DIR/shared.conf:18:20: group \`voice\`: routing-instance \`vrf-wan\` differs from none (the main table) (group \`wan\`, line 1): all groups share one header-preservation datapath, whose WAN interface and inbound anchor are in one routing instance
-$ST_DIR/shared.conf:19:10: group \`voice\`: df-bit \"set\" is for all groups or none (group \`wan\`, line 1): all groups share one header-preservation datapath, which sets DF on every packet it restores
-$ST_DIR/shared.conf:20:15: group \`voice\`: bypass-mark 0x20 differs from 0x10 (group \`wan\`, line 1): all groups share one header-preservation datapath, which skips one mark bit
+expected="$ST_DIR/shared.conf:19:20: group \`voice\`: routing-instance \`vrf-wan\` differs from none (the main table) (group \`wan\`, line 1): all groups share one header-preservation datapath, whose WAN interface and inbound anchor are in one routing instance
+$ST_DIR/shared.conf:20:10: group \`voice\`: df-bit \"set\" is for all groups or none (group \`wan\`, line 1): all groups share one header-preservation datapath, which sets DF on every packet it restores
+$ST_DIR/shared.conf:21:15: group \`voice\`: bypass-mark 0x20 differs from 0x10 (group \`wan\`, line 1): all groups share one header-preservation datapath, which skips one mark bit
 $ST_DIR/shared.conf: 3 error(s)"
 st_assert_eq "$expected" "$out" "each disagreement at its key, with both values and why"
 st_pass "two groups that cannot share the datapath are refused at --check-config"

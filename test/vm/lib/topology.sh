@@ -387,7 +387,8 @@ lab_core_multicast_route() {
         "$source" "$group" >"$conf"
     lab_on_exit "rm -f $conf /run/lab-smcroute-$LAB_PREFIX$$.sock /run/lab-smcroute-$LAB_PREFIX$$.pid"
     lab_bg core smcrouted -n -N -l notice -f "$conf" -i "lab-smcroute-$LAB_PREFIX$$" \
-        -u "/run/lab-smcroute-$LAB_PREFIX$$.sock" -P "/run/lab-smcroute-$LAB_PREFIX$$.pid"
+        -u "/run/lab-smcroute-$LAB_PREFIX$$.sock" -P "/run/lab-smcroute-$LAB_PREFIX$$.pid" \
+        >>"${GDOID_VM_SCRATCH:-/run}/lab-smcroute.log" 2>&1
     for ((i = 0; i < 100; i++)); do
         lab_exec core ip mroute show 2>/dev/null | grep -q "($source, *$group)" && return 0
         sleep 0.2

@@ -89,11 +89,20 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
     }
     const auto family = needs.anchors.local.family;
     const auto anchor = gdoi::IpPrefix::host(needs.anchors.inbound);
+    const std::string device = needs.routing_instance.value_or("lo");
+    if (const auto it = anchors_added_.find(family);
+        it != anchors_added_.end() && (it->second.device != device || !(it->second.prefix == anchor))) {
+        // A reload moved the anchor (another address, or routing-instance changed): the groups
+        // agree on both (checked above), so no other group still needs the old one.
+        netlink::remove_interface_address(it->second.device, it->second.prefix);
+        log_info("removed the inbound anchor address " + it->second.prefix.to_string() + " from " +
+                 it->second.device);
+        anchors_added_.erase(it);
+    }
     if (!anchors_added_.contains(family)) {
         // Already there means an earlier gdoid that ended without cleaning up (SIGKILL, the
         // watchdog) left it: the address is gdoid's, so it is adopted and removed with the
         // datapath, like the states and policies such a gdoid leaves.
-        const std::string device = needs.routing_instance.value_or("lo");
         const bool added = netlink::add_interface_address(device, anchor);
         anchors_added_.emplace(family, AddedAnchor{device, anchor});
         log_info((added ? "added the inbound anchor address " : "adopted the inbound anchor address ") +

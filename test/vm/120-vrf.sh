@@ -11,7 +11,8 @@
 #     group's traffic crosses the core as ESP that decrypts (keys read from the kernel) with
 #     outer addresses = inner, next header 4, nothing in clear text;
 #   - a multicast-only push (the key server's `"transport":"multicast"`, routed by core with
-#     smcroute) reaches gm-a's socket in vrf-wan, joined on wan0: gm-a takes its new TEKs.
+#     smcroute) reaches gm-a's socket in vrf-wan, joined on wan0: gm-a takes its new TEKs; so
+#     does a unicast-only push (`"transport":"unicast"`).
 # PE, customer LAN in a VRF: lan0 moves into vrf-cust (table 20), the WAN stays in vrf-wan; after
 #   a restart the same group encrypts, decrypts and restores addresses across the two VRFs
 #   (decrypted core capture as above; datapath counters: restored > 0, unrestored 0); a host
@@ -114,7 +115,7 @@ traffic_check "CPE (WAN in vrf-wan)" cpe
 
 # A multicast-only push: core routes ks1's KEK group to the members.
 grep -q "joined multicast group $kek_group on wan0" "$GLAB_LOGS/gm-a.gdoid.log" &&
-    ok "gm-a joined $kek_group:848 on wan0 (its socket bound to vrf-wan)" ||
+    ok "gm-a joined $kek_group on wan0 (its socket bound to vrf-wan)" ||
     fail "gm-a did not join the KEK's multicast group on wan0"
 lab_core_multicast_route "$LAB_KS1" "$kek_group"
 lab_capture core to-gma "$GLAB_LOGS/multicast.pcap" "udp and dst host $kek_group"
@@ -140,6 +141,25 @@ done
 [ "$seq" = "$push_seq" ] && [ -z "$missing" ] && ((arrived >= 1)) &&
     ok "gm-a took the multicast push inside vrf-wan: sequence $seq, new TEKs ${new_spis[*]} ($arrived datagram(s) to $kek_group on the core)" ||
     fail "multicast push: gm-a sequence '$seq' (want $push_seq), TEKs '$teks' missing '$missing', $arrived datagram(s) on the core"
+
+# A unicast-only push to the members: gm-a receives it on its socket in vrf-wan.
+reply=$(glab_ks_push ks1 '"transport":"unicast"') || { echo "FAIL: unicast push-now refused: $reply"; exit 1; }
+push_seq=$(glab_json "j['sequence']" <<<"$reply")
+destinations=$(glab_json "' '.join(sorted(j['destinations']))" <<<"$reply")
+mapfile -t new_spis < <(glab_json "'\n'.join(j['new_tek_spis'])" <<<"$reply")
+for ((i = 0; i < 60; i++)); do
+    seq=$(group_json gm-a "j['result']['groups'][0]['sequence']") || seq=""
+    [ "$seq" = "$push_seq" ] && break
+    sleep 0.5
+done
+teks=$(group_json gm-a "' '.join(str(t['spi']) for t in j['result']['groups'][0]['teks'])")
+missing=""
+for spi in "${new_spis[@]}"; do
+    [[ " $teks " == *" $spi "* ]] || missing+=" $spi"
+done
+[ "$destinations" = "$LAB_GMA_WAN $LAB_GMB_WAN" ] && [ "$seq" = "$push_seq" ] && [ -z "$missing" ] &&
+    ok "gm-a took the unicast push (to $destinations only) inside vrf-wan: sequence $seq, new TEKs ${new_spis[*]}" ||
+    fail "unicast push to '$destinations': gm-a sequence '$seq' (want $push_seq), TEKs '$teks' missing '$missing'"
 
 # ---------------------------------------------------------------- PE: the LAN in vrf-cust
 glab_member_stop gm-a

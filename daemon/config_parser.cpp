@@ -12,6 +12,7 @@
 
 #include "daemon/config_group_parser.hpp"
 #include "daemon/config_reader.hpp"
+#include "daemon/datapath_agreement.hpp"
 #include "daemon/config_secrets.hpp"
 
 namespace gdoid::daemon {
@@ -107,47 +108,28 @@ void check_unique(ConfigReader& reader, const std::vector<GroupConfig>& groups,
 
 // Every group's traffic goes through one header-preservation datapath on one WAN interface
 // (DatapathService): what the datapath holds once must be the same for all groups, or the
-// second group would be refused at run time, after it registered. Said here, at the key.
+// second group would be refused at run time, after it registered. Said here, at the key, by
+// the rules DatapathService applies (datapath_agreement.hpp). Each group is compared with the
+// groups before it and reported against the first one it disagrees with.
 void check_shared_datapath(ConfigReader& reader, const std::vector<GroupConfig>& groups,
                            const std::vector<const toml::table*>& tables) {
-    if (groups.empty()) return;
-    const auto& first = groups.front();
-    const auto line_of_first = std::to_string(tables.front()->source().begin.line);
-    const auto mask = [](const GroupConfig& g) { return g.bypass_mark ? g.bypass_mark->mask : 0u; };
-    const auto at = [&](size_t i, const char* key) {
+    const auto at = [&](size_t i, const std::string& key) {
         const auto* node = tables[i]->get(key);
         return node ? node->source() : tables[i]->source();
     };
     for (size_t i = 1; i < groups.size(); ++i) {
-        const auto& group = groups[i];
-        if (group.wan_interface.empty() || first.wan_interface.empty()) continue; // already reported
-        const std::string head = "group `" + group.name + "`: ";
-        const std::string tail = " (group `" + first.name + "`, line " + line_of_first +
-                                 "): all groups share one header-preservation datapath";
-        if (group.wan_interface != first.wan_interface)
-            reader.error(at(i, "wan-interface"), head + "wan-interface `" + group.wan_interface + "` differs from `" +
-                                                     first.wan_interface + "`" + tail +
-                                                     ", on one WAN interface");
-        // The programs hold one set of anchors per family (an IPv4 and an IPv6 group differ).
+        if (groups[i].wan_interface.empty()) continue; // already reported
+        const auto settings = shared_datapath_settings(groups[i]);
         for (size_t j = 0; j < i; ++j) {
-            const auto& other = groups[j];
-            if (other.local_address.family != group.local_address.family) continue;
-            if (other.local_address == group.local_address && other.anchor == group.anchor) break;
-            reader.error(at(i, group.local_address == other.local_address ? "anchor" : "local-address"),
-                         head + "local-address " + group.local_address.to_string() + " and anchor " +
-                             group.anchor.inbound.to_string() + "/" + group.anchor.remote.to_string() +
-                             " differ from group `" + other.name + "`'s " + other.local_address.to_string() +
-                             " and " + other.anchor.inbound.to_string() + "/" + other.anchor.remote.to_string() +
-                             ": groups of one address family share the datapath's anchors");
-            break;
+            if (groups[j].wan_interface.empty()) continue;
+            const auto disagreements = datapath_disagreements(settings, shared_datapath_settings(groups[j]));
+            for (const auto& d : disagreements)
+                reader.error(at(i, d.key), "group `" + groups[i].name + "`: " + d.what + " (group `" +
+                                               groups[j].name + "`, line " +
+                                               std::to_string(tables[j]->source().begin.line) +
+                                               "): all groups share one header-preservation datapath, " + d.why);
+            if (!disagreements.empty()) break;
         }
-        if (mask(group) != mask(first))
-            reader.error(at(i, "bypass-mark"), head + "bypass-mark differs" + tail + ", which skips one mark bit");
-        if ((group.df_bit == DfBit::set) != (first.df_bit == DfBit::set))
-            reader.error(at(i, "df-bit"), head + "df-bit \"set\" is for all groups or none" + tail +
-                                              ", which sets DF on every packet it restores");
-        if (group.tcp_mss != first.tcp_mss)
-            reader.error(at(i, "tcp-mss"), head + "tcp-mss differs" + tail + ", which clamps every SYN to one value");
     }
 }
 

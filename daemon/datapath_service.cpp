@@ -41,7 +41,20 @@ std::string entry_key(const policy::MapEntry& entry) {
 bool DatapathNeeds::operator==(const DatapathNeeds& other) const {
     return wan == other.wan && lans == other.lans && same_anchors(anchors, other.anchors) &&
            bypass_mark == other.bypass_mark && set_df == other.set_df && tcp_mss == other.tcp_mss &&
-           destination_only_fallback == other.destination_only_fallback;
+           destination_only_fallback == other.destination_only_fallback && routing_instance == other.routing_instance;
+}
+
+SharedDatapathSettings DatapathNeeds::shared() const {
+    SharedDatapathSettings s;
+    s.wan_interface = wan;
+    s.routing_instance = routing_instance;
+    s.local_anchor = anchors.local;
+    s.inbound_anchor = anchors.inbound;
+    s.remote_anchor = anchors.remote;
+    s.bypass_mask = bypass_mark;
+    s.set_df = set_df;
+    s.tcp_mss = tcp_mss;
+    return s;
 }
 
 void DatapathService::load(const DatapathNeeds& needs) {
@@ -67,31 +80,33 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
         return;
     for (const auto& [other, theirs] : needs_) {
         if (other == group) continue;
-        if (theirs.wan != needs.wan)
-            throw std::runtime_error("group " + other +
-                                     " already runs the datapath on WAN interface " + theirs.wan +
-                                     "; this version supports one WAN interface for all groups");
-        // An IPv4 and an IPv6 group each bring their own anchors (the programs hold both);
-        // only groups of one family must agree on theirs.
-        const bool same_family = theirs.anchors.local.family == needs.anchors.local.family;
-        if ((same_family && !same_anchors(theirs.anchors, needs.anchors)) ||
-            theirs.bypass_mark != needs.bypass_mark || theirs.set_df != needs.set_df ||
-            theirs.tcp_mss != needs.tcp_mss)
-            throw std::runtime_error(
-                "group " + other +
-                " uses other anchor addresses, bypass-mark, df-bit or tcp-mss on the same "
-                "datapath; groups sharing a WAN interface must agree on them");
+        const auto disagreements = datapath_disagreements(needs.shared(), theirs.shared());
+        if (!disagreements.empty())
+            throw std::runtime_error(disagreements.front().what + " of group " + other +
+                                     ", which already uses the datapath: all groups share one "
+                                     "header-preservation datapath, " +
+                                     disagreements.front().why);
     }
     const auto family = needs.anchors.local.family;
     const auto anchor = gdoi::IpPrefix::host(needs.anchors.inbound);
+    const std::string device = needs.routing_instance.value_or("lo");
+    if (const auto it = anchors_added_.find(family);
+        it != anchors_added_.end() && (it->second.device != device || !(it->second.prefix == anchor))) {
+        // A reload moved the anchor (another address, or routing-instance changed): the groups
+        // agree on both (checked above), so no other group still needs the old one.
+        netlink::remove_interface_address(it->second.device, it->second.prefix);
+        log_info("removed the inbound anchor address " + it->second.prefix.to_string() + " from " +
+                 it->second.device);
+        anchors_added_.erase(it);
+    }
     if (!anchors_added_.contains(family)) {
         // Already there means an earlier gdoid that ended without cleaning up (SIGKILL, the
         // watchdog) left it: the address is gdoid's, so it is adopted and removed with the
         // datapath, like the states and policies such a gdoid leaves.
-        const bool added = netlink::add_interface_address("lo", anchor);
-        anchors_added_.emplace(family, anchor);
+        const bool added = netlink::add_interface_address(device, anchor);
+        anchors_added_.emplace(family, AddedAnchor{device, anchor});
         log_info((added ? "added the inbound anchor address " : "adopted the inbound anchor address ") +
-                 anchor.to_string() + (added ? " to lo" : ", already on lo"));
+                 anchor.to_string() + (added ? " to " : ", already on ") + device);
     }
     if (!datapath_ && !fallback_) load(needs);
     if (fallback_) {
@@ -136,8 +151,9 @@ void DatapathService::remove_anchor_addresses(bool all) {
             ++it;
             continue;
         }
-        netlink::remove_interface_address("lo", it->second);
-        log_info("removed the inbound anchor address " + it->second.to_string() + " from lo");
+        netlink::remove_interface_address(it->second.device, it->second.prefix);
+        log_info("removed the inbound anchor address " + it->second.prefix.to_string() + " from " +
+                 it->second.device);
         it = anchors_added_.erase(it);
     }
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "bpf/datapath.hpp"
+#include "daemon/datapath_agreement.hpp"
 #include "daemon/nft_ingress.hpp"
 #include "policy/apply_plan.hpp"
 
@@ -26,19 +27,25 @@ struct DatapathNeeds {
     uint32_t bypass_mark = 0;
     bool set_df = false;
     uint16_t tcp_mss = 0; // 0 = no clamp
+    // The VRF device the WAN interface is enslaved to (routing-instance): the inbound anchor
+    // must be local in the VRF's table, where ESP arriving on the WAN is routed, so it goes on
+    // that device instead of lo.
+    std::optional<std::string> routing_instance;
     // When the BPF datapath cannot load: run the nftables ingress rewrite instead, for
     // destination-only preservation (datapath-fallback = "destination-only").
     bool destination_only_fallback = false;
 
     bool operator==(const DatapathNeeds& other) const;
+    // What the groups must agree on (datapath_agreement.hpp).
+    SharedDatapathSettings shared() const;
 };
 
 class DatapathService {
 public:
     // Registers a group's needs and (re)attaches when they change what is attached. The first
     // group fixes the WAN device and anchors; a group that asks for others is refused with
-    // the reason (one WAN datapath per daemon). Puts the inbound anchor address on lo when it
-    // is not there (the inbound states are found by it; it must be local). Throws
+    // the reason (one WAN datapath per daemon). Puts the inbound anchor address on lo (on the
+    // routing instance's VRF device when there is one) when it is not there (the inbound states are found by it; it must be local). Throws
     // bpf::DatapathError / netlink::KernelError / std::runtime_error.
     void require(const std::string& group, const DatapathNeeds& needs);
     // The group no longer uses the datapath; detaches (and removes the anchor address gdoid
@@ -95,8 +102,11 @@ private:
     std::optional<std::pair<std::string, std::vector<std::string>>> attached_; // wan, lans
     std::map<std::pair<Table, std::string>, size_t> references_;
     uint64_t filters_restored_ = 0;
-    std::map<gdoi::IpFamily, gdoi::IpPrefix>
-        anchors_added_; // the addresses gdoid put on lo, per family
+    struct AddedAnchor {
+        std::string device; // lo, or the routing instance's VRF device
+        gdoi::IpPrefix prefix;
+    };
+    std::map<gdoi::IpFamily, AddedAnchor> anchors_added_; // the addresses gdoid put on, per family
 };
 
 } // namespace gdoid::daemon

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ifaddrs.h>
 #include <net/if.h>
 
 #include "daemon/log.hpp"
@@ -49,6 +50,47 @@ std::optional<ServerAddress> from_sockaddr(const sockaddr_storage& storage) {
         return out;
     }
     return std::nullopt;
+}
+
+// The VRF device `interface` is enslaved to, if any (sysfs names the master).
+std::optional<std::string> vrf_of(const std::string& interface) {
+    char target[256];
+    const std::string link = "/sys/class/net/" + interface + "/master";
+    const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) return std::nullopt;
+    const std::string path(target, size_t(n));
+    const std::string master = path.substr(path.rfind('/') + 1);
+    // Only an l3mdev master changes where the address is local; a bridge or bond does not.
+    if (::access(("/sys/class/net/" + master + "/bridge").c_str(), F_OK) == 0) return std::nullopt;
+    if (::access(("/sys/class/net/" + master + "/bonding").c_str(), F_OK) == 0) return std::nullopt;
+    return master;
+}
+
+// Why binding to `address` failed with EADDRNOTAVAIL, when the routing instance is the cause:
+// the address is on an interface of another VRF (or of none), so it is not local in the
+// table the socket binds in. Empty when the address is on no interface at all.
+std::string routing_instance_hint(const gdoi::IpAddress& address, const std::optional<std::string>& vrf) {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return {};
+    std::string interface;
+    for (const ifaddrs* a = list; a && interface.empty(); a = a->ifa_next) {
+        if (!a->ifa_addr || !a->ifa_name) continue;
+        if (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6) continue;
+        sockaddr_storage storage{};
+        std::memcpy(&storage, a->ifa_addr,
+                    a->ifa_addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+        const auto found = from_sockaddr(storage);
+        if (found && found->address == address) interface = a->ifa_name;
+    }
+    ::freeifaddrs(list);
+    if (interface.empty()) return {};
+    const auto master = vrf_of(interface);
+    if (master == vrf) return {};
+    const std::string instance = master ? "routing instance " + *master : "the main routing table";
+    const std::string advice = master ? "set routing-instance = \"" + *master + "\" in the group"
+                                      : "remove routing-instance from the group";
+    return " (" + address.to_string() + " is on " + interface + ", which is in " + instance + ", not in " +
+           (vrf ? "routing instance " + *vrf : "the main routing table") + ": " + advice + ")";
 }
 
 } // namespace
@@ -103,8 +145,13 @@ std::unique_ptr<GdoiSocket> GdoiSocket::open(sd_event* event, const gdoi::IpAddr
     sockaddr_storage storage;
     const socklen_t length = make_sockaddr(address, port, storage);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) < 0) {
-        error = "cannot bind the GDOI socket to " + where + ": " + std::strerror(errno) +
-                (errno == EADDRNOTAVAIL ? " (is local-address configured on an interface?)" : "");
+        const int bind_errno = errno;
+        std::string hint;
+        if (bind_errno == EADDRNOTAVAIL) {
+            hint = routing_instance_hint(address, vrf);
+            if (hint.empty()) hint = " (is local-address configured on an interface?)";
+        }
+        error = "cannot bind the GDOI socket to " + where + ": " + std::strerror(bind_errno) + hint;
         return nullptr;
     }
     if (!socket->watch(event, "the GDOI socket on " + where, error)) return nullptr;

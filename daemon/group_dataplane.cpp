@@ -229,6 +229,7 @@ void GroupDataplane::reconcile() {
         needs.bypass_mark = config.bypass_mark ? config.bypass_mark->mask : 0;
         needs.set_df = config.df_bit == DfBit::set;
         needs.tcp_mss = config.tcp_mss.value_or(0);
+        needs.routing_instance = config.routing_instance;
         needs.destination_only_fallback = config.datapath_fallback == DatapathFallback::destination_only;
         datapath_.require(group_->name(), needs);
         datapath_required_ = true;

@@ -168,7 +168,21 @@ struct Server {
             if (command == "push-now") {
                 bool roll = request.value("kek", false);
                 bool wrong_signature = request.value("wrong-signature", false);
+                // "transport":"multicast" / "unicast": to the KEK's multicast group only, or to
+                // the members only, as a key server configured for one kind of rekey sends them
+                // (so a scenario can tell which one a member received).
+                const std::string transport = request.value("transport", "both");
+                if (transport != "both" && transport != "multicast" && transport != "unicast")
+                    return {{"ok", false},
+                            {"error", "push-now \"transport\" is \"both\", \"multicast\" or \"unicast\""}};
+                const bool multicast_kek = group->policy.kek && group->policy.kek->destination.range.first.is_multicast();
+                if (transport == "multicast" && !multicast_kek)
+                    return {{"ok", false},
+                            {"error", "push-now \"transport\":\"multicast\": the KEK's destination is not a "
+                                      "multicast address"}};
                 auto plan = rekey(*group, rt, members_of(*group), roll, now, wrong_signature);
+                if (transport != "both")
+                    std::erase_if(plan.pushes, [&](const OutgoingPush& p) { return p.multicast != (transport == "multicast"); });
                 auto reply = send(*group, plan,
                                   std::string(roll ? "rekey (TEKs and KEK)" : "rekey") +
                                       (wrong_signature ? " signed with a key not the KEK's" : ""));

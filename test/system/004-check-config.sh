@@ -61,6 +61,41 @@ check_psk "missing key file" "cannot open pre-shared-key file $ST_DIR/wan.key: N
 st_psk_file "$ST_DIR/wan.key"
 st_pass "key files: mode, owner, length and existence are checked"
 
+# Two groups on one box share the header-preservation datapath: what it holds once (WAN
+# interface, routing instance, anchors, df-bit set, tcp-mss, bypass-mark) is checked here, not
+# after the second group registered.
+cat >"$ST_DIR/shared.conf" <<CONF
+[[group]]
+name = "wan"
+id = 1
+servers = ["192.0.2.1"]
+local-address = "192.0.2.10"
+pre-shared-key = { file = "$ST_DIR/wan.key" }
+wan-interface = "eth0"
+lan-interfaces = ["eth1"]
+bypass-mark = "0x10"
+
+[[group]]
+name = "voice"
+id = 2
+servers = ["192.0.2.1"]
+local-address = "192.0.2.10"
+pre-shared-key = { file = "$ST_DIR/wan.key" }
+wan-interface = "eth0"
+lan-interfaces = ["eth2"]
+routing-instance = "vrf-wan"
+df-bit = "set"
+bypass-mark = "0x20"
+CONF
+st_run out status "$GDOID" --check-config "$ST_DIR/shared.conf"
+st_assert_eq 1 "$status" "--check-config of two groups that cannot share the datapath"
+expected="$ST_DIR/shared.conf:19:20: group \`voice\`: routing-instance \`vrf-wan\` differs from none (the main table) (group \`wan\`, line 1): all groups share one header-preservation datapath, whose WAN interface and inbound anchor are in one routing instance
+$ST_DIR/shared.conf:20:10: group \`voice\`: df-bit \"set\" is for all groups or none (group \`wan\`, line 1): all groups share one header-preservation datapath, which sets DF on every packet it restores
+$ST_DIR/shared.conf:21:15: group \`voice\`: bypass-mark 0x20 differs from 0x10 (group \`wan\`, line 1): all groups share one header-preservation datapath, which skips one mark bit
+$ST_DIR/shared.conf: 3 error(s)"
+st_assert_eq "$expected" "$out" "each disagreement at its key, with both values and why"
+st_pass "two groups that cannot share the datapath are refused at --check-config"
+
 st_run out status "$GDOID" --check-config "$ST_DIR/absent.conf"
 st_assert_eq 1 "$status" "--check-config of a missing file"
 st_assert_contains "$out" "$ST_DIR/absent.conf: cannot read the configuration: No such file or directory" "missing file message"

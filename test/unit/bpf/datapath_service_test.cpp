@@ -72,7 +72,10 @@ TEST_CASE("An IPv4 and an IPv6 group share the datapath, each with its own ancho
         auto other_v6 =
             needs_of({ip("2001:db8:ff01::1"), ip("fd00:6764:6f69::12"), ip("fd00:6764:6f69::11")});
         CHECK_THROWS_WITH(service.require("v6-other", other_v6),
-                          Catch::Contains("other anchor addresses"));
+                          Catch::Contains("differ from 2001:db8:ff01::1 and anchor fd00:6764:6f69::1/"
+                                          "fd00:6764:6f69::2 of group v6, which already uses the datapath: "
+                                          "all groups share one header-preservation datapath, whose anchors "
+                                          "are one set per address family"));
 
         service.release("v6");
         lo = must("ip addr show dev lo");

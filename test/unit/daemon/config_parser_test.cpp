@@ -319,17 +319,17 @@ TEST_CASE("groups must agree on what their shared datapath holds, said at --chec
     const auto result = parse_config(group(psk) + second, "d.conf", test_options(dir));
     CHECK(messages(result) ==
           std::vector<std::string>{
-              "d.conf:13:17: group `lan`: local-address 192.0.2.11 and anchor 100.127.255.1/100.127.255.2 differ from "
-              "group `wan`'s 192.0.2.10 and 100.127.255.1/100.127.255.2: groups of one address family share the "
-              "datapath's anchors",
+              "d.conf:13:17: group `lan`: local-address 192.0.2.11 and anchor 100.127.255.1/100.127.255.2 differ "
+              "from 192.0.2.10 and anchor 100.127.255.1/100.127.255.2 (group `wan`, line 1): all groups share one "
+              "header-preservation datapath, whose anchors are one set per address family",
               "d.conf:15:17: group `lan`: wan-interface `eth9` differs from `eth0` (group `wan`, line 1): all groups "
               "share one header-preservation datapath, on one WAN interface",
               "d.conf:17:10: group `lan`: df-bit \"set\" is for all groups or none (group `wan`, line 1): all groups "
               "share one header-preservation datapath, which sets DF on every packet it restores",
-              "d.conf:18:11: group `lan`: tcp-mss differs (group `wan`, line 1): all groups share one "
+              "d.conf:18:11: group `lan`: tcp-mss 1300 differs from none (group `wan`, line 1): all groups share one "
               "header-preservation datapath, which clamps every SYN to one value",
-              "d.conf:19:15: group `lan`: bypass-mark differs (group `wan`, line 1): all groups share one "
-              "header-preservation datapath, which skips one mark bit",
+              "d.conf:19:15: group `lan`: bypass-mark 0x10 differs from none (group `wan`, line 1): all groups share "
+              "one header-preservation datapath, which skips one mark bit",
           });
 
     // An IPv6 group brings its own anchors; df-bit clear and copy are per state, not datapath.

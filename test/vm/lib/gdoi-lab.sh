@@ -53,6 +53,11 @@
 #   glab_tcp_send NODE DST [SRC] [TOS]  20000 octets from NODE (from address SRC when given) to
 #                                 DST:5001 (IPv6 when DST is); prints the sink's answer, "20000"
 #                                 when all arrived
+#   glab_decrypt_flows PCAP NODE  decrypt PCAP's ESP with NODE's keys as the kernel holds them
+#                                 (tshark, ICVs checked); prints "  N x PROTO SRC > DST" per inner
+#                                 flow, a "PROBLEM ..." line per packet whose ICV is bad, that is not
+#                                 IP in IP, or whose outer addresses differ from the inner ones, and
+#                                 last "SUMMARY <packets> <problems>"
 #   glab_json EXPR                JSON on stdin, print the Python expression EXPR over `j`
 #   glab_json_check PYTHON        JSON on stdin into `j`, run PYTHON (asserts); its status
 #   glab_down                     stop the members and key servers, remove the runtime folder
@@ -81,6 +86,9 @@
 #                                 members "CN=<gm>.lab"; the key server sends its CERT and
 #                                 takes every member the CA certified
 #   GLAB_TEK_LIFETIME             the TEKs' lifetime in seconds (3600)
+#   GLAB_KS_MULTICAST_TTL         the TTL of the key server's multicast pushes (1: they stay on
+#                                 br-ks; more when core routes them, lab_core_multicast_route)
+#   GLAB_ROUTING_INSTANCE_GMA     routing-instance of gm-a's group (a VRF name; empty: none)
 #   GLAB_KS_ATD GLAB_KS_DTD       the key server's activation/deactivation time delays (5, 10)
 #   GLAB_DATAPATH_KEYS            auto | yes | no: write `lan-prefixes` (the member's own LAN,
 #                                 with which gdoid installs SAs, policies and its tc-BPF datapath).
@@ -103,6 +111,8 @@ GLAB_DATAPATH_KEYS=${GLAB_DATAPATH_KEYS:-auto}
 GLAB_MEMBER_EXTRA=${GLAB_MEMBER_EXTRA:-}
 GLAB_KS_EXTRA=${GLAB_KS_EXTRA:-}
 GLAB_TEK_LIFETIME=${GLAB_TEK_LIFETIME:-3600}
+GLAB_KS_MULTICAST_TTL=${GLAB_KS_MULTICAST_TTL:-1}
+GLAB_ROUTING_INSTANCE_GMA=${GLAB_ROUTING_INSTANCE_GMA:-}
 GLAB_AUTH=${GLAB_AUTH:-psk}
 GLAB_KS_ATD=${GLAB_KS_ATD:-5}
 GLAB_KS_DTD=${GLAB_KS_DTD:-10}
@@ -246,6 +256,7 @@ signature-hash = "sha256"
 lifetime = 86400
 source = "$kek_source"
 destination = "$kek_destination"
+multicast-ttl = $GLAB_KS_MULTICAST_TTL
 
 [group.gap]
 atd = $GLAB_KS_ATD
@@ -332,6 +343,9 @@ _glab_write_member_config() {
     esac
     local servers="" s
     for s in "$@"; do servers+="${servers:+, }\"$s\""; done
+    local routing_instance=""
+    [ "$gm" = gm-a ] && [ -n "$GLAB_ROUTING_INSTANCE_GMA" ] &&
+        routing_instance="routing-instance = \"$GLAB_ROUTING_INSTANCE_GMA\""
     local datapath="# lan-prefixes: left out (GLAB_DATAPATH_KEYS=$GLAB_DATAPATH_KEYS, this gdoid refuses the key)"
     # anchor = { inbound = "$GLAB_ANCHOR_INBOUND", remote = "$GLAB_ANCHOR_REMOTE" } is the default
     [ "$keys" = 1 ] && datapath="lan-prefixes = [\"$lan_prefix\"]            # our own protected prefixes"
@@ -346,6 +360,7 @@ name = "lab"
 id = $GLAB_GROUP_ID
 servers = [$servers]
 local-address = "$local_address"
+$routing_instance
 $(_glab_member_authentication "$gm")
 ike = { encryption = "aes-256", hash = "sha256", dh-group = 14, lifetime = "8h" }
 wan-interface = "wan0"
@@ -519,6 +534,40 @@ glab_esp_sa_records() {
             for (s in enc)
                 printf "uat:esp_sa:\"IPv%s\",\"*\",\"*\",\"%s\",\"AES-CBC [RFC3602]\",\"%s\",\"HMAC-SHA-256-128 [RFC4868]\",\"%s\"\n", family, s, enc[s], auth[s]
         }' | sort -u
+}
+
+glab_decrypt_flows() {
+    local pcap=$1 node=$2 record
+    local -a sa_opts=()
+    while read -r record; do sa_opts+=(-o "$record"); done < <(glab_esp_sa_records "$node")
+    tshark -r "$pcap" -n -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
+        "${sa_opts[@]}" -Y esp -T fields -E occurrence=a -E aggregator='|' -e frame.number -e ip.src \
+        -e ip.dst -e ip.proto -e esp.protocol -e esp.icv_good -e esp.spi 2>"$pcap.tshark.log" |
+        python3 -c '
+import sys
+flows, problems, packets = {}, [], 0
+for line in sys.stdin:
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 7:
+        continue
+    frame, src, dst, proto, nh, icv, spi = f[:7]
+    src, dst, proto = (x.split("|") for x in (src, dst, proto))
+    packets += 1
+    what = f"frame {frame} (spi {spi})"
+    if len(src) < 2 or not nh or int(nh, 0) != 4:
+        problems.append(f"{what}: not decrypted (next header {nh!r}, {len(src)} IP headers)")
+        continue
+    if icv not in ("1", "True", "true"):
+        problems.append(f"{what}: ICV not good ({icv!r})")
+    if (src[0], dst[0]) != (src[1], dst[1]):
+        problems.append(f"{what}: outer {src[0]} > {dst[0]} but inner {src[1]} > {dst[1]}")
+    key = {"1": "icmp", "6": "tcp", "17": "udp"}.get(proto[1], proto[1]) + f" {src[1]} > {dst[1]}"
+    flows[key] = flows.get(key, 0) + 1
+for k in sorted(flows):
+    print(f"  {flows[k]:4d} x {k}")
+for p in problems[:10]:
+    print("PROBLEM", p)
+print(f"SUMMARY {packets} {len(problems)}")'
 }
 
 # ---------------------------------------------------------------- JSON

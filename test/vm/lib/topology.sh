@@ -36,6 +36,18 @@
 #                               LAB6_* addresses below on every link, forwarding on core and the
 #                               members, core routing both LAN prefixes; returns once host-a1
 #                               reaches host-b1 and ks1 reaches both members over IPv6
+#   lab_vrf NODE VRF TABLE IFACE...   (after lab_up) a Linux VRF device VRF with routing table
+#                               TABLE in NODE, IFACE... enslaved to it (their addresses and
+#                               connected routes move into TABLE; routes of the main table
+#                               through them are gone). What an operator types:
+#                               `ip link add VRF type vrf table TABLE; ip link set IFACE master VRF`
+#   lab_add_host NODE GM IFACE ADDR/LEN GATEWAY   (after lab_up) one more host: namespace NODE
+#                               with eth0 ADDR/LEN and a default route via GATEWAY, wired by a
+#                               veth to GM's new interface IFACE (up, no address); lab_down
+#                               removes it like the others
+#   lab_core_multicast_route SOURCE GROUP   (after lab_up) core routes the multicast GROUP sent by
+#                               SOURCE (a key server) from br-ks to both members (smcroute,
+#                               static (S,G)); returns once the route is in core's kernel
 # Variables (addresses): LAB_HOST_A1 LAB_HOST_A2 LAB_HOST_B1 LAB_HOST_B2 LAB_GMA_LAN LAB_GMA_WAN
 #   LAB_GMB_LAN LAB_GMB_WAN LAB_CORE_A LAB_CORE_B LAB_CORE_KS LAB_KS1 LAB_KS2 LAB_LAN_A LAB_LAN_B
 #   (prefixes 10.1.0.0/16, 10.2.0.0/16) LAB_KS_NET; interface names: gm-a/gm-b have lan0 and wan0,
@@ -342,6 +354,46 @@ lab_set_mtu() {
         fi
     done
     echo "topology: no veth pair has $iface in $node" >&2
+    return 1
+}
+
+lab_vrf() {
+    local node=$1 vrf=$2 table=$3 iface batch
+    shift 3
+    batch="link add $vrf type vrf table $table"$'\n'"link set $vrf up"$'\n'
+    for iface in "$@"; do batch+="link set $iface master $vrf"$'\n'; done
+    ip -n "$LAB_PREFIX$node" -batch - <<<"$batch" ||
+        { echo "topology: putting $* of $node into VRF $vrf (table $table) failed" >&2; return 1; }
+}
+
+lab_add_host() {
+    local node=$1 gm=$2 iface=$3 address=$4 gateway=$5
+    [ -e "/run/netns/$LAB_PREFIX$node" ] && { echo "topology: namespace $LAB_PREFIX$node already exists" >&2; return 1; }
+    ip netns add "$LAB_PREFIX$node" || return 1
+    _lab_created+=("$node")
+    ip link add "$iface" netns "$LAB_PREFIX$gm" mtu "$LAB_MTU" type veth peer name eth0 \
+        netns "$LAB_PREFIX$node" mtu "$LAB_MTU" || return 1
+    _lab_pairs+=("$gm $iface $node eth0")
+    ip -n "$LAB_PREFIX$node" -batch - <<<"link set lo up
+link set eth0 up
+addr add $address dev eth0
+route add default via $gateway" && ip -n "$LAB_PREFIX$gm" link set "$iface" up ||
+        { echo "topology: wiring $node to $gm/$iface failed" >&2; return 1; }
+}
+
+lab_core_multicast_route() {
+    local source=$1 group=$2 conf=/run/lab-smcroute-$LAB_PREFIX$$.conf i
+    printf 'phyint br-ks enable\nphyint to-gma enable\nphyint to-gmb enable\nmroute from br-ks source %s group %s to to-gma to-gmb\n' \
+        "$source" "$group" >"$conf"
+    lab_on_exit "rm -f $conf /run/lab-smcroute-$LAB_PREFIX$$.sock /run/lab-smcroute-$LAB_PREFIX$$.pid"
+    lab_bg core smcrouted -n -N -l notice -f "$conf" -i "lab-smcroute-$LAB_PREFIX$$" \
+        -u "/run/lab-smcroute-$LAB_PREFIX$$.sock" -P "/run/lab-smcroute-$LAB_PREFIX$$.pid" \
+        >>"${GDOID_VM_SCRATCH:-/run}/lab-smcroute.log" 2>&1
+    for ((i = 0; i < 100; i++)); do
+        lab_exec core ip mroute show 2>/dev/null | grep -q "($source, *$group)" && return 0
+        sleep 0.2
+    done
+    echo "topology: core has no multicast route ($source,$group) after 20 s" >&2
     return 1
 }
 

@@ -36,6 +36,10 @@
 #                               LAB6_* addresses below on every link, forwarding on core and the
 #                               members, core routing both LAN prefixes; returns once host-a1
 #                               reaches host-b1 and ks1 reaches both members over IPv6
+#   lab_multicast_routing NODE IIF OIF GROUP [SOURCE]   (opt-in) NODE routes multicast: smcrouted
+#                               in NODE with IIF and OIF as its only VIFs and the static route
+#                               GROUP (from SOURCE, else any source) IIF -> OIF; stopped by
+#                               lab_down; returns once the route is in smcrouted's table
 # Variables (addresses): LAB_HOST_A1 LAB_HOST_A2 LAB_HOST_B1 LAB_HOST_B2 LAB_GMA_LAN LAB_GMA_WAN
 #   LAB_GMB_LAN LAB_GMB_WAN LAB_CORE_A LAB_CORE_B LAB_CORE_KS LAB_KS1 LAB_KS2 LAB_LAN_A LAB_LAN_B
 #   (prefixes 10.1.0.0/16, 10.2.0.0/16) LAB_KS_NET; interface names: gm-a/gm-b have lan0 and wan0,
@@ -347,4 +351,29 @@ lab_set_mtu() {
 
 lab_ping() {
     lab_exec "$1" ping -n -c "${3:-3}" -i 0.2 -W 2 "$2"
+}
+
+# smcroute (Debian's package) as the multicast router: one daemon per node, its files under
+# /run named after the node (the namespaces share /run). -N: only the two interfaces become
+# VIFs. A route without a source is a (*,G): smcrouted installs the kernel's (S,G) entry when
+# the first packet of a source arrives (the kernel's upcall).
+lab_multicast_routing() {
+    local node=$1 iif=$2 oif=$3 group=$4 source=${5:-} i
+    local base=/run/lab-smcroute-$LAB_PREFIX$node
+    {
+        printf 'phyint %s enable\nphyint %s enable\n' "$iif" "$oif"
+        printf 'mroute from %s%s group %s to %s\n' "$iif" "${source:+ source $source}" "$group" "$oif"
+    } >"$base.conf"
+    local log=${GDOID_VM_SCRATCH:-/run}/lab-smcroute-$LAB_PREFIX$node.log
+    lab_on_exit "rm -f '$base.conf' '$base.pid' '$base.sock'"
+    lab_bg "$node" smcrouted -n -N -f "$base.conf" -i "lab-smcroute-$node" -P "$base.pid" \
+        -u "$base.sock" -l info >"$log" 2>&1
+    for ((i = 0; i < 100; i++)); do
+        lab_exec "$node" smcroutectl -u "$base.sock" show routes 2>/dev/null | grep -q "$group" && return 0
+        kill -0 "$LAB_LAST_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    echo "topology: smcrouted in $node did not take the route $group $iif -> $oif:" >&2
+    cat "$log" >&2
+    return 1
 }

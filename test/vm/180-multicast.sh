@@ -227,8 +227,10 @@ read -r _ packets problems <<<"$(grep '^SUMMARY' <<<"$report")"
     ok "41 ESP packets toward the group decrypted with TEK $SPI_MCAST (ICV good): outer = inner = $LAB_HOST_A1 > $GROUP, Ethernet $GROUP_MAC, next header 4, UDP; the 40 datagrams and the stop, nothing else" ||
     fail "$packets ESP packets toward the group, $problems problem(s) (tshark: $GLAB_LOGS/tshark.log)"
 
-restored=$(counters gm-a out_multicast) dropped_clear=$(counters gm-b in_clear_multicast_dropped)
-unflagged=$(($(counters gm-a out_unflagged_dropped) - unflagged_before))
+read -r restored unflagged_after < <(glab_status gm-a |
+    glab_json "'%d %d' % (j['result']['datapath']['counters']['out_multicast'], j['result']['datapath']['counters']['out_unflagged_dropped'])")
+dropped_clear=$(counters gm-b in_clear_multicast_dropped)
+unflagged=$((unflagged_after - unflagged_before))
 ((restored >= 41)) && ok "gm-a: $restored packets restored toward the group (out_multicast)" || fail "gm-a out_multicast $restored (want >= 41)"
 [ "$dropped_clear" = 5 ] && ok "gm-b: the 5 injected clear-text datagrams dropped and counted (in_clear_multicast_dropped)" ||
     fail "gm-b in_clear_multicast_dropped = $dropped_clear (want 5)"

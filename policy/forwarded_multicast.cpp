@@ -6,7 +6,8 @@ gdoi::IpPrefix multicast_range(gdoi::IpFamily family) {
     return *gdoi::IpPrefix::parse(family == gdoi::IpFamily::v4 ? "224.0.0.0/4" : "ff00::/8");
 }
 
-std::optional<netlink::XfrmSelector> forwarded_multicast_selector(const netlink::XfrmSelector& selector) {
+std::optional<netlink::XfrmSelector>
+forwarded_multicast_selector(const netlink::XfrmSelector& selector) {
     const auto family = selector.destination.address.family;
     const auto range = multicast_range(family);
     std::optional<gdoi::IpPrefix> groups;

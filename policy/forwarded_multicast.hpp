@@ -18,7 +18,8 @@ gdoi::IpPrefix multicast_range(gdoi::IpFamily family);
 // policy that protects `selector` therefore also needs this selector, or the forwarded group
 // traffic leaves in clear text: any source, the multicast part of the destination, any
 // protocol and port. Nothing when the destination holds no multicast address.
-std::optional<netlink::XfrmSelector> forwarded_multicast_selector(const netlink::XfrmSelector& selector);
+std::optional<netlink::XfrmSelector>
+forwarded_multicast_selector(const netlink::XfrmSelector& selector);
 
 // What an operator must know about such an entry, in one sentence (gdoictl status).
 std::string forwarded_multicast_note(const netlink::XfrmSelector& forwarded);

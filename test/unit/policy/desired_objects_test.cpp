@@ -487,7 +487,8 @@ TEST_CASE("a TEK toward a multicast group also catches what the router forwards 
           "[desired][multicast]") {
     auto s = settings();
     s.lan_prefixes = {pfx("10.2.0.0/16")};
-    const auto d = translate({multicast_tek(0x3000)}, s, {}, {selector("10.1.5.0/24", "239.1.1.0/24")});
+    const auto d =
+        translate({multicast_tek(0x3000)}, s, {}, {selector("10.1.5.0/24", "239.1.1.0/24")});
     CHECK(d.problems.empty());
 
     // ipmr_queue_xmit looks up (router address -> group, protocol 4): any source, any protocol.
@@ -540,6 +541,7 @@ TEST_CASE("a destination that holds the multicast range gets an any-source polic
     CHECK(forwarded->templates.size() == 1);
     // Unicast only: nothing more.
     const auto u = translate({tek(0x3003, "10.1.0.0/16", "10.2.0.0/16")});
-    for (const auto& p : u.policies) CHECK(p.id.selector.source.length != 0);
+    for (const auto& p : u.policies)
+        CHECK(p.id.selector.source.length != 0);
     CHECK(u.notes.empty());
 }

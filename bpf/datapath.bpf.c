@@ -320,6 +320,9 @@ int gdoid_wan_out(struct __sk_buff* skb) {
     return TC_ACT_OK;
 }
 
+#define GDOID_IPPROTO_UDP 17
+#define GDOID_GDOI_PORT 848 /* RFC 6407 section 5 */
+
 /* Link-local groups (224.0.0.0/24, ff02::/16: IGMP, PIM, OSPF hellos) are never forwarded. */
 static __always_inline int is_link_local_group(const __u32* addr, __u8 family) {
     const __u8* a = (const __u8*)addr;
@@ -345,6 +348,13 @@ static __always_inline int clear_multicast_check(struct __sk_buff* skb,
                                                  const struct gdoid_packet* pkt) {
     if (!is_multicast(pkt->daddr, pkt->family) || is_link_local_group(pkt->daddr, pkt->family) ||
         !local_prefix(pkt))
+        return TC_ACT_OK;
+    /* A key server's multicast rekey (GDOI, UDP 848) toward a group a TEK also covers must
+     * still arrive: it is signed with the KEK, and without it the group loses its keys. */
+    __be16 dport;
+    if (pkt->proto == GDOID_IPPROTO_UDP && !pkt->later_fragment &&
+        bpf_skb_load_bytes(skb, pkt->l4_off + 2, &dport, sizeof(dport)) == 0 &&
+        dport == bpf_htons(GDOID_GDOI_PORT))
         return TC_ACT_OK;
     struct bpf_xfrm_state state;
     if (bpf_skb_get_xfrm_state(skb, 0, &state, sizeof(state), 0) == 0) return TC_ACT_OK;

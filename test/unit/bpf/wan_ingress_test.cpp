@@ -126,6 +126,11 @@ TEST_CASE(
         CHECK(result.retval == kActOk);
         CHECK(result.frame == frame);
     }
+    // A key server's multicast rekey to a group the TEK covers too: GDOI, UDP 848.
+    Bytes udp(8 + 40, 0x5a);
+    udp[0] = 0x03, udp[1] = 0x50, udp[2] = 0x03, udp[3] = 0x50; // ports 848 -> 848
+    Bytes rekey = ipv4_frame(ip("203.0.113.1"), ip("239.1.1.200"), udp, {.protocol = kProtoUdp});
+    CHECK(run(fd, rekey).retval == kActOk);
     auto counters = f.datapath.counters();
     CHECK(counters.in_rewritten == 1);
     CHECK(counters.in_clear_multicast_dropped == 1);

@@ -239,6 +239,28 @@ static __always_inline int restore_v6(struct __sk_buff* skb, const struct gdoid_
     return 0;
 }
 
+static __always_inline int is_multicast(const __u32* addr, __u8 family) {
+    const __u8* first = (const __u8*)addr;
+    return family == 4 ? (first[0] & 0xf0) == 0xe0 : first[0] == 0xff;
+}
+
+/* The packet left the XFRM bundle addressed to the dummy anchor, so its frame goes to the
+ * gateway's MAC. Restored toward a group, it gets the group's MAC (RFC 1112 6.4, RFC 2464 7),
+ * as a multicast router would send it, so every router and switch on the WAN treats it as
+ * the group's traffic. */
+static __always_inline int set_group_mac(struct __sk_buff* skb, const struct saved_pair* saved) {
+    const __u8* group = (const __u8*)saved->daddr;
+    __u8 mac[6];
+    if (saved->family == 4) {
+        mac[0] = 0x01, mac[1] = 0x00, mac[2] = 0x5e;
+        mac[3] = group[1] & 0x7f, mac[4] = group[2], mac[5] = group[3];
+    } else {
+        mac[0] = 0x33, mac[1] = 0x33;
+        mac[2] = group[12], mac[3] = group[13], mac[4] = group[14], mac[5] = group[15];
+    }
+    return bpf_skb_store_bytes(skb, 0, mac, sizeof(mac), 0);
+}
+
 SEC("tc")
 int gdoid_wan_out(struct __sk_buff* skb) {
     const struct gdoid_config* cfg = config();
@@ -284,6 +306,10 @@ int gdoid_wan_out(struct __sk_buff* skb) {
 
     int err = pkt.family == 4 ? restore_v4(skb, cfg, &pkt, &saved)
                               : restore_v6(skb, cfg, &pkt, &saved);
+    if (!err && is_multicast(saved.daddr, saved.family)) {
+        err = set_group_mac(skb, &saved);
+        if (!err) count(GDOID_CTR_OUT_MULTICAST);
+    }
     if (err) {
         count(GDOID_CTR_OUT_UNRESTORED);
         return TC_ACT_SHOT;
@@ -294,6 +320,48 @@ int gdoid_wan_out(struct __sk_buff* skb) {
     return TC_ACT_OK;
 }
 
+#define GDOID_IPPROTO_UDP 17
+#define GDOID_GDOI_PORT 848 /* RFC 6407 section 5 */
+
+/* Link-local groups (224.0.0.0/24, ff02::/16: IGMP, PIM, OSPF hellos) are never forwarded. */
+static __always_inline int is_link_local_group(const __u32* addr, __u8 family) {
+    const __u8* a = (const __u8*)addr;
+    return family == 4 ? a[0] == 224 && a[1] == 0 && a[2] == 0 : a[0] == 0xff && (a[1] & 0x0f) <= 2;
+}
+
+static __always_inline void* local_prefix(const struct gdoid_packet* pkt) {
+    if (pkt->family == 4) {
+        struct gdoid_lpm_v4 key = {.prefixlen = 32};
+        __builtin_memcpy(key.addr, pkt->daddr, 4);
+        return bpf_map_lookup_elem(&gdoid_local_v4, &key);
+    }
+    struct gdoid_lpm_v6 key = {.prefixlen = 128};
+    __builtin_memcpy(key.addr, pkt->daddr, 16);
+    return bpf_map_lookup_elem(&gdoid_local_v6, &key);
+}
+
+/* Multicast forwarding (ip_mr_input, net/ipv4/ipmr.c) checks no XFRM policy: clear text toward
+ * a group the group's TEKs protect would be forwarded to the LAN as if it had been decrypted.
+ * A packet that was decrypted passes here a second time, with its secpath (xfrm_input hands
+ * the inner packet back to the same device); one without it came in clear and is dropped. */
+static __always_inline int clear_multicast_check(struct __sk_buff* skb,
+                                                 const struct gdoid_packet* pkt) {
+    if (!is_multicast(pkt->daddr, pkt->family) || is_link_local_group(pkt->daddr, pkt->family) ||
+        !local_prefix(pkt))
+        return TC_ACT_OK;
+    /* A key server's multicast rekey (GDOI, UDP 848) toward a group a TEK also covers must
+     * still arrive: it is signed with the KEK, and without it the group loses its keys. */
+    __be16 dport;
+    if (pkt->proto == GDOID_IPPROTO_UDP && !pkt->later_fragment &&
+        bpf_skb_load_bytes(skb, pkt->l4_off + 2, &dport, sizeof(dport)) == 0 &&
+        dport == bpf_htons(GDOID_GDOI_PORT))
+        return TC_ACT_OK;
+    struct bpf_xfrm_state state;
+    if (bpf_skb_get_xfrm_state(skb, 0, &state, sizeof(state), 0) == 0) return TC_ACT_OK;
+    count(GDOID_CTR_IN_CLEAR_MULTICAST);
+    return TC_ACT_SHOT;
+}
+
 SEC("tc")
 int gdoid_wan_in(struct __sk_buff* skb) {
     const struct gdoid_config* cfg = config();
@@ -302,19 +370,10 @@ int gdoid_wan_in(struct __sk_buff* skb) {
     if (gdoid_parse(skb, &pkt) < 0) {
         return TC_ACT_OK;
     }
-    if (!family_enabled(cfg, pkt.family) || pkt.proto != GDOID_IPPROTO_ESP) return TC_ACT_OK;
+    if (!family_enabled(cfg, pkt.family)) return TC_ACT_OK;
+    if (pkt.proto != GDOID_IPPROTO_ESP) return clear_multicast_check(skb, &pkt);
 
-    void* local;
-    if (pkt.family == 4) {
-        struct gdoid_lpm_v4 key = {.prefixlen = 32};
-        __builtin_memcpy(key.addr, pkt.daddr, 4);
-        local = bpf_map_lookup_elem(&gdoid_local_v4, &key);
-    } else {
-        struct gdoid_lpm_v6 key = {.prefixlen = 128};
-        __builtin_memcpy(key.addr, pkt.daddr, 16);
-        local = bpf_map_lookup_elem(&gdoid_local_v6, &key);
-    }
-    if (!local) return TC_ACT_OK;
+    if (!local_prefix(&pkt)) return TC_ACT_OK;
 
     /* Non-first fragments carry no SPI; without the rewrite their first fragment goes to the
      * anchor and they do not, and reassembly fails (pitfall 8). */

@@ -328,6 +328,8 @@ DatapathCounters Datapath::counters() const {
     out.in_fragments = sums[GDOID_CTR_IN_FRAGMENTS];
     out.in_unknown_spi = sums[GDOID_CTR_IN_UNKNOWN_SPI];
     out.malformed = sums[GDOID_CTR_MALFORMED];
+    out.out_multicast = sums[GDOID_CTR_OUT_MULTICAST];
+    out.in_clear_multicast_dropped = sums[GDOID_CTR_IN_CLEAR_MULTICAST];
     return out;
 }
 

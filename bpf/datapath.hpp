@@ -60,6 +60,8 @@ struct DatapathCounters {
     uint64_t in_unknown_spi = 0;
     uint64_t malformed = 0;
     uint64_t lan_mss_clamped = 0;
+    uint64_t out_multicast = 0;
+    uint64_t in_clear_multicast_dropped = 0;
 };
 
 // What the kernel says about one loaded program.

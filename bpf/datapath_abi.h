@@ -87,6 +87,8 @@ enum gdoid_counter {
     GDOID_CTR_IN_UNKNOWN_SPI,     /* ESP toward a local prefix with an SPI not in the set */
     GDOID_CTR_MALFORMED,          /* truncated headers / bad IHL: passed untouched */
     GDOID_CTR_LAN_MSS_CLAMPED,    /* LAN ingress: a SYN's MSS option lowered to tcp_mss */
+    GDOID_CTR_OUT_MULTICAST,      /* WAN egress: restored toward a multicast group */
+    GDOID_CTR_IN_CLEAR_MULTICAST, /* WAN ingress: clear text toward a protected group: dropped */
     GDOID_CTR_COUNT
 };
 

@@ -133,6 +133,7 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
             if (kernel.error) out += "  kernel error: " + palette.red(*kernel.error) + "\n";
             if (kernel.warning) out += "  warning: " + palette.yellow(*kernel.warning) + "\n";
             for (const auto& problem : kernel.problems) out += "  not installed: " + problem + "\n";
+            for (const auto& note : kernel.notes) out += "  note: " + note + "\n";
         }
     }
     return out;

@@ -164,7 +164,8 @@ json to_json(const DaemonStatus& status) {
                                {"problems", group.kernel->problems},
                                {"error", group.kernel->error ? json(*group.kernel->error) : json(nullptr)},
                                {"warning", group.kernel->warning ? json(*group.kernel->warning) : json(nullptr)},
-                               {"repairs", group.kernel->repairs}};
+                               {"repairs", group.kernel->repairs},
+                               {"notes", group.kernel->notes}};
         groups.push_back(std::move(entry));
     }
     return json{{"daemon",
@@ -311,6 +312,9 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
                 kernel.per_destination_flows = flows->get<uint64_t>();
             if (const auto repairs = it->find("repairs"); repairs != it->end() && repairs->is_number_unsigned())
                 kernel.repairs = repairs->get<uint64_t>();
+            if (const auto notes = it->find("notes"); notes != it->end() && notes->is_array())
+                for (const auto& note : *notes)
+                    if (note.is_string()) kernel.notes.push_back(note.get<std::string>());
             group.kernel = std::move(kernel);
         }
         status.groups.push_back(std::move(group));

@@ -78,6 +78,7 @@ struct GroupKernelSummary {
     bool fail_closed = false;
     bool fail_open = false;
     std::vector<std::string> problems;
+    std::vector<std::string> notes; // installed, with what cannot work said (policy::DesiredObjects)
     std::optional<std::string> error;
     std::optional<std::string> warning; // working, but not as configured (destination-only fallback)
     // Times gdoid put back states or policies someone else removed (ip xfrm state flush ...).

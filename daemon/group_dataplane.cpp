@@ -292,6 +292,7 @@ void GroupDataplane::reconcile() {
     }
 
     summary.problems = desired.problems;
+    summary.notes = desired.notes;
     summary.fail_closed = !desired.has_valid_sa;
     // Per-destination states are the ones under an acquire reqid (policy/object_band.hpp).
     summary.per_destination_flows = size_t(std::count_if(desired.states.begin(), desired.states.end(), [](const auto& s) {

@@ -54,7 +54,7 @@ control::GroupStatus make_group_status(const Group& group) {
     static constexpr const char* kernel_states[] = {"waiting", "installed", "error", "unavailable"};
     status.kernel = control::KernelStatus{kernel_states[size_t(kernel.state)], kernel.states, kernel.policies,
                                           kernel.per_destination_flows, kernel.fail_closed, kernel.fail_open, kernel.problems, kernel.error,
-                                          kernel.warning, kernel.repairs};
+                                          kernel.warning, kernel.repairs, kernel.notes};
     return status;
 }
 
@@ -84,7 +84,9 @@ std::map<std::string, uint64_t> datapath_counter_map(const bpf::DatapathCounters
             {"in_fragments", c.in_fragments},
             {"in_unknown_spi", c.in_unknown_spi},
             {"malformed", c.malformed},
-            {"lan_mss_clamped", c.lan_mss_clamped}};
+            {"lan_mss_clamped", c.lan_mss_clamped},
+            {"out_multicast", c.out_multicast},
+            {"in_clear_multicast_dropped", c.in_clear_multicast_dropped}};
 }
 
 } // namespace gdoid::daemon

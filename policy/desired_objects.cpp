@@ -1,5 +1,6 @@
 #include "policy/desired_objects.hpp"
 
+#include "policy/forwarded_multicast.hpp"
 #include "policy/object_band.hpp"
 #include "policy/per_destination.hpp"
 #include "policy/tek_states.hpp"
@@ -49,8 +50,23 @@ public:
     void policy(XfrmSelector selector, XfrmPolicyDirection direction, int ifindex, uint32_t offset,
                 XfrmPolicyAction action, std::vector<XfrmTemplate> templates,
                 const std::string& role, std::optional<netlink::XfrmMark> mark = std::nullopt) {
-        XfrmPolicy p;
         selector.ifindex = ifindex;
+        // Forwarded multicast is looked up with the router's own address as source
+        // (policy/forwarded_multicast.hpp): an out policy that encrypts or blocks group
+        // traffic also needs the any-source form, or that traffic leaves in clear text. An
+        // allow without template (a bypass) is never widened: it would uncover the group.
+        if (direction == XfrmPolicyDirection::out &&
+            (action == XfrmPolicyAction::block || !templates.empty()))
+            if (auto forwarded = forwarded_multicast_selector(selector))
+                add_policy(*forwarded, direction, offset, action, templates,
+                           role + " (forwarded multicast: any source)", mark);
+        add_policy(selector, direction, offset, action, std::move(templates), role, mark);
+    }
+
+    void add_policy(const XfrmSelector& selector, XfrmPolicyDirection direction, uint32_t offset,
+                    XfrmPolicyAction action, std::vector<XfrmTemplate> templates,
+                    const std::string& role, std::optional<netlink::XfrmMark> mark) {
+        XfrmPolicy p;
         p.id.selector = selector;
         p.id.direction = direction;
         p.id.mark = mark;
@@ -107,7 +123,9 @@ std::vector<XfrmSelector> paired_selectors(const gdoi::TrafficSelector& selector
     const auto mirror = selector.mirrored();
     const bool listed = std::any_of(slots.begin(), slots.end(),
                                     [&](const TekSlot& s) { return s.selector == mirror; });
-    if (mirror != selector && !listed)
+    // Traffic to a group flows one way: its mirror (the group as source) means nothing.
+    const bool multicast = selector.destination.range.first.is_multicast();
+    if (mirror != selector && !listed && !multicast)
         for (auto& s : kernel_selectors(mirror))
             result.push_back(s);
     return result;
@@ -315,9 +333,14 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
             b.state(inbound_state(*tek, anchors, reqid),
                     entry + " TEK " + hex32(tek->spi) + " inbound anchor");
             out.datapath.inbound_spis.insert(tek->spi);
-            if (settings.lan_prefixes.empty())
-                for (const auto& s : selectors)
+            for (const auto& s : selectors) {
+                if (settings.lan_prefixes.empty())
                     out.datapath.protected_destinations.insert(s.destination);
+                // Group ESP arrives with the group as outer destination, which no LAN prefix
+                // holds: the WAN ingress steers it to the anchor too.
+                else if (auto forwarded = forwarded_multicast_selector(s))
+                    out.datapath.protected_destinations.insert(forwarded->destination);
+            }
         }
         if (!inbound.empty())
             for (const auto& prefix : settings.lan_prefixes)
@@ -360,6 +383,10 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
         receive.reqid = reqid;
 
         for (const auto& s : selectors) {
+            if (const auto forwarded = forwarded_multicast_selector(s))
+                out.notes.push_back(entry + " " + s.source.to_string() + " -> " +
+                                    s.destination.to_string() + ": " +
+                                    forwarded_multicast_note(*forwarded));
             if (b.encrypts()) {
                 // Scoped to the WAN device, so decrypted traffic leaving on a LAN is not
                 // encrypted again (datapath-notes.md pitfall 3). A slot we may not send on

@@ -24,6 +24,8 @@ struct DesiredObjects {
     // TEKs or settings that could not be turned into kernel objects, and why. The rest of the
     // group is still translated.
     std::vector<std::string> problems;
+    // Installed, but what the kernel cannot do for it said plainly (forwarded multicast).
+    std::vector<std::string> notes;
     // True while at least one TEK of the group is usable (otherwise fail-closed applies).
     bool has_valid_sa = false;
 };

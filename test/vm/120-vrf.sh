@@ -117,7 +117,7 @@ traffic_check "CPE (WAN in vrf-wan)" cpe
 grep -q "joined multicast group $kek_group on wan0" "$GLAB_LOGS/gm-a.gdoid.log" &&
     ok "gm-a joined $kek_group on wan0 (its socket bound to vrf-wan)" ||
     fail "gm-a did not join the KEK's multicast group on wan0"
-lab_core_multicast_route "$LAB_KS1" "$kek_group"
+lab_multicast_routing core br-ks "to-gma to-gmb" "$kek_group" "$LAB_KS1"
 lab_capture core to-gma "$GLAB_LOGS/multicast.pcap" "udp and dst host $kek_group"
 reply=$(glab_ks_push ks1 '"transport":"multicast"') || { echo "FAIL: multicast push-now refused: $reply"; exit 1; }
 push_seq=$(glab_json "j['sequence']" <<<"$reply")

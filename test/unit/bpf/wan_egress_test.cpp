@@ -152,3 +152,29 @@ TEST_CASE("WAN egress restores IPv6, with and without a fragment header", "[bpf]
     auto unflagged = run(fd, ipv6_frame(ip("2001:db8:ffff::1"), ip("2001:db8:ffff::2"), payload));
     CHECK(unflagged.retval == kActShot);
 }
+
+TEST_CASE("WAN egress gives a packet restored toward a group the group's MAC", "[bpf][egress]") {
+    Fixture f;
+    f.datapath.add_remote_prefix(prefix("239.0.0.0/8"));
+    // 239.129.2.3: the MAC keeps the low 23 bits (RFC 1112 6.4), 01:00:5e:01:02:03.
+    uint32_t mark = mark_from_lan(f, "10.1.0.10", "239.129.2.3");
+    auto result = run(f.datapath.program_fd(Program::wan_egress), outbound_esp(), mark);
+    CHECK(result.retval == kActOk);
+    Ipv4View out = read_ipv4(result.frame);
+    CHECK(out.source == ip("10.1.0.10"));
+    CHECK(out.destination == ip("239.129.2.3"));
+    CHECK(out.checksum_ok);
+    CHECK(Bytes(result.frame.begin(), result.frame.begin() + 6) ==
+          Bytes{0x01, 0x00, 0x5e, 0x01, 0x02, 0x03});
+    auto counters = f.datapath.counters();
+    CHECK(counters.out_restored == 1);
+    CHECK(counters.out_multicast == 1);
+
+    // A unicast destination keeps the frame's MAC (the gateway's).
+    Bytes frame = outbound_esp();
+    result = run(f.datapath.program_fd(Program::wan_egress), frame,
+                 mark_from_lan(f, "10.1.0.10", "10.2.0.10"));
+    CHECK(Bytes(result.frame.begin(), result.frame.begin() + 6) ==
+          Bytes(frame.begin(), frame.begin() + 6));
+    CHECK(f.datapath.counters().out_multicast == 1);
+}

@@ -101,3 +101,37 @@ TEST_CASE("WAN ingress handles IPv6 ESP and IPv6 fragments", "[bpf][ingress][ipv
     CHECK(run(fd, other).frame == other);
     CHECK(f.datapath.counters().in_fragments == 1);
 }
+
+TEST_CASE(
+    "WAN ingress: group ESP toward a protected group goes to the anchor, clear text is dropped",
+    "[bpf][ingress][multicast]") {
+    Fixture f;
+    f.datapath.add_local_prefix(prefix("239.1.1.0/24"));
+    f.datapath.add_local_prefix(prefix("224.0.0.0/24"));
+    int fd = f.datapath.program_fd(Program::wan_ingress);
+
+    auto esp = run(fd, ipv4_frame(ip("10.2.0.10"), ip("239.1.1.1"), esp_payload(kSpi, 1, 32)));
+    CHECK(esp.retval == kActOk);
+    CHECK(read_ipv4(esp.frame).destination == ip("100.127.0.1"));
+
+    // ip_mr_input checks no XFRM policy: clear text toward the group would reach the LAN.
+    auto clear = run(
+        fd, ipv4_frame(ip("10.2.0.10"), ip("239.1.1.1"), filler(40, 3), {.protocol = kProtoUdp}));
+    CHECK(clear.retval == kActShot);
+    // Link-local groups (OSPF, PIM, IGMP) and groups nobody protects pass untouched.
+    for (const char* group : {"224.0.0.5", "239.2.0.1"}) {
+        Bytes frame =
+            ipv4_frame(ip("10.2.0.10"), ip(group), filler(40, 3), {.protocol = kProtoUdp});
+        auto result = run(fd, frame);
+        CHECK(result.retval == kActOk);
+        CHECK(result.frame == frame);
+    }
+    // A key server's multicast rekey to a group the TEK covers too: GDOI, UDP 848.
+    Bytes udp(8 + 40, 0x5a);
+    udp[0] = 0x03, udp[1] = 0x50, udp[2] = 0x03, udp[3] = 0x50; // ports 848 -> 848
+    Bytes rekey = ipv4_frame(ip("203.0.113.1"), ip("239.1.1.200"), udp, {.protocol = kProtoUdp});
+    CHECK(run(fd, rekey).retval == kActOk);
+    auto counters = f.datapath.counters();
+    CHECK(counters.in_rewritten == 1);
+    CHECK(counters.in_clear_multicast_dropped == 1);
+}

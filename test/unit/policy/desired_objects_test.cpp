@@ -464,3 +464,84 @@ TEST_CASE("blocked objects: with keys but no way to install them, the group's tr
     CHECK(lookup(lan.policies, XfrmPolicyDirection::out, "10.1.0.5", "192.0.2.99", 2)->action ==
           XfrmPolicyAction::block);
 }
+
+namespace {
+
+const XfrmPolicy* out_policy(const DesiredObjects& d, const char* source, const char* destination) {
+    for (const auto& p : d.policies)
+        if (p.id.direction == XfrmPolicyDirection::out && p.id.selector.source == pfx(source) &&
+            p.id.selector.destination == pfx(destination))
+            return &p;
+    return nullptr;
+}
+
+gdoi::TekPolicy multicast_tek(uint32_t spi, const char* destination = "239.1.1.0/24") {
+    auto t = tek(spi, "10.1.0.0/16", destination);
+    t.selector.ip_protocol = 17;
+    return t;
+}
+
+} // namespace
+
+TEST_CASE("a TEK toward a multicast group also catches what the router forwards (ipmr)",
+          "[desired][multicast]") {
+    auto s = settings();
+    s.lan_prefixes = {pfx("10.2.0.0/16")};
+    const auto d =
+        translate({multicast_tek(0x3000)}, s, {}, {selector("10.1.5.0/24", "239.1.1.0/24")});
+    CHECK(d.problems.empty());
+
+    // ipmr_queue_xmit looks up (router address -> group, protocol 4): any source, any protocol.
+    const auto* forwarded = out_policy(d, "0.0.0.0/0", "239.1.1.0/24");
+    REQUIRE(forwarded);
+    CHECK(forwarded->id.selector.ip_protocol == 0);
+    CHECK(forwarded->id.selector.ifindex == 2);
+    CHECK(forwarded->action == XfrmPolicyAction::allow);
+    REQUIRE(forwarded->templates.size() == 1);
+    CHECK(forwarded->templates[0].spi == 0x3000);
+    CHECK(forwarded->templates[0].destination == addr("100.127.0.2"));
+    // The entry's own policy stays (the router's own traffic from its LAN address).
+    const auto* own = out_policy(d, "10.1.0.0/16", "239.1.1.0/24");
+    REQUIRE(own);
+    CHECK(own->id.selector.ip_protocol == 17);
+    CHECK(own->priority == forwarded->priority);
+    // A group is never a source: no mirror.
+    CHECK(out_policy(d, "239.1.1.0/24", "10.1.0.0/16") == nullptr);
+    // The deny entry stays an exemption of its own sources only; widened it would uncover
+    // the whole group.
+    const auto* deny = out_policy(d, "10.1.5.0/24", "239.1.1.0/24");
+    REQUIRE(deny);
+    CHECK(deny->templates.empty());
+    for (const auto& p : d.policies)
+        if (p.id.direction == XfrmPolicyDirection::out && p.id.selector.source.length == 0)
+            CHECK(!p.templates.empty());
+    // Group ESP arrives toward the group: the WAN ingress steers it to the anchor.
+    CHECK(d.datapath.protected_destinations.contains(pfx("239.1.1.0/24")));
+    CHECK(d.datapath.protected_destinations.contains(pfx("10.2.0.0/16")));
+    REQUIRE(d.notes.size() == 1);
+    CHECK(d.notes[0].find("239.1.1.0/24") != std::string::npos);
+    CHECK(d.notes[0].find("in_clear_multicast_dropped") != std::string::npos);
+}
+
+TEST_CASE("forwarded multicast is blocked, not sent in clear, when the entry cannot send",
+          "[desired][multicast]") {
+    auto t = multicast_tek(0x3001);
+    t.receive_only = true;
+    const auto d = translate({t});
+    const auto* forwarded = out_policy(d, "0.0.0.0/0", "239.1.1.0/24");
+    REQUIRE(forwarded);
+    CHECK(forwarded->action == XfrmPolicyAction::block);
+}
+
+TEST_CASE("a destination that holds the multicast range gets an any-source policy for it",
+          "[desired][multicast]") {
+    const auto d = translate({tek(0x3002, "10.1.0.0/16", "0.0.0.0/0")});
+    const auto* forwarded = out_policy(d, "0.0.0.0/0", "224.0.0.0/4");
+    REQUIRE(forwarded);
+    CHECK(forwarded->templates.size() == 1);
+    // Unicast only: nothing more.
+    const auto u = translate({tek(0x3003, "10.1.0.0/16", "10.2.0.0/16")});
+    for (const auto& p : u.policies)
+        CHECK(p.id.selector.source.length != 0);
+    CHECK(u.notes.empty());
+}

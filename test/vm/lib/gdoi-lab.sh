@@ -87,7 +87,7 @@
 #                                 takes every member the CA certified
 #   GLAB_TEK_LIFETIME             the TEKs' lifetime in seconds (3600)
 #   GLAB_KS_MULTICAST_TTL         the TTL of the key server's multicast pushes (1: they stay on
-#                                 br-ks; more when core routes them, lab_core_multicast_route)
+#                                 br-ks; more when core routes them, lab_multicast_routing)
 #   GLAB_ROUTING_INSTANCE_GMA     routing-instance of gm-a's group (a VRF name; empty: none)
 #   GLAB_KS_ATD GLAB_KS_DTD       the key server's activation/deactivation time delays (5, 10)
 #   GLAB_DATAPATH_KEYS            auto | yes | no: write `lan-prefixes` (the member's own LAN,

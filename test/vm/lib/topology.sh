@@ -45,9 +45,11 @@
 #                               with eth0 ADDR/LEN and a default route via GATEWAY, wired by a
 #                               veth to GM's new interface IFACE (up, no address); lab_down
 #                               removes it like the others
-#   lab_core_multicast_route SOURCE GROUP   (after lab_up) core routes the multicast GROUP sent by
-#                               SOURCE (a key server) from br-ks to both members (smcroute,
-#                               static (S,G)); returns once the route is in core's kernel
+#   lab_multicast_routing NODE IIF "OIF..." GROUP [SOURCE]   (opt-in) NODE routes multicast:
+#                               smcrouted in NODE with IIF and the OIFs as its only VIFs and the
+#                               static route GROUP (from SOURCE, else any source) IIF -> OIFs
+#                               (e.g. core br-ks "to-gma to-gmb" for a key server's multicast
+#                               rekeys); stopped by lab_down; returns once smcrouted holds it
 # Variables (addresses): LAB_HOST_A1 LAB_HOST_A2 LAB_HOST_B1 LAB_HOST_B2 LAB_GMA_LAN LAB_GMA_WAN
 #   LAB_GMB_LAN LAB_GMB_WAN LAB_CORE_A LAB_CORE_B LAB_CORE_KS LAB_KS1 LAB_KS2 LAB_LAN_A LAB_LAN_B
 #   (prefixes 10.1.0.0/16, 10.2.0.0/16) LAB_KS_NET; interface names: gm-a/gm-b have lan0 and wan0,
@@ -381,22 +383,32 @@ route add default via $gateway" && ip -n "$LAB_PREFIX$gm" link set "$iface" up |
         { echo "topology: wiring $node to $gm/$iface failed" >&2; return 1; }
 }
 
-lab_core_multicast_route() {
-    local source=$1 group=$2 conf=/run/lab-smcroute-$LAB_PREFIX$$.conf i
-    printf 'phyint br-ks enable\nphyint to-gma enable\nphyint to-gmb enable\nmroute from br-ks source %s group %s to to-gma to-gmb\n' \
-        "$source" "$group" >"$conf"
-    lab_on_exit "rm -f $conf /run/lab-smcroute-$LAB_PREFIX$$.sock /run/lab-smcroute-$LAB_PREFIX$$.pid"
-    lab_bg core smcrouted -n -N -l notice -f "$conf" -i "lab-smcroute-$LAB_PREFIX$$" \
-        -u "/run/lab-smcroute-$LAB_PREFIX$$.sock" -P "/run/lab-smcroute-$LAB_PREFIX$$.pid" \
-        >>"${GDOID_VM_SCRATCH:-/run}/lab-smcroute.log" 2>&1
-    for ((i = 0; i < 100; i++)); do
-        lab_exec core ip mroute show 2>/dev/null | grep -q "($source, *$group)" && return 0
-        sleep 0.2
-    done
-    echo "topology: core has no multicast route ($source,$group) after 20 s" >&2
-    return 1
-}
-
 lab_ping() {
     lab_exec "$1" ping -n -c "${3:-3}" -i 0.2 -W 2 "$2"
+}
+
+# smcroute (Debian's package) as the multicast router: one daemon per node, its files under
+# /run named after the node (the namespaces share /run). -N: only the two interfaces become
+# VIFs. A route without a source is a (*,G): smcrouted installs the kernel's (S,G) entry when
+# the first packet of a source arrives (the kernel's upcall).
+lab_multicast_routing() {
+    local node=$1 iif=$2 oifs=$3 group=$4 source=${5:-} i oif
+    local base=/run/lab-smcroute-$LAB_PREFIX$node
+    {
+        printf 'phyint %s enable\n' "$iif"
+        for oif in $oifs; do printf 'phyint %s enable\n' "$oif"; done
+        printf 'mroute from %s%s group %s to %s\n' "$iif" "${source:+ source $source}" "$group" "$oifs"
+    } >"$base.conf"
+    local log=${GDOID_VM_SCRATCH:-/run}/lab-smcroute-$LAB_PREFIX$node.log
+    lab_on_exit "rm -f '$base.conf' '$base.pid' '$base.sock'"
+    lab_bg "$node" smcrouted -n -N -f "$base.conf" -i "lab-smcroute-$node" -P "$base.pid" \
+        -u "$base.sock" -l info >"$log" 2>&1
+    for ((i = 0; i < 100; i++)); do
+        lab_exec "$node" smcroutectl -u "$base.sock" show routes 2>/dev/null | grep -q "$group" && return 0
+        kill -0 "$LAB_LAST_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    echo "topology: smcrouted in $node did not take the route $group $iif -> $oifs:" >&2
+    cat "$log" >&2
+    return 1
 }

@@ -16,7 +16,7 @@ std::string group(const std::string& psk_path, const std::string& local_address 
     return "[[group]]\n"
            "name = \"wan\"\n"
            "id = 1\n"
-           "servers = [\"" + std::string(local_address.find(':') == std::string::npos ? "192.0.2.1" : "[2001:db8::1]") + "\"]\n"
+           "servers = [\"" + std::string(local_address.find(':') == std::string::npos ? "192.0.2.1" : "2001:db8::1") + "\"]\n"
            "local-address = \"" + local_address + "\"\n"
            "pre-shared-key = { file = \"" + psk_path + "\" }\n"
            "wan-interface = \"eth0\"\n"

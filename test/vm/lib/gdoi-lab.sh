@@ -63,6 +63,9 @@
 #                                 port 5001 over IPv$GLAB_FAMILY (TOS / traffic class on its socket,
 #                                 default 0), counts what arrives and answers with the count;
 #                                 log $GLAB_LOGS/tcp-sink-NODE.log
+#   glab_wait_listening NODE tcp|udp PORT...   wait (30 s at most) until NODE has a socket
+#                                 listening (tcp) or bound (udp) on each PORT; status 1 and a
+#                                 message when one is missing (a fixed sleep is not enough under load)
 #   glab_tcp_send NODE DST [SRC] [TOS]  20000 octets from NODE (from address SRC when given) to
 #                                 DST:5001 (IPv6 when DST is); prints the sink's answer, "20000"
 #                                 when all arrived
@@ -510,6 +513,24 @@ while True:
     if not d: break
     n += len(d)
 c.sendall(str(n).encode()); c.close()' "${2:-0}" "$GLAB_FAMILY" >"$GLAB_LOGS/tcp-sink-$1.log" 2>&1
+}
+
+glab_wait_listening() {
+    local node=$1 proto=$2 port missing deadline=$((SECONDS + 30)) sockets
+    shift 2
+    while :; do
+        missing=""
+        if [ "$proto" = tcp ]; then sockets=$(lab_exec "$node" ss -Htln); else sockets=$(lab_exec "$node" ss -Huln); fi
+        for port in "$@"; do
+            awk -v p="$port" '{ n = split($4, a, ":"); if (a[n] == p) found = 1 } END { exit !found }' <<<"$sockets" ||
+                missing+=" $port"
+        done
+        [ -z "$missing" ] && return 0
+        ((SECONDS < deadline)) || break
+        sleep 0.2
+    done
+    echo "gdoi-lab: nothing listens on $proto port(s)$missing in $node after 30 s" >&2
+    return 1
 }
 
 glab_tcp_send() {

@@ -41,11 +41,13 @@ std::optional<uint8_t> get_protocol(ConfigReader& reader, const toml::table& tab
     if (!node) return uint8_t(0);
     if (const auto* text = node->as_string()) {
         if (auto number = parse_protocol_name(text->get())) return number;
-        reader.error(*node, context + ": `protocol` \"" + text->get() +
-                                "\" is not one of \"tcp\", \"udp\", \"sctp\", \"icmp\", \"icmpv6\", "
-                                "\"igmp\", \"gre\", \"esp\", \"ah\", \"ospf\", \"pim\", \"vrrp\" "
-                                "or a protocol number 1 to 255");
-    } else if (const auto* number = node->as_integer(); number && number->get() >= 1 && number->get() <= 255) {
+        reader.error(*node,
+                     context + ": `protocol` \"" + text->get() +
+                         "\" is not one of \"tcp\", \"udp\", \"sctp\", \"icmp\", \"icmpv6\", "
+                         "\"igmp\", \"gre\", \"esp\", \"ah\", \"ospf\", \"pim\", \"vrrp\" "
+                         "or a protocol number 1 to 255");
+    } else if (const auto* number = node->as_integer();
+               number && number->get() >= 1 && number->get() <= 255) {
         return uint8_t(number->get());
     } else {
         reader.error(*node, context + ": `protocol` must be a protocol name like \"udp\" or a "
@@ -55,7 +57,9 @@ std::optional<uint8_t> get_protocol(ConfigReader& reader, const toml::table& tab
     return std::nullopt;
 }
 
-bool has_ports(uint8_t protocol) { return protocol == 6 || protocol == 17 || protocol == 132; }
+bool has_ports(uint8_t protocol) {
+    return protocol == 6 || protocol == 17 || protocol == 132;
+}
 
 } // namespace
 
@@ -72,14 +76,16 @@ void parse_bypass_classes(ConfigReader& reader, const toml::table& table, GroupC
     for (const auto& element : *array) {
         const auto& class_table = *element.as_table();
         if (++index > max_bypass_classes) {
-            reader.error(class_table, std::string(context) + " has " + std::to_string(array->size()) +
+            reader.error(class_table, std::string(context) + " has " +
+                                          std::to_string(array->size()) +
                                           " bypass classes; at most " +
                                           std::to_string(max_bypass_classes) + " are allowed");
             return;
         }
-        reader.check_keys(class_table,
-                          {"name", "source", "destination", "protocol", "source-port", "destination-port"},
-                          "[[group.bypass]]");
+        reader.check_keys(
+            class_table,
+            {"name", "source", "destination", "protocol", "source-port", "destination-port"},
+            "[[group.bypass]]");
         std::string class_context = "bypass class #" + std::to_string(index);
         auto name = reader.get_string(class_table, "name", true, class_context);
         if (name && !valid_class_name(*name)) {
@@ -98,7 +104,8 @@ void parse_bypass_classes(ConfigReader& reader, const toml::table& table, GroupC
         for (int i = 0; i < 2; ++i) {
             const auto* port_node = class_table.get(port_keys[i]);
             if (!port_node) continue;
-            auto port = reader.get_integer(class_table, port_keys[i], false, class_context, 1, 65535);
+            auto port =
+                reader.get_integer(class_table, port_keys[i], false, class_context, 1, 65535);
             if (!port) {
                 bad = true;
                 continue;
@@ -106,9 +113,10 @@ void parse_bypass_classes(ConfigReader& reader, const toml::table& table, GroupC
             // XFRM selectors carry ports only for these; for any other protocol the kernel
             // would read the port fields as ICMP type/code or ignore them.
             if (protocol && !has_ports(*protocol)) {
-                reader.error(*port_node, class_context + ": `" + std::string(port_keys[i]) +
-                                             "` needs `protocol` \"tcp\", \"udp\" or \"sctp\", not " +
-                                             (*protocol ? "\"" + protocol_name(*protocol) + "\"" : "any"));
+                reader.error(*port_node,
+                             class_context + ": `" + std::string(port_keys[i]) +
+                                 "` needs `protocol` \"tcp\", \"udp\" or \"sctp\", not " +
+                                 (*protocol ? "\"" + protocol_name(*protocol) + "\"" : "any"));
                 bad = true;
                 continue;
             }
@@ -121,15 +129,21 @@ void parse_bypass_classes(ConfigReader& reader, const toml::table& table, GroupC
                                           " are not the same address family");
             continue;
         }
-        if (!group.local_address.is_unspecified() && source->address.family != group.local_address.family) {
-            reader.error(class_table, class_context + ": " + source->to_string() + " is not of the group's address family (`local-address` " +
-                                          group.local_address.to_string() + "); the group's policies never see such traffic");
+        if (!group.local_address.is_unspecified() &&
+            source->address.family != group.local_address.family) {
+            reader.error(class_table,
+                         class_context + ": " + source->to_string() +
+                             " is not of the group's address family (`local-address` " +
+                             group.local_address.to_string() +
+                             "); the group's policies never see such traffic");
             continue;
         }
-        const bool duplicate = std::any_of(group.bypass.begin(), group.bypass.end(),
-                                           [&](const BypassClassConfig& c) { return c.name == *name; });
+        const bool duplicate =
+            std::any_of(group.bypass.begin(), group.bypass.end(),
+                        [&](const BypassClassConfig& c) { return c.name == *name; });
         if (duplicate) {
-            reader.error(*class_table.get("name"), "bypass class name `" + *name + "` is used twice");
+            reader.error(*class_table.get("name"),
+                         "bypass class name `" + *name + "` is used twice");
             continue;
         }
         group.bypass.push_back({*name, *source, *destination, *protocol, ports[0], ports[1]});

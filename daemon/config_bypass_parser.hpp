@@ -3,12 +3,11 @@
 // config_group_parser to keep one concept per file; called after `local-address`.
 #pragma once
 
-#include <toml++/toml.h>
-
-#include <string_view>
-
 #include "daemon/config.hpp"
 #include "daemon/config_reader.hpp"
+
+#include <string_view>
+#include <toml++/toml.h>
 
 namespace gdoid::daemon {
 

@@ -516,14 +516,14 @@ c.sendall(str(n).encode()); c.close()' "${2:-0}" "$GLAB_FAMILY" >"$GLAB_LOGS/tcp
 }
 
 glab_wait_listening() {
-    local node=$1 proto=$2 port missing deadline=$((SECONDS + 30)) sockets
+    local node=$1 proto=$2 port missing deadline=$((SECONDS + 30)) sockets state=0A
     shift 2
+    [ "$proto" = udp ] && state=07 # /proc/net/udp: bound; tcp: LISTEN (not `ss`: its diag modules)
     while :; do
         missing=""
-        if [ "$proto" = tcp ]; then sockets=$(lab_exec "$node" ss -Htln); else sockets=$(lab_exec "$node" ss -Huln); fi
+        sockets=$(lab_exec "$node" cat "/proc/net/$proto" "/proc/net/${proto}6" 2>/dev/null | awk -v s="$state" '$4 == s { split($2, a, ":"); print a[2] }')
         for port in "$@"; do
-            awk -v p="$port" '{ n = split($4, a, ":"); if (a[n] == p) found = 1 } END { exit !found }' <<<"$sockets" ||
-                missing+=" $port"
+            grep -qx "$(printf '%04X' "$port")" <<<"$sockets" || missing+=" $port"
         done
         [ -z "$missing" ] && return 0
         ((SECONDS < deadline)) || break

@@ -109,6 +109,15 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                           (group.ack_requests_ignored == 1 ? "" : "s") + " ignored (see the log)"
                     : std::string()) +
                "\n";
+        if (group.match_direction != "both")
+            out += "  match-direction: " + palette.yellow(group.match_direction) +
+                   (group.match_direction == "input" ? " (decrypts, sends clear text)"
+                                                     : " (encrypts, does not decrypt)") +
+                   "\n";
+        if (group.bypass_mark) out += "  bypass-mark: " + *group.bypass_mark + " (packets marked by the firewall stay clear)\n";
+        for (const auto& c : group.bypass)
+            out += "  bypass " + c.name + " (" + c.origin + "): " + c.protocol + " " + c.source + " <-> " +
+                   c.destination + "\n";
         if (!group.pushes_rejected_by_reason.empty()) {
             std::string reasons;
             for (const auto& [reason, count] : group.pushes_rejected_by_reason)

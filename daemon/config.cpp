@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <limits>
+#include <utility>
 
 namespace gdoid::daemon {
 
@@ -68,6 +69,28 @@ std::string_view to_string(DfBit df_bit) {
     case DfBit::copy: return "copy";
     }
     return "?";
+}
+
+namespace {
+// IANA protocol numbers an operator names in a bypass class (the routing, management and
+// monitoring protocols operators exempt from encryption).
+constexpr std::pair<std::string_view, uint8_t> protocol_names[] = {
+    {"icmp", 1}, {"igmp", 2}, {"tcp", 6}, {"udp", 17}, {"gre", 47}, {"esp", 50}, {"ah", 51},
+    {"icmpv6", 58}, {"ospf", 89}, {"pim", 103}, {"vrrp", 112}, {"sctp", 132},
+};
+} // namespace
+
+std::string protocol_name(uint8_t protocol) {
+    if (protocol == 0) return "any";
+    for (const auto& [name, number] : protocol_names)
+        if (number == protocol) return std::string(name);
+    return std::to_string(protocol);
+}
+
+std::optional<uint8_t> parse_protocol_name(std::string_view name) {
+    for (const auto& [known, number] : protocol_names)
+        if (known == name) return number;
+    return std::nullopt;
 }
 
 std::optional<LogLevel> parse_log_level(std::string_view text) {

@@ -146,6 +146,20 @@ struct FailOpenRule {
     bool operator==(const FailOpenRule&) const = default;
 };
 
+// Traffic that is never encrypted nor required to arrive encrypted, in both directions: the
+// member's own deny list (Cisco's local `match address` deny ACL, Junos exclude rules), next
+// to the key server's deny entries. Ports only with TCP, UDP or SCTP; 0 = any.
+struct BypassClassConfig {
+    std::string name;
+    gdoi::IpPrefix source;
+    gdoi::IpPrefix destination;
+    uint8_t protocol = 0; // IANA protocol number, 0 = any
+    uint16_t source_port = 0;
+    uint16_t destination_port = 0;
+    bool operator==(const BypassClassConfig&) const = default;
+};
+inline constexpr size_t max_bypass_classes = 64;
+
 // The addresses of the header-preservation anchors (design.md): a local address the inbound
 // states are found by (gdoid puts it on the loopback device when it is missing) and a dummy
 // routable address the outbound state points at (the WAN egress program replaces it with
@@ -186,6 +200,7 @@ struct GroupConfig {
     RetryPolicy retry;
     RekeyPolicy rekey;
     std::vector<FailOpenRule> fail_open;
+    std::vector<BypassClassConfig> bypass;
     gdoi::ServerQuirks quirks;
     // Answer the key servers' RFC 8263 GROUPKEY-PUSH acknowledgement requests (`push-ack`).
     // Off by default: no deployed key server has confirmed our reading of RFC 8263 yet
@@ -210,6 +225,10 @@ std::string_view to_string(IkeEncryption encryption);
 std::string_view to_string(IkeHash hash);
 std::string_view to_string(MatchDirection direction);
 std::string_view to_string(DfBit df_bit);
+// Protocol names of bypass classes ("tcp", "udp", "icmp", "ospf" …, see gdoid.conf(5)):
+// the name of a number ("any" for 0, the number itself when it has none), and back.
+std::string protocol_name(uint8_t protocol);
+std::optional<uint8_t> parse_protocol_name(std::string_view name);
 std::optional<LogLevel> parse_log_level(std::string_view text);
 
 // "30s", "10m", "24h", "1d", "1h30m"; nullopt when malformed or overflowing.

@@ -51,6 +51,7 @@ const std::vector<FieldRule>& field_rules() {
         GDOID_FIELD("per-destination-idle", per_destination_idle, false),
         GDOID_FIELD("rekey", rekey, false),
         GDOID_FIELD("fail-open", fail_open, false),
+        GDOID_FIELD("bypass", bypass, false),
         // Read by the group's next push; nothing to set up again.
         GDOID_FIELD("push-ack", push_ack, false),
         GDOID_FIELD("max-teks", max_teks, true),

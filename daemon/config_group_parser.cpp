@@ -1,5 +1,6 @@
 #include "daemon/config_group_parser.hpp"
 
+#include "daemon/config_bypass_parser.hpp"
 #include "daemon/config_certificate.hpp"
 #include "daemon/config_datapath_parser.hpp"
 
@@ -295,7 +296,7 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
                       {"name", "id", "servers", "local-address", "routing-instance", "pre-shared-key",
                        "certificate", "ike", "wan-interface", "lan-interfaces", "lan-prefixes", "anchor",
                        "match-direction", "df-bit", "crypto-offload", "datapath-fallback",
-                       "bypass-mark", "tcp-mss", "per-destination-idle", "retry", "rekey", "fail-open", "server-quirks",
+                       "bypass-mark", "tcp-mss", "per-destination-idle", "retry", "rekey", "fail-open", "bypass", "server-quirks",
                        "push-ack", "max-teks"},
                       "[[group]]");
 
@@ -372,6 +373,7 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     if (const auto* rekey = reader.get_table(table, "rekey", false, context))
         parse_rekey(reader, *rekey, group.rekey);
     parse_fail_open(reader, table, group, context);
+    parse_bypass_classes(reader, table, group, context);
     if (const auto* quirks = reader.get_table(table, "server-quirks", false, context))
         parse_quirks(reader, *quirks, group.quirks);
     if (auto push_ack = reader.get_bool(table, "push-ack")) group.push_ack = *push_ack;

@@ -122,6 +122,13 @@ json to_json(const DaemonStatus& status) {
                             {"source", tek.source},
                             {"destination", tek.destination},
                             {"expires", tek.expires}});
+        json bypass = json::array();
+        for (const auto& c : group.bypass)
+            bypass.push_back({{"origin", c.origin},
+                              {"name", c.name},
+                              {"protocol", c.protocol},
+                              {"source", c.source},
+                              {"destination", c.destination}});
         json entry = {
             {"name", group.name},
             {"id", group.id},
@@ -141,6 +148,9 @@ json to_json(const DaemonStatus& status) {
                                      {"signature", group.kek->signature}, {"expires", group.kek->expires}}
                               : json(nullptr)},
             {"teks", teks},
+            {"match_direction", group.match_direction},
+            {"bypass_mark", group.bypass_mark ? json(*group.bypass_mark) : json(nullptr)},
+            {"bypass", std::move(bypass)},
             {"sequence", group.sequence ? json(*group.sequence) : json(nullptr)},
             {"last_rekey", group.last_rekey ? json{{"kind", group.last_rekey->kind}, {"time", group.last_rekey->time}}
                                             : json(nullptr)},
@@ -268,6 +278,23 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
                     return std::nullopt;
                 }
                 group.teks.push_back(std::move(tek));
+            }
+        }
+        if (const auto it = entry.find("match_direction"); it != entry.end() && it->is_string())
+            group.match_direction = it->get<std::string>();
+        if (const auto it = entry.find("bypass_mark"); it != entry.end() && it->is_string())
+            group.bypass_mark = it->get<std::string>();
+        if (const auto it = entry.find("bypass"); it != entry.end() && it->is_array()) {
+            for (const auto& item : *it) {
+                BypassStatus c;
+                if (!item.is_object() || !read_member(item, "origin", c.origin, error) ||
+                    !read_member(item, "name", c.name, error) || !read_member(item, "protocol", c.protocol, error) ||
+                    !read_member(item, "source", c.source, error) ||
+                    !read_member(item, "destination", c.destination, error)) {
+                    if (error.empty()) error = "a bypass entry is not an object";
+                    return std::nullopt;
+                }
+                group.bypass.push_back(std::move(c));
             }
         }
         if (const auto it = entry.find("sequence"); it != entry.end() && it->is_number_unsigned())

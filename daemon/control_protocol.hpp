@@ -138,6 +138,16 @@ struct TekStatus {
     int64_t expires = 0;
 };
 
+// Traffic the group never encrypts nor requires encrypted: a [[group.bypass]] class of the
+// configuration, or a deny entry of the key server's ACL.
+struct BypassStatus {
+    std::string origin;      // "configuration" or "key server"
+    std::string name;        // the class's name, or "deny entry N"
+    std::string protocol;    // "udp", "any", "47"
+    std::string source;      // "10.1.0.0/16", "10.1.0.0/16 port 161"
+    std::string destination;
+};
+
 struct RekeyStatus {
     std::string kind;           // "pull" or "push"
     int64_t time = 0;
@@ -181,6 +191,9 @@ struct GroupStatus {
     uint64_t acks_sent = 0;
     uint64_t ack_requests_ignored = 0; // RFC 8263 ack requests not answered
     std::optional<KernelStatus> kernel;
+    std::string match_direction = "both"; // "input", "output" or "both"
+    std::optional<std::string> bypass_mark; // "0x100/0x100"
+    std::vector<BypassStatus> bypass;       // configured classes, then the key server's deny entries
 };
 
 struct DaemonStatus {

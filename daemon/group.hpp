@@ -2,6 +2,7 @@
 // model: registration, rekey and kernel wiring update it; the control socket reports it.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -112,6 +113,9 @@ public:
     std::optional<KekSummary> kek;
     std::optional<Phase1Summary> phase1;
     std::vector<TekSummary> teks;
+    // The key server's ACL deny entries (installed as bypass policies), in ACL order:
+    // "udp 10.1.0.0/16 -> 10.2.0.0/16 port 161" as protocol, source, destination.
+    std::vector<std::array<std::string, 3>> deny_entries;
     std::optional<uint32_t> sequence; // the last accepted GROUPKEY-PUSH sequence number
     std::optional<GroupRekeyRecord> last_rekey;
     // When the member pulls new keys by itself unless a push renews them first.

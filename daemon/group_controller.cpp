@@ -97,6 +97,7 @@ void GroupController::interface_down() {
     multicast_group_.reset();
     group_.kek.reset();
     group_.teks.clear();
+    group_.deny_entries.clear();
     group_.set_server_in_use(std::nullopt);
     group_.set_state(GroupState::interface_down);
     dataplane_.forget_all_teks(); // fail-closed stands while the interface is down

@@ -97,6 +97,11 @@ LocalSettingsResult build_local_settings(const GroupConfig& config, uint32_t gro
     settings.wan_crypto_offload = config.crypto_offload == CryptoOffload::automatic;
     if (config.bypass_mark) settings.bypass_mark = netlink::XfrmMark{config.bypass_mark->value, config.bypass_mark->mask};
     for (const auto& rule : config.fail_open) settings.fail_open.push_back({rule.name, rule.source, rule.destination});
+    for (const auto& c : config.bypass)
+        settings.bypass_classes.push_back(
+            {c.name,
+             {c.protocol, gdoi::SelectorEndpoint::from_prefix(c.source, c.source_port),
+              gdoi::SelectorEndpoint::from_prefix(c.destination, c.destination_port)}});
     settings.activate_before_expiry = config.rekey.activate_before_expiry;
     return {settings, {}};
 }

@@ -79,10 +79,21 @@ TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::steady_clock::
     return summary;
 }
 
+std::string bypass_endpoint_text(const gdoi::SelectorEndpoint& endpoint) {
+    std::string out;
+    for (const auto& prefix : endpoint.prefixes()) out += (out.empty() ? "" : ",") + prefix.to_string();
+    if (endpoint.port != 0) out += " port " + std::to_string(endpoint.port);
+    return out;
+}
+
 void show_policy(Group& group, const gdoi::GroupPolicy& policy, std::chrono::steady_clock::time_point received) {
     group.kek = policy.kek ? std::optional(summarize_kek(*policy.kek, received)) : std::nullopt;
     group.teks.clear();
     for (const auto& tek : policy.teks) group.teks.push_back(summarize_tek(tek, received));
+    group.deny_entries.clear();
+    for (const auto& deny : policy.deny)
+        group.deny_entries.push_back({protocol_name(deny.ip_protocol), bypass_endpoint_text(deny.source),
+                                      bypass_endpoint_text(deny.destination)});
     group.sequence = policy.sequence;
 }
 

@@ -1,6 +1,7 @@
 #include "daemon/status_report.hpp"
 
 #include "daemon/log.hpp"
+#include "daemon/policy_summary.hpp"
 
 #include <unistd.h>
 
@@ -40,6 +41,19 @@ control::GroupStatus make_group_status(const Group& group) {
                                         wall_epoch_seconds(group.kek->expires)};
     for (const auto& tek : group.teks)
         status.teks.push_back({spi_text(tek.spi), tek.cipher, tek.source, tek.destination, wall_epoch_seconds(tek.expires)});
+    status.match_direction = std::string(to_string(config.match_direction));
+    if (config.bypass_mark) {
+        char mark[32];
+        std::snprintf(mark, sizeof mark, "0x%x/0x%x", config.bypass_mark->value, config.bypass_mark->mask);
+        status.bypass_mark = mark;
+    }
+    for (const auto& c : config.bypass)
+        status.bypass.push_back({"configuration", c.name, protocol_name(c.protocol),
+                                 bypass_endpoint_text(gdoi::SelectorEndpoint::from_prefix(c.source, c.source_port)),
+                                 bypass_endpoint_text(gdoi::SelectorEndpoint::from_prefix(c.destination, c.destination_port))});
+    for (size_t i = 0; i < group.deny_entries.size(); ++i)
+        status.bypass.push_back({"key server", "deny entry " + std::to_string(i + 1), group.deny_entries[i][0],
+                                 group.deny_entries[i][1], group.deny_entries[i][2]});
     status.sequence = group.sequence;
     if (group.last_rekey) status.last_rekey = control::RekeyStatus{group.last_rekey->kind, epoch_seconds(group.last_rekey->when)};
     if (group.next_pull) status.next_pull = wall_epoch_seconds(*group.next_pull);

@@ -40,14 +40,14 @@ check_decrypted() {
     clear=$(tcpdump -r "$pcap" -n "not esp and not (ip[6:2] & 0x1fff != 0)" 2>/dev/null | wc -l)
     [ "$clear" = 0 ] && ok "$what: no clear text between the LANs on the core" ||
         fail "$what: $clear packets in clear text on the core"
-    report=$(glab_decrypt_flows "$pcap" gm-a)
+    report=$(glab_wire_flows "$pcap" gm-a)
     grep -v '^SUMMARY' <<<"$report" || true
-    read -r _ packets problems <<<"$(grep '^SUMMARY' <<<"$report")"
+    read -r _ packets _ problems <<<"$(grep '^SUMMARY' <<<"$report")"
     ((packets >= 8)) && [ "$problems" = 0 ] &&
         ok "$what: $packets ESP packets decrypted, ICV good, outer addresses = inner, next header 4" ||
         fail "$what: $packets ESP packets decrypted, $problems problem(s) ($pcap.tshark.log)"
     for flow in "$@"; do
-        grep -q "x $flow\$" <<<"$report" && ok "$what: decrypted $flow" || fail "$what: no decrypted packet of $flow"
+        grep -q "x esp $flow\$" <<<"$report" && ok "$what: decrypted $flow" || fail "$what: no decrypted packet of $flow"
     done
 }
 

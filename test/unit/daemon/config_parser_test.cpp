@@ -93,6 +93,9 @@ TEST_CASE("the shipped example configuration is valid and reads as documented", 
     CHECK(wan.fail_open[0].name == "management");
     CHECK(wan.fail_open[0].source.to_string() == "10.0.0.0/24");
     CHECK(wan.fail_open[0].destination.to_string() == "10.9.0.0/24");
+    REQUIRE(wan.bypass.size() == 1);
+    CHECK(wan.bypass[0] == BypassClassConfig{"snmp", *gdoi::IpPrefix::parse("10.1.0.0/16"),
+                                             *gdoi::IpPrefix::parse("10.9.0.0/24"), 17, 0, 161});
     CHECK(wan.quirks.group_id_byte_order == gdoi::GroupIdByteOrder::network);
     CHECK(wan.quirks.sa_tek_id_length == gdoi::IdLengthWidth::automatic);
     CHECK(wan.quirks.phase1_doi == 1);

@@ -545,3 +545,61 @@ TEST_CASE("a destination that holds the multicast range gets an any-source polic
         CHECK(p.id.selector.source.length != 0);
     CHECK(u.notes.empty());
 }
+
+TEST_CASE("a configured bypass class with a port: both directions, ports swapped, per direction",
+          "[desired]") {
+    auto s = settings();
+    // [[group.bypass]] snmp: udp 10.1.0.0/16 -> 10.2.0.0/16 port 161 (as local_settings_builder makes it).
+    s.bypass_classes.push_back({"snmp", {17, endpoint("10.1.0.0/16"), endpoint("10.2.0.0/16", 161)}});
+    const auto find = [](const DesiredObjects& d, XfrmPolicyDirection dir, uint16_t sport, uint16_t dport) {
+        const XfrmPolicy* found = nullptr;
+        for (size_t i = 0; i < d.policies.size(); ++i) {
+            const auto& sel = d.policies[i].id.selector;
+            if (d.policies[i].id.direction == dir && sel.ip_protocol == 17 && sel.source_port == sport &&
+                sel.destination_port == dport) {
+                CHECK(d.policy_roles[i] == "bypass snmp");
+                found = &d.policies[i];
+            }
+        }
+        return found;
+    };
+    // The TEK's encrypting policy (fixtures' lookup() ignores ports, so it is found by its template).
+    const auto tek_out = [](const DesiredObjects& d) {
+        const XfrmPolicy* found = nullptr;
+        for (const auto& p : d.policies)
+            if (p.id.direction == XfrmPolicyDirection::out && !p.templates.empty()) found = &p;
+        return found;
+    };
+    SECTION("both: out, fwd and in for each direction, ahead of the TEK") {
+        const auto d = translate({tek(0x1000)}, s);
+        for (auto dir : {XfrmPolicyDirection::out, XfrmPolicyDirection::fwd, XfrmPolicyDirection::in}) {
+            const auto* forward = find(d, dir, 0, 161);
+            const auto* reply = find(d, dir, 161, 0);
+            REQUIRE(forward);
+            REQUIRE(reply);
+            CHECK(forward->action == XfrmPolicyAction::allow);
+            CHECK(forward->templates.empty());
+            CHECK(forward->id.selector.source == pfx("10.1.0.0/16"));
+            CHECK(forward->id.selector.destination == pfx("10.2.0.0/16"));
+            CHECK(reply->id.selector.source == pfx("10.2.0.0/16"));
+            CHECK(reply->id.selector.destination == pfx("10.1.0.0/16"));
+            REQUIRE(tek_out(d));
+            CHECK(forward->priority < tek_out(d)->priority);
+            CHECK(reply->priority < tek_out(d)->priority);
+        }
+    }
+    SECTION("input: nothing is encrypted, so only the fwd and in halves are needed") {
+        s.match_direction = MatchDirection::input;
+        const auto d = translate({tek(0x1000)}, s);
+        CHECK(find(d, XfrmPolicyDirection::out, 0, 161) == nullptr);
+        CHECK(find(d, XfrmPolicyDirection::fwd, 161, 0));
+        CHECK(find(d, XfrmPolicyDirection::in, 0, 161));
+    }
+    SECTION("output: nothing is required to arrive encrypted, so only the out half") {
+        s.match_direction = MatchDirection::output;
+        const auto d = translate({tek(0x1000)}, s);
+        CHECK(find(d, XfrmPolicyDirection::out, 161, 0));
+        CHECK(find(d, XfrmPolicyDirection::fwd, 0, 161) == nullptr);
+        CHECK(find(d, XfrmPolicyDirection::in, 161, 0) == nullptr);
+    }
+}

@@ -30,6 +30,9 @@
 #                                 background (log: $GLAB_LOGS/GM.gdoid.log); waits until its
 #                                 control socket answers
 #   glab_member_stop GM [SIGNAL]  SIGNAL (TERM) to GM's gdoid, wait; exit status in $GLAB_EXIT_STATUS
+#   glab_member_set GM KEY VALUE  set the [[group]] key KEY = VALUE (TOML, e.g. '"input"') in
+#                                 GM's written configuration, replacing the line when it is
+#                                 there (for a later start or `glab_ctl GM reload`)
 #   glab_ctl GM ARGS...           gdoictl --socket <GM's socket> ARGS...
 #   glab_status GM                gdoictl status --json for GM
 #   glab_wait_registered GM [S]   wait up to S seconds (90) until GM's group is registered;
@@ -40,6 +43,16 @@
 #   glab_esp_sa_records NODE      tshark `esp_sa` records (one per line, for `-o RECORD`) of
 #                                 NODE's AES-CBC + HMAC-SHA-256 ESP states, keys as the kernel
 #                                 holds them (any address of the GLAB_FAMILY family: one record per SPI)
+#   glab_wire_flows PCAP NODE...  every packet between the LANs in PCAP (captured with
+#                                 LAB_SNAPLEN=2000), ESP decrypted with the keys of the NODEs'
+#                                 states (glab_esp_sa_records), one line per flow with its count:
+#                                 "   3 x esp udp 10.1.0.10:40000 > 10.2.0.10:162" (ESP that
+#                                 decrypted with a good ICV, next header 4 and outer addresses =
+#                                 inner: the flow shown is the inner one) or "   3 x clear udp …";
+#                                 ports for TCP/UDP only (a port above 32767, ephemeral, is
+#                                 written "*"); then "PROBLEM …" lines for ESP that did not
+#                                 decrypt or whose outer addresses differ, and "SUMMARY esp clear
+#                                 problems"; tshark's own output in PCAP.tshark.log
 #   glab_ping_report LOG SECONDS WHAT   from ping's summary in LOG (SECONDS of pinging host-a1 ->
 #                                 host-b1 during WHAT): ok/fail (the scenario's functions) on zero
 #                                 loss and on at least 500 packets/s (requests + replies, the
@@ -50,14 +63,12 @@
 #                                 port 5001 over IPv$GLAB_FAMILY (TOS / traffic class on its socket,
 #                                 default 0), counts what arrives and answers with the count;
 #                                 log $GLAB_LOGS/tcp-sink-NODE.log
+#   glab_wait_listening NODE tcp|udp PORT...   wait (30 s at most) until NODE has a socket
+#                                 listening (tcp) or bound (udp) on each PORT; status 1 and a
+#                                 message when one is missing (a fixed sleep is not enough under load)
 #   glab_tcp_send NODE DST [SRC] [TOS]  20000 octets from NODE (from address SRC when given) to
 #                                 DST:5001 (IPv6 when DST is); prints the sink's answer, "20000"
 #                                 when all arrived
-#   glab_decrypt_flows PCAP NODE  decrypt PCAP's ESP with NODE's keys as the kernel holds them
-#                                 (tshark, ICVs checked); prints "  N x PROTO SRC > DST" per inner
-#                                 flow, a "PROBLEM ..." line per packet whose ICV is bad, that is not
-#                                 IP in IP, or whose outer addresses differ from the inner ones, and
-#                                 last "SUMMARY <packets> <problems>"
 #   glab_json EXPR                JSON on stdin, print the Python expression EXPR over `j`
 #   glab_json_check PYTHON        JSON on stdin into `j`, run PYTHON (asserts); its status
 #   glab_down                     stop the members and key servers, remove the runtime folder
@@ -411,6 +422,16 @@ glab_member_config() {
         { printf '%s\n' "$out" >&2; _glab_die "gdoid --check-config refuses $gm's configuration"; return 1; }
 }
 
+glab_member_set() {
+    local gm=$1 key=$2 value=$3 file=${GLAB_CONFIG[$1]:?no gdoid configured for $1}
+    if grep -q "^$key = " "$file"; then
+        sed -i "s|^$key = .*|$key = $value|" "$file"
+    else
+        sed -i "/^retry = /a $key = $value" "$file"
+    fi
+    cp "$file" "$GLAB_LOGS/$gm.gdoid.conf"
+}
+
 glab_ctl() {
     local gm=$1
     shift
@@ -504,6 +525,24 @@ while True:
 c.sendall(str(n).encode()); c.close()' "${2:-0}" "$GLAB_FAMILY" >"$GLAB_LOGS/tcp-sink-$1.log" 2>&1
 }
 
+glab_wait_listening() {
+    local node=$1 proto=$2 port missing deadline=$((SECONDS + 30)) sockets state=0A
+    shift 2
+    [ "$proto" = udp ] && state=07 # /proc/net/udp: bound; tcp: LISTEN (not `ss`: its diag modules)
+    while :; do
+        missing=""
+        sockets=$(lab_exec "$node" cat "/proc/net/$proto" "/proc/net/${proto}6" 2>/dev/null | awk -v s="$state" '$4 == s { split($2, a, ":"); print a[2] }')
+        for port in "$@"; do
+            grep -qx "$(printf '%04X' "$port")" <<<"$sockets" || missing+=" $port"
+        done
+        [ -z "$missing" ] && return 0
+        ((SECONDS < deadline)) || break
+        sleep 0.2
+    done
+    echo "gdoi-lab: nothing listens on $proto port(s)$missing in $node after 30 s" >&2
+    return 1
+}
+
 glab_tcp_send() {
     lab_exec "$1" python3 -c '
 import socket, sys
@@ -536,38 +575,48 @@ glab_esp_sa_records() {
         }' | sort -u
 }
 
-glab_decrypt_flows() {
-    local pcap=$1 node=$2 record
+glab_wire_flows() {
+    local pcap=$1 node record
+    shift
     local -a sa_opts=()
-    while read -r record; do sa_opts+=(-o "$record"); done < <(glab_esp_sa_records "$node")
+    while read -r record; do sa_opts+=(-o "$record"); done < <(for node in "$@"; do glab_esp_sa_records "$node"; done | sort -u)
     tshark -r "$pcap" -n -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
-        "${sa_opts[@]}" -Y esp -T fields -E occurrence=a -E aggregator='|' -e frame.number -e ip.src \
-        -e ip.dst -e ip.proto -e esp.protocol -e esp.icv_good -e esp.spi 2>"$pcap.tshark.log" |
-        python3 -c '
+        "${sa_opts[@]}" -Y "ip and not (ip.flags.mf == 1 or ip.frag_offset > 0)" -T fields -E occurrence=a -E aggregator='|' \
+        -e frame.number -e ip.src -e ip.dst -e ip.proto -e esp.spi -e esp.protocol -e esp.icv_good \
+        -e tcp.srcport -e tcp.dstport -e udp.srcport -e udp.dstport >"$pcap.tsv" 2>"$pcap.tshark.log" || true
+    python3 - "$pcap.tsv" <<'PY'
 import sys
-flows, problems, packets = {}, [], 0
-for line in sys.stdin:
+flows, problems, counts = {}, [], {"esp": 0, "clear": 0}
+names = {"1": "icmp", "6": "tcp", "17": "udp", "58": "icmpv6", "89": "ospf"}
+def port(p):
+    return "*" if int(p) > 32767 else p
+for line in open(sys.argv[1]):
     f = line.rstrip("\n").split("\t")
-    if len(f) < 7:
-        continue
-    frame, src, dst, proto, nh, icv, spi = f[:7]
-    src, dst, proto = (x.split("|") for x in (src, dst, proto))
-    packets += 1
-    what = f"frame {frame} (spi {spi})"
-    if len(src) < 2 or not nh or int(nh, 0) != 4:
-        problems.append(f"{what}: not decrypted (next header {nh!r}, {len(src)} IP headers)")
-        continue
-    if icv not in ("1", "True", "true"):
-        problems.append(f"{what}: ICV not good ({icv!r})")
-    if (src[0], dst[0]) != (src[1], dst[1]):
-        problems.append(f"{what}: outer {src[0]} > {dst[0]} but inner {src[1]} > {dst[1]}")
-    key = {"1": "icmp", "6": "tcp", "17": "udp"}.get(proto[1], proto[1]) + f" {src[1]} > {dst[1]}"
+    f += [""] * (11 - len(f))
+    frame, src, dst, proto, spi, nh, icv, tsp, tdp, usp, udp_ = f[:11]
+    src, dst, proto = src.split("|"), dst.split("|"), proto.split("|")
+    if spi:
+        if len(src) < 2 or not nh or int(nh, 0) != 4:
+            problems.append(f"frame {frame} (spi {spi}): ESP not decrypted (next header {nh!r})")
+            continue
+        if icv not in ("1", "True", "true"):
+            problems.append(f"frame {frame} (spi {spi}): ICV not good ({icv!r})")
+        if (src[0], dst[0]) != (src[1], dst[1]):
+            problems.append(f"frame {frame} (spi {spi}): outer {src[0]} > {dst[0]}, inner {src[1]} > {dst[1]}")
+        kind, s, d, p = "esp", src[1], dst[1], proto[-1]
+    else:
+        kind, s, d, p = "clear", src[0], dst[0], proto[0]
+    counts[kind] += 1
+    sp, dp = (tsp, tdp) if tsp else (usp, udp_)
+    name = names.get(p, p)
+    key = f"{kind} {name} {s}:{port(sp)} > {d}:{port(dp)}" if sp else f"{kind} {name} {s} > {d}"
     flows[key] = flows.get(key, 0) + 1
 for k in sorted(flows):
-    print(f"  {flows[k]:4d} x {k}")
+    print(f"{flows[k]:4d} x {k}")
 for p in problems[:10]:
     print("PROBLEM", p)
-print(f"SUMMARY {packets} {len(problems)}")'
+print(f"SUMMARY {counts['esp']} {counts['clear']} {len(problems)}")
+PY
 }
 
 # ---------------------------------------------------------------- JSON

@@ -164,7 +164,8 @@ json to_json(const DaemonStatus& status) {
                                {"problems", group.kernel->problems},
                                {"error", group.kernel->error ? json(*group.kernel->error) : json(nullptr)},
                                {"warning", group.kernel->warning ? json(*group.kernel->warning) : json(nullptr)},
-                               {"repairs", group.kernel->repairs}};
+                               {"repairs", group.kernel->repairs},
+                               {"adopted", group.kernel->adopted}};
         groups.push_back(std::move(entry));
     }
     return json{{"daemon",
@@ -311,6 +312,8 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
                 kernel.per_destination_flows = flows->get<uint64_t>();
             if (const auto repairs = it->find("repairs"); repairs != it->end() && repairs->is_number_unsigned())
                 kernel.repairs = repairs->get<uint64_t>();
+            if (const auto adopted = it->find("adopted"); adopted != it->end() && adopted->is_boolean())
+                kernel.adopted = adopted->get<bool>();
             group.kernel = std::move(kernel);
         }
         status.groups.push_back(std::move(group));

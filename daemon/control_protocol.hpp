@@ -157,6 +157,7 @@ struct KernelStatus {
     std::optional<std::string> error;  // the last refusal (kernel, datapath) or missing interface
     std::optional<std::string> warning; // working, but not as configured (destination-only fallback)
     uint64_t repairs = 0; // objects someone else removed, put back (ip xfrm state flush ...)
+    bool adopted = false; // an earlier gdoid's objects carry the traffic until registration
 };
 
 struct GroupStatus {

@@ -143,6 +143,7 @@ void DatapathService::remove_anchor_addresses(bool all) {
 }
 
 void DatapathService::release(const std::string& group) {
+    holds_.erase(group);
     if (needs_.erase(group) == 0) return;
     if (needs_.empty()) {
         datapath_.reset(); // detaches; the maps go with the programs
@@ -174,8 +175,27 @@ void DatapathService::configure_fallback(const std::map<std::string, DatapathNee
                  " on the LAN devices in nftables (table netdev " + fallback_->table() + ")");
 }
 
+void DatapathService::hold_attachment(const std::string& group) { holds_.insert(group); }
+
+void DatapathService::release_hold(const std::string& group) {
+    if (holds_.erase(group) == 0) return;
+    reattach();
+}
+
+bool DatapathService::leave_running() {
+    holds_.clear();
+    if (fallback_) return false;
+    if (datapath_) datapath_->release_attachments();
+    datapath_.reset();
+    attached_.reset();
+    references_.clear();
+    anchors_added_.clear(); // stays on lo: the next gdoid adopts it (require())
+    needs_.clear();
+    return true;
+}
+
 void DatapathService::reattach() {
-    if (!datapath_) return;
+    if (!datapath_ || needs_.empty() || !holds_.empty()) return;
     const std::string wan = needs_.begin()->second.wan;
     const auto lans = all_lans(needs_);
     auto wanted = std::make_pair(wan, lans);

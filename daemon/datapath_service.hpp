@@ -60,6 +60,16 @@ public:
         policy::DatapathEntries entries_;
     };
 
+    // Restart without loss. A group that adopted objects an earlier gdoid left holds the
+    // attachment: that gdoid's filters (with their maps) keep running until the group's own
+    // entries are in this instance's maps; release_hold() then replaces them in one step.
+    void hold_attachment(const std::string& group);
+    void release_hold(const std::string& group);
+    // Graceful restart: forget the filters and the anchor address without removing them, so
+    // they outlive this process. Returns false when the nftables fallback runs (a netdev
+    // table cannot be handed over; the caller withdraws instead).
+    bool leave_running();
+
     bool loaded() const { return datapath_.has_value(); }
     // Set while the BPF datapath could not load and the nftables fallback runs instead: why
     // BPF failed, in the loader's words.
@@ -89,6 +99,7 @@ private:
     std::map<std::string, DatapathNeeds> needs_;                               // by group name
     std::optional<std::pair<std::string, std::vector<std::string>>> attached_; // wan, lans
     std::map<std::pair<Table, std::string>, size_t> references_;
+    std::set<std::string> holds_; // groups holding the attachment (hold_attachment)
     std::map<gdoi::IpFamily, gdoi::IpPrefix>
         anchors_added_; // the addresses gdoid put on lo, per family
 };

@@ -20,6 +20,8 @@
 #   glab_init                     runtime folder, binaries, silent address; called by the others
 #   glab_ks_start [NODE [ADDR]]   write NODE's gdoi-test-ks config (default ks1 / LAB_KS1, LAB6_KS1 for GLAB_FAMILY=6), start it,
 #                                 wait for its control socket
+#   glab_ks_stop [NODE]           stop NODE's key server (ks1) and wait; glab_ks_start starts it
+#                                 again with new keys (a new KEK signing key, new TEK keys)
 #   glab_ks_call NODE JSON        one request on NODE's control channel; prints the reply line;
 #                                 status 0 if "ok":true, 1 if "ok":false, 2 if no reply
 #   glab_ks_command CMD [NODE]    glab_ks_call NODE '{"command":"CMD"}' (NODE default ks1)
@@ -293,6 +295,16 @@ TOML
     done
     tail -n 20 "$GLAB_LOGS/$node.ks.log" >&2
     _glab_die "gdoi-test-ks in $node did not open its control socket"
+}
+
+glab_ks_stop() {
+    local node=${1:-ks1} pid
+    pid=${GLAB_KS_PID[$node]:-}
+    [ -n "$pid" ] || { _glab_die "no key server running in $node"; return 1; }
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "GLAB_KS_PID[$node]"
+    rm -f "${GLAB_KS_SOCKET[$node]}"
 }
 
 glab_ks_call() {

@@ -46,7 +46,19 @@ bool DatapathNeeds::operator==(const DatapathNeeds& other) const {
 
 void DatapathService::load(const DatapathNeeds& needs) {
     try {
-        datapath_.emplace(bpf::Datapath::load());
+        if (holds_.empty()) {
+            datapath_.emplace(bpf::Datapath::load());
+            return;
+        }
+        // Taking over from an earlier gdoid: its programs and ours share the maps, so the
+        // packets in flight while the filters are replaced one by one keep their slots.
+        std::string why_not;
+        datapath_.emplace(bpf::Datapath::load_reusing_maps(needs.wan, why_not));
+        if (why_not.empty())
+            log_info("the BPF datapath reuses the maps of the running one on " + needs.wan);
+        else
+            log_warning("the BPF datapath cannot reuse the maps of the running one on " + needs.wan + " (" + why_not +
+                        "): packets in flight while its filters are replaced may be dropped");
         return;
     } catch (const bpf::DatapathError& e) {
         if (!needs.destination_only_fallback) throw;

@@ -191,7 +191,8 @@ while read -r record; do sa_opts+=(-o "$record"); done <<<"$sa_records"
 # Decrypting all (~37,000 packets) costs minutes under TCG: the first and last 3,000 packets
 # and 500 around host-a2's echoes (the second group's time) are decrypted, every one of them.
 total=$(tcpdump -r "$GLAB_LOGS/reload.pcap" -n 2>/dev/null | wc -l)
-a2=$(tcpdump -r "$GLAB_LOGS/reload.pcap" -n -# 2>/dev/null | awk -v h=" IP $LAB_HOST_A2 > " 'index($0, h) { print $1 + 0; exit }')
+# (awk reads to the end: leaving early would fail the pipe under pipefail)
+a2=$(tcpdump -r "$GLAB_LOGS/reload.pcap" -n -# 2>/dev/null | awk -v h=" IP $LAB_HOST_A2 > " 'index($0, h) && !n { n = $1 + 0 } END { if (n) print n }')
 ranges="1-3000 $((total > 3000 ? total - 2999 : 1))-$total"
 [ -n "$a2" ] && ranges+=" $((a2 > 250 ? a2 - 250 : 1))-$((a2 + 250))"
 # shellcheck disable=SC2086 # one argument per range

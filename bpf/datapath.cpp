@@ -112,6 +112,90 @@ Datapath::~Datapath() {
     detach();
 }
 
+namespace {
+
+// Map fds of the program attached at the WAN egress slot, by map name; empty with `why` set
+// when they cannot be had.
+std::vector<std::pair<std::string, int>> running_maps(const std::string& wan, const AttachOptions& options,
+                                                      std::string& why) {
+    std::vector<std::pair<std::string, int>> maps;
+    const uint32_t prog_id = attached_program_id(wan, {TcDirection::egress, options.handle, options.priority});
+    if (prog_id == 0) {
+        why = "no gdoid filter on " + wan + " egress";
+        return maps;
+    }
+    const int prog_fd = bpf_prog_get_fd_by_id(prog_id);
+    if (prog_fd < 0) {
+        why = "cannot open BPF program " + std::to_string(prog_id) + " by id: " + std::strerror(errno) +
+              " (needs CAP_SYS_ADMIN)";
+        return maps;
+    }
+    bpf_prog_info info{};
+    uint32_t ids[64] = {};
+    info.nr_map_ids = 64;
+    info.map_ids = reinterpret_cast<uint64_t>(ids);
+    uint32_t length = sizeof(info);
+    const int rc = bpf_obj_get_info_by_fd(prog_fd, &info, &length);
+    ::close(prog_fd);
+    if (rc < 0 || std::string_view(info.name).substr(0, 6) != "gdoid_") {
+        why = "BPF program " + std::to_string(prog_id) + " on " + wan + " is not gdoid's";
+        return maps;
+    }
+    for (uint32_t i = 0; i < std::min<uint32_t>(info.nr_map_ids, 64); ++i) {
+        const int fd = bpf_map_get_fd_by_id(ids[i]);
+        if (fd < 0) continue;
+        bpf_map_info map_info{};
+        uint32_t map_length = sizeof(map_info);
+        if (bpf_obj_get_info_by_fd(fd, &map_info, &map_length) == 0)
+            maps.emplace_back(map_info.name, fd);
+        else
+            ::close(fd);
+    }
+    return maps;
+}
+
+} // namespace
+
+Datapath Datapath::load_reusing_maps(const std::string& wan, std::string& why_not, const AttachOptions& options) {
+    auto running = running_maps(wan, options, why_not);
+    if (running.empty()) return load();
+    Datapath datapath;
+    std::string log;
+    int rc = 0;
+    size_t reused = 0;
+    {
+        std::lock_guard lock(log_mutex);
+        log_capture = &log;
+        libbpf_print_fn_t previous = libbpf_set_print(capture_print);
+        datapath.skeleton_.reset(gdoid_datapath__open());
+        if (datapath.skeleton_) {
+            bpf_map* map = nullptr;
+            bpf_object__for_each_map(map, datapath.skeleton_->obj) {
+                if (bpf_map__is_internal(map)) continue; // globals stay this program's own
+                // The kernel keeps BPF_OBJ_NAME_LEN - 1 characters of a map's name.
+                const std::string name = std::string(bpf_map__name(map)).substr(0, BPF_OBJ_NAME_LEN - 1);
+                for (const auto& [running_name, fd] : running)
+                    if (running_name == name && bpf_map__reuse_fd(map, fd) == 0) ++reused;
+            }
+            rc = gdoid_datapath__load(datapath.skeleton_.get());
+        } else {
+            rc = -errno;
+        }
+        libbpf_set_print(previous);
+        log_capture = nullptr;
+    }
+    for (const auto& entry : running) ::close(entry.second);
+    if (!datapath.skeleton_ || rc < 0) {
+        // An incompatible map (another version's layout): load fresh ones instead.
+        why_not = "the running datapath's maps do not fit this version";
+        return load();
+    }
+    if (reused == 0) why_not = "no map of the running datapath matched";
+    if (getrandom(&datapath.hash_seed_, sizeof(datapath.hash_seed_), 0) != sizeof(datapath.hash_seed_))
+        datapath.hash_seed_ = static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    return datapath;
+}
+
 Datapath Datapath::load() {
     // Say exactly what is missing before the kernel answers with a bare EPERM.
     constexpr int cap_bpf = 39; // CAP_BPF, since 5.8; CAP_SYS_ADMIN covers it everywhere

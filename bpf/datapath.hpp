@@ -84,6 +84,13 @@ public:
     // Opens and loads the programs and maps (not attached, passing everything through until
     // configure()). Throws DatapathError: permission, bpf_unavailable, verifier_rejected.
     static Datapath load();
+    // The same, but the maps are those of the gdoid programs attached to `wan` (an earlier
+    // gdoid's, left running): slots, prefixes and SPIs carry over, so that replacing its filters
+    // loses no packet in flight between LAN ingress and WAN egress. When that is not possible
+    // (no such filter, no CAP_SYS_ADMIN to open a program by id, other maps) it loads fresh maps
+    // and says why in `why_not`.
+    static Datapath load_reusing_maps(const std::string& wan, std::string& why_not,
+                                      const AttachOptions& options = {});
 
     Datapath(Datapath&&) noexcept;
     Datapath& operator=(Datapath&&) noexcept;

@@ -277,6 +277,17 @@ bool remove_stale_filter(const std::string& device, const TcFilterSlot& slot) {
     return bpf_tc_detach(&hook, &opts) == 0;
 }
 
+uint32_t attached_program_id(const std::string& device, const TcFilterSlot& slot) {
+    try {
+        TcDevice resolved(device);
+        bpf_tc_hook hook = make_hook(resolved.ifindex(), attach_point(slot.direction));
+        bpf_tc_opts query = make_opts(slot);
+        return quiet_query(hook, query) < 0 ? 0 : query.prog_id;
+    } catch (const DatapathError&) {
+        return 0;
+    }
+}
+
 size_t count_tc_filters(int ifindex, TcDirection direction) {
     std::unique_ptr<mnl_socket, MnlCloser> socket(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC));
     if (!socket || mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)

@@ -76,4 +76,7 @@ size_t count_tc_filters(int ifindex, TcDirection direction);
 // (no_such_device, unsupported_device).
 bool remove_stale_filter(const std::string& device, const TcFilterSlot& slot);
 
+// The id of the BPF program attached at `slot` of `device`, 0 when none (or no such device).
+uint32_t attached_program_id(const std::string& device, const TcFilterSlot& slot);
+
 } // namespace bpf

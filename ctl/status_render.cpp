@@ -133,6 +133,7 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
             if (kernel.per_destination_flows > 0)
                 line += ", " + std::to_string(kernel.per_destination_flows) + " per-destination flow" +
                         (kernel.per_destination_flows == 1 ? "" : "s");
+            if (kernel.adopted) line += ", " + palette.yellow("adopted from the previous gdoid");
             if (kernel.fail_closed) line += ", " + palette.yellow("fail-closed");
             if (kernel.fail_open) line += ", " + palette.yellow("fail-open rules active");
             if (kernel.repairs > 0)

@@ -35,6 +35,12 @@ struct DaemonSettings {
     std::optional<std::string> control_group;
     std::optional<uint32_t> control_gid; // resolved from control_group at load time
     LogLevel log_level = LogLevel::info;
+    // SIGTERM leaves the groups' SAs, policies and tc-BPF datapath in the kernel for the next
+    // gdoid to adopt (Cisco's and Juniper's graceful restart); off: SIGTERM removes them.
+    bool graceful_restart = false;
+    // How long a starting gdoid lets objects an earlier one left (graceful restart, SIGKILL)
+    // carry the traffic while it registers again; after that its own plan replaces them.
+    std::chrono::seconds restart_time{120};
 
     bool operator==(const DaemonSettings&) const = default;
 };

@@ -76,6 +76,8 @@ ConfigDiff diff_configs(const Config& before, const Config& after) {
         before.daemon.control_gid != after.daemon.control_gid)
         diff.daemon_fields.push_back("control-group");
     if (before.daemon.log_level != after.daemon.log_level) diff.daemon_fields.push_back("log-level");
+    if (before.daemon.graceful_restart != after.daemon.graceful_restart) diff.daemon_fields.push_back("graceful-restart");
+    if (before.daemon.restart_time != after.daemon.restart_time) diff.daemon_fields.push_back("restart-time");
 
     for (const auto& old_group : before.groups)
         if (!after.find_group(old_group.name)) diff.removed.push_back(old_group.name);

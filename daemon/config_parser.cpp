@@ -46,7 +46,8 @@ std::optional<uint32_t> lookup_group(const std::string& name) {
 
 void parse_daemon_settings(ConfigReader& reader, const toml::table& table, DaemonSettings& settings,
                            const ConfigLoadOptions& options) {
-    reader.check_keys(table, {"control-socket", "control-group", "log-level"}, "[daemon]");
+    reader.check_keys(table, {"control-socket", "control-group", "log-level", "graceful-restart", "restart-time"},
+                      "[daemon]");
     if (const auto* node = table.get("control-socket")) {
         if (auto path = reader.get_string(table, "control-socket", false, "[daemon]")) {
             // sun_path holds 108 bytes including the terminating zero.
@@ -75,6 +76,10 @@ void parse_daemon_settings(ConfigReader& reader, const toml::table& table, Daemo
                                                   {"info", LogLevel::info},
                                                   {"debug", LogLevel::debug}}))
         settings.log_level = *level;
+    if (auto graceful = reader.get_bool(table, "graceful-restart")) settings.graceful_restart = *graceful;
+    // Long enough for a restart under load, short enough that keys nobody manages stop soon.
+    if (auto limit = reader.get_duration(table, "restart-time", std::chrono::seconds(5), std::chrono::hours(1)))
+        settings.restart_time = *limit;
 }
 
 // Group names and ids identify a group in logs, the control socket and on the wire.

@@ -175,7 +175,8 @@ json to_json(const DaemonStatus& status) {
                                {"error", group.kernel->error ? json(*group.kernel->error) : json(nullptr)},
                                {"warning", group.kernel->warning ? json(*group.kernel->warning) : json(nullptr)},
                                {"repairs", group.kernel->repairs},
-                               {"notes", group.kernel->notes}};
+                               {"notes", group.kernel->notes},
+                               {"adopted", group.kernel->adopted}};
         groups.push_back(std::move(entry));
     }
     return json{{"daemon",
@@ -342,6 +343,8 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
             if (const auto notes = it->find("notes"); notes != it->end() && notes->is_array())
                 for (const auto& note : *notes)
                     if (note.is_string()) kernel.notes.push_back(note.get<std::string>());
+            if (const auto adopted = it->find("adopted"); adopted != it->end() && adopted->is_boolean())
+                kernel.adopted = adopted->get<bool>();
             group.kernel = std::move(kernel);
         }
         status.groups.push_back(std::move(group));

@@ -168,6 +168,7 @@ struct KernelStatus {
     std::optional<std::string> warning; // working, but not as configured (destination-only fallback)
     uint64_t repairs = 0; // objects someone else removed, put back (ip xfrm state flush ...)
     std::vector<std::string> notes; // installed, with what the kernel cannot do for it said
+    bool adopted = false; // an earlier gdoid's objects carry the traffic until registration
 };
 
 struct GroupStatus {

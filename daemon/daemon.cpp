@@ -71,6 +71,7 @@ int Daemon::on_signal(sd_event_source*, const struct signalfd_siginfo* info, voi
         daemon.reload("SIGHUP");
         return 0;
     }
+    daemon.stop_signal_ = int(info->ssi_signo);
     log_info(std::string("received ") + (info->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
     notify_stopping("stopping");
     sd_event_exit(daemon.event_.get(), exit_code::ok);
@@ -142,7 +143,9 @@ int Daemon::run() {
                   "; registration works, but no key can be installed");
     }
 
+    starting_ = true;
     apply(std::move(*loaded.config), ConfigDiff{});
+    starting_ = false;
     watchdog_ = Watchdog::start(event_.get());
     log_info("gdoid " GDOID_VERSION " started (pid " + std::to_string(getpid()) + "), configuration " +
              options_.config_path + ", control socket " + control_->path());
@@ -151,7 +154,10 @@ int Daemon::run() {
     if (sd_event_add_post(event_.get(), &post, on_event_handled, this) >= 0) status_source_.reset(post);
 
     const int r = sd_event_loop(event_.get());
-    withdraw_all();
+    if (r >= 0 && stop_signal_ == SIGTERM && config_->daemon.graceful_restart)
+        leave_for_restart();
+    else
+        withdraw_all();
     control_.reset(); // removes the socket file
     if (r < 0) {
         log_error(std::string("event loop failed: ") + std::strerror(-r));
@@ -247,6 +253,28 @@ GroupDataplane& Daemon::dataplane_for(Group& group) {
     return *dataplane;
 }
 
+void Daemon::leave_for_restart() {
+    // The controllers go first (nothing more is sent); the dataplanes are dropped without
+    // withdraw(): their states, policies and the datapath stay for the next gdoid to adopt.
+    controllers_.clear();
+    size_t states = 0, policies = 0, limited = 0;
+    for (const auto& group : groups_) states += group->kernel.states, policies += group->kernel.policies;
+    if (datapath_.fallback_reason()) {
+        log_warning("graceful restart: the nftables destination-only fallback cannot be handed over; removing "
+                    "every group's kernel objects as at a normal stop");
+        withdraw_all();
+        return;
+    }
+    for (auto& [name, dataplane] : dataplanes_) limited += dataplane->limit_for_restart(config_->daemon.restart_time);
+    dataplanes_.clear();
+    datapath_.leave_running();
+    log_info("graceful restart: leaving " + std::to_string(states) + " states, " + std::to_string(policies) +
+                 " policies and the tc-BPF datapath in the kernel; the next gdoid adopts them; the kernel ends " +
+                 std::to_string(limited) + " states after restart-time (" +
+                 std::to_string(config_->daemon.restart_time.count()) + " s) unless it takes them over",
+             {.message_id = message_id::graceful_restart});
+}
+
 void Daemon::withdraw_all() {
     controllers_.clear();
     for (auto& [name, dataplane] : dataplanes_) dataplane->withdraw();
@@ -334,7 +362,10 @@ void Daemon::sync_controllers() {
     for (auto& group : groups_) {
         if (controllers_.count(group.get())) continue;
         // Kernel objects first: fail-closed blocks stand before the first registration.
+        const bool fresh = !dataplanes_.count(group->name());
         GroupDataplane& dataplane = dataplane_for(*group);
+        // At start only: what an earlier gdoid left (SIGKILL, graceful restart) is adopted.
+        if (fresh && starting_) dataplane.adopt_leftovers(config_->daemon.restart_time);
         dataplane.reconcile();
         std::string error;
         GdoiSocket* socket = socket_for(*group, error);

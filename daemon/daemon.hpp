@@ -73,6 +73,8 @@ private:
     GroupDataplane& dataplane_for(Group& group);
     // Daemon stopping: every group's kernel objects and the datapath go.
     void withdraw_all();
+    // Daemon stopping with graceful-restart: everything stays in the kernel for the next one.
+    void leave_for_restart();
     // Watches the groups' WAN interfaces (recreated when the set changes).
     void sync_link_monitor();
     void on_link_events();
@@ -106,6 +108,8 @@ private:
     std::set<std::string> watched_links_;
     SdEventSourcePtr link_source_;
     std::optional<std::string> config_error_; // why the last reload was refused
+    int stop_signal_ = 0;    // SIGTERM or SIGINT, once received
+    bool starting_ = false;  // the first apply(): leftovers of an earlier gdoid are adopted
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -59,7 +59,19 @@ SharedDatapathSettings DatapathNeeds::shared() const {
 
 void DatapathService::load(const DatapathNeeds& needs) {
     try {
-        datapath_.emplace(bpf::Datapath::load());
+        if (holds_.empty()) {
+            datapath_.emplace(bpf::Datapath::load());
+            return;
+        }
+        // Taking over from an earlier gdoid: its programs and ours share the maps, so the
+        // packets in flight while the filters are replaced one by one keep their slots.
+        std::string why_not;
+        datapath_.emplace(bpf::Datapath::load_reusing_maps(needs.wan, why_not));
+        if (why_not.empty())
+            log_info("the BPF datapath reuses the maps of the running one on " + needs.wan);
+        else
+            log_warning("the BPF datapath cannot reuse the maps of the running one on " + needs.wan + " (" + why_not +
+                        "): packets in flight while its filters are replaced may be dropped");
         return;
     } catch (const bpf::DatapathError& e) {
         if (!needs.destination_only_fallback) throw;
@@ -159,6 +171,7 @@ void DatapathService::remove_anchor_addresses(bool all) {
 }
 
 void DatapathService::release(const std::string& group) {
+    holds_.erase(group);
     if (needs_.erase(group) == 0) return;
     if (needs_.empty()) {
         datapath_.reset(); // detaches; the maps go with the programs
@@ -190,8 +203,27 @@ void DatapathService::configure_fallback(const std::map<std::string, DatapathNee
                  " on the LAN devices in nftables (table netdev " + fallback_->table() + ")");
 }
 
+void DatapathService::hold_attachment(const std::string& group) { holds_.insert(group); }
+
+void DatapathService::release_hold(const std::string& group) {
+    if (holds_.erase(group) == 0) return;
+    reattach();
+}
+
+bool DatapathService::leave_running() {
+    holds_.clear();
+    if (fallback_) return false;
+    if (datapath_) datapath_->release_attachments();
+    datapath_.reset();
+    attached_.reset();
+    references_.clear();
+    anchors_added_.clear(); // stays on lo: the next gdoid adopts it (require())
+    needs_.clear();
+    return true;
+}
+
 void DatapathService::reattach() {
-    if (!datapath_) return;
+    if (!datapath_ || needs_.empty() || !holds_.empty()) return;
     const std::string wan = needs_.begin()->second.wan;
     const auto lans = all_lans(needs_);
     auto wanted = std::make_pair(wan, lans);

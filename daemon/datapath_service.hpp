@@ -67,6 +67,16 @@ public:
         policy::DatapathEntries entries_;
     };
 
+    // Restart without loss. A group that adopted objects an earlier gdoid left holds the
+    // attachment: that gdoid's filters (with their maps) keep running until the group's own
+    // entries are in this instance's maps; release_hold() then replaces them in one step.
+    void hold_attachment(const std::string& group);
+    void release_hold(const std::string& group);
+    // Graceful restart: forget the filters and the anchor address without removing them, so
+    // they outlive this process. Returns false when the nftables fallback runs (a netdev
+    // table cannot be handed over; the caller withdraws instead).
+    bool leave_running();
+
     bool loaded() const { return datapath_.has_value(); }
     // Puts back the tc filters of ours that someone removed (`tc filter del`, `tc qdisc del dev
     // wan0 clsact`), logs one warning naming them and the cause, and counts them
@@ -107,6 +117,7 @@ private:
         gdoi::IpPrefix prefix;
     };
     std::map<gdoi::IpFamily, AddedAnchor> anchors_added_; // the addresses gdoid put on, per family
+    std::set<std::string> holds_; // groups holding the attachment (hold_attachment)
 };
 
 } // namespace gdoid::daemon

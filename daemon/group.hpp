@@ -84,6 +84,8 @@ struct GroupKernelSummary {
     std::optional<std::string> warning; // working, but not as configured (destination-only fallback)
     // Times gdoid put back states or policies someone else removed (ip xfrm state flush ...).
     uint64_t repairs = 0;
+    // Objects an earlier gdoid left are carrying the traffic until the group registers again.
+    bool adopted = false;
 };
 
 struct GroupError {

@@ -8,6 +8,7 @@
 #include "policy/render.hpp"
 
 #include <algorithm>
+#include <map>
 #include <thread>
 
 namespace gdoid::daemon {
@@ -52,7 +53,46 @@ GroupDataplane::GroupDataplane(sd_event* event, Group& group, netlink::KernelIps
                    [this] {
                        datapath_.restore_filters("the periodic check found tc filters missing");
                        repair("the periodic check found objects of the group missing from the kernel");
-                   }) {}
+                   }),
+      adoption_timer_(event, "end of adoption of group " + group.name(),
+                      [this] { end_adoption("not registered within restart-time"); }) {}
+
+bool GroupDataplane::adopt_leftovers(std::chrono::seconds limit) {
+    if (!kernel_) return false;
+    size_t states = 0, policies = 0;
+    try {
+        states = count_owned_states(kernel_->dump_states(), group_slot_);
+        policies = count_owned_policies(kernel_->dump_policies(), group_slot_);
+    } catch (const std::exception& e) {
+        log_warning(std::string("reading the kernel's XFRM objects for adoption: ") + e.what(), {.group = group_->name()});
+        return false;
+    }
+    // Policies alone (fail-closed blocks) carry nothing: the plan replaces them as usual.
+    if (states == 0) return false;
+    adopting_ = true;
+    datapath_.hold_attachment(group_->name());
+    adoption_timer_.arm_at(policy::Clock::now() + limit);
+    auto& summary = group_->kernel;
+    summary.state = GroupKernelSummary::State::installed;
+    summary.states = states;
+    summary.policies = policies;
+    summary.adopted = true;
+    log_info("adopted " + std::to_string(states) + " states and " + std::to_string(policies) +
+                 " policies an earlier gdoid left in the kernel, with its datapath: they carry the group's traffic "
+                 "until it registers again (at most restart-time, " + std::to_string(limit.count()) + " s)",
+             {.group = group_->name()});
+    return true;
+}
+
+void GroupDataplane::end_adoption(const std::string& why) {
+    if (!adopting_) return;
+    adopting_ = false;
+    adoption_timer_.disarm();
+    group_->kernel.adopted = false;
+    log_info("adoption ended (" + why + "): the group's own objects replace the adopted ones", {.group = group_->name()});
+    datapath_.release_hold(group_->name());
+    if (why != "registered") reconcile();
+}
 
 void GroupDataplane::repair(const std::string& cause) {
     // A flush arrives as one event per object: the first one schedules the reconcile, 200 ms
@@ -212,6 +252,10 @@ void GroupDataplane::reconcile() {
         record_error("the kernel has no XFRM netlink interface (CONFIG_XFRM_USER); no SA can be installed");
         return;
     }
+    if (adopting_ && timeline_.schedule().empty()) {
+        repair_cause_.reset(); // the adopted objects stay as they are, whatever the audit says
+        return;
+    }
     const auto built = build_local_settings(group_->config(), group_slot_);
     if (!built.settings) {
         summary.state = GroupKernelSummary::State::waiting;
@@ -326,6 +370,8 @@ void GroupDataplane::reconcile() {
     summary.state = GroupKernelSummary::State::installed;
     summary.error.reset();
     logged_error_.reset();
+    // The maps of this instance now hold the group's entries: its filters replace the adopted.
+    if (adopting_) end_adoption("registered");
     timeline_.prune(now);
     if (const auto next = timeline_.next_change_after(now))
         timer_.arm_at(*next);
@@ -334,6 +380,8 @@ void GroupDataplane::reconcile() {
 }
 
 void GroupDataplane::withdraw() {
+    adopting_ = false;
+    adoption_timer_.disarm();
     timer_.disarm();
     flow_timer_.disarm();
     repair_timer_.disarm();
@@ -374,6 +422,47 @@ void GroupDataplane::withdraw() {
         datapath_required_ = false;
     }
     group_->kernel = GroupKernelSummary{};
+}
+
+size_t GroupDataplane::limit_for_restart(std::chrono::seconds limit) {
+    if (!kernel_) return 0;
+    const auto built = build_local_settings(group_->config(), group_slot_);
+    if (!built.settings) return 0;
+    auto settings = *built.settings;
+    settings.destination_only = datapath_.fallback_reason().has_value();
+    const auto now = policy::Clock::now();
+    const auto wall = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+    size_t limited = 0;
+    try {
+        std::map<netlink::XfrmStateId, uint64_t> added_at;
+        for (const auto& s : kernel_->dump_states())
+            if (policy::band::owns(s, group_slot_) && s.id.spi != 0) added_at[s.id] = s.added_at;
+        // The desired states carry the keys (a dump has none), which an update must repeat.
+        for (auto state : policy::desired_objects(timeline_, settings, status_, now).states) {
+            const auto found = added_at.find(state.id);
+            if (found == added_at.end()) continue;
+            auto left = limit;
+            if (const auto* tek = timeline_.find(state.id.spi)) {
+                const auto expires = tek->received_at + tek->tek.lifetime;
+                if (tek->tek.lifetime.count() > 0)
+                    left = std::min(left, std::max(std::chrono::seconds(1),
+                                                   std::chrono::duration_cast<std::chrono::seconds>(expires - now)));
+            }
+            // The kernel counts the hard lifetime from the state's creation (curlft.add_time).
+            const uint64_t age = found->second > 0 && found->second <= wall ? wall - found->second : 0;
+            state.hard_lifetime_seconds = age + uint64_t(left.count());
+            state.soft_lifetime_seconds = 0;
+            kernel_->update_state(state);
+            ++limited;
+        }
+    } catch (const std::exception& e) {
+        log_warning(std::string("graceful restart: limiting the states' lifetime: ") + e.what() +
+                        "; they stay until the next gdoid replaces them",
+                    {.group = group_->name()});
+    }
+    return limited;
 }
 
 bool GroupDataplane::holds_unexpired_keys() const {

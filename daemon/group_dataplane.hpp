@@ -55,6 +55,16 @@ public:
     // Removes every object of this group (group removed from the configuration, daemon
     // stopping): kernel states and policies, datapath entries.
     void withdraw();
+    // At start, before the first reconcile: when an earlier gdoid left states of this group
+    // in the kernel (SIGKILL, graceful restart), they and its policies and tc-BPF filters keep
+    // carrying the traffic untouched until the group has keys again (the plan then takes them
+    // over: same SPIs, same policies) or for at most `limit`. Returns whether it adopted.
+    bool adopt_leftovers(std::chrono::seconds limit);
+    bool adopting() const { return adopting_; }
+    // Graceful restart, before this object goes without withdraw(): each of the group's states
+    // gets a kernel hard lifetime ending `limit` from now (or at its TEK's expiry, if sooner),
+    // so that keys nobody manages stop by themselves if no gdoid comes back. Returns how many.
+    size_t limit_for_restart(std::chrono::seconds limit);
 
     // The group's desired objects now, as text (`gdoictl kernel`); empty when the local
     // settings cannot be built yet (the reason is in the kernel summary).
@@ -74,6 +84,8 @@ private:
     void arm_flow_timer();
     // The datapath cannot run: only the group's fail-closed blocks go in.
     void install_blocks_only(const policy::LocalSettings& settings);
+    // Adoption ends: the group's own plan applies from now on (`why` for the log).
+    void end_adoption(const std::string& why);
 
     sd_event* event_;
     Group* group_;
@@ -89,6 +101,8 @@ private:
     OneshotTimer flow_timer_;
     OneshotTimer repair_timer_;
     OneshotTimer audit_timer_; // the periodic check behind the event socket (missed events, tc)
+    OneshotTimer adoption_timer_; // restart-time
+    bool adopting_ = false;
     std::optional<std::string> repair_cause_; // set between repair() and the reconcile it asks for
     bool flows_full_logged_ = false;
     bool datapath_required_ = false;

@@ -19,5 +19,7 @@ inline constexpr std::string_view server_changed = "26f560d4413d4225a044db791ac0
 inline constexpr std::string_view group_removed = "b2ee4ebca3564ad69bcfa9d62a71f344";
 // The key servers removed this member (ejection): no server accepts it again.
 inline constexpr std::string_view member_ejected = "7d030cdc509645688f24b48eb4ade389";
+// gdoid stopped with graceful-restart: its SAs, policies and datapath stay for the next one.
+inline constexpr std::string_view graceful_restart = "f15e1371ce904fe194f9996ac0372edd";
 
 } // namespace gdoid::daemon::message_id

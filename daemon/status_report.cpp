@@ -68,7 +68,7 @@ control::GroupStatus make_group_status(const Group& group) {
     static constexpr const char* kernel_states[] = {"waiting", "installed", "error", "unavailable"};
     status.kernel = control::KernelStatus{kernel_states[size_t(kernel.state)], kernel.states, kernel.policies,
                                           kernel.per_destination_flows, kernel.fail_closed, kernel.fail_open, kernel.problems, kernel.error,
-                                          kernel.warning, kernel.repairs, kernel.notes};
+                                          kernel.warning, kernel.repairs, kernel.notes, kernel.adopted};
     return status;
 }
 

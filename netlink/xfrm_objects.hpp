@@ -71,6 +71,9 @@ struct XfrmState {
     // What the state has carried so far (curlft); read from dumps, never sent, never compared.
     uint64_t packets = 0;
     uint64_t bytes = 0;
+    // When the kernel added it (curlft.add_time, wall-clock seconds since the epoch), from
+    // dumps; the hard lifetime counts from it.
+    uint64_t added_at = 0;
 };
 
 // The kernel's placeholder for a pending ACQUIRE (a "larval" state, SPI 0, keyed by the

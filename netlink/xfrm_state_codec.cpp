@@ -190,6 +190,7 @@ DecodedState decode_state(const xfrm_usersa_info& info, const AttributeSet& attr
     s.soft_lifetime_seconds = info.lft.soft_add_expires_seconds;
     s.packets = info.curlft.packets;
     s.bytes = info.curlft.bytes;
+    s.added_at = info.curlft.add_time;
     // Names and lengths only: keys stay in the kernel.
     if (auto a = attributes.get(XFRMA_ALG_CRYPT))
         s.encryption = XfrmAlgorithm{algorithm_name(*a), {}, 0};

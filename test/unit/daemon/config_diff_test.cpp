@@ -90,3 +90,13 @@ TEST_CASE("daemon settings changes are listed", "[diff]") {
     CHECK(diff.changed.empty());
     CHECK_FALSE(diff.empty());
 }
+
+TEST_CASE("graceful-restart and restart-time are daemon settings of a reload", "[diff]") {
+    const auto before = make_config({make_group("wan", 1)});
+    auto after = before;
+    after.daemon.graceful_restart = true;
+    after.daemon.restart_time = std::chrono::seconds(300);
+    const auto diff = diff_configs(before, after);
+    CHECK(diff.daemon_fields == std::vector<std::string>{"graceful-restart", "restart-time"});
+    CHECK(diff.unchanged == std::vector<std::string>{"wan"}); // the groups' SAs are not touched
+}

@@ -415,3 +415,25 @@ TEST_CASE("value syntaxes: durations, pull windows, marks, server addresses", "[
     CHECK_FALSE(parse_server_address("[192.0.2.1]:848"));
     CHECK_FALSE(parse_server_address("ks.example.net"));
 }
+
+TEST_CASE("graceful-restart and restart-time in [daemon]", "[config]") {
+    TempDir dir;
+    const auto psk = dir.write("k", test_psk);
+    const auto defaults = parse_config(group(psk), "g.conf", test_options(dir));
+    REQUIRE(defaults.ok());
+    CHECK_FALSE(defaults.config->daemon.graceful_restart);
+    CHECK(defaults.config->daemon.restart_time == std::chrono::seconds(120));
+
+    const auto on = parse_config("[daemon]\ngraceful-restart = true\nrestart-time = \"5m\"\n" + group(psk), "g.conf",
+                                 test_options(dir));
+    REQUIRE(on.ok());
+    CHECK(on.config->daemon.graceful_restart);
+    CHECK(on.config->daemon.restart_time == std::chrono::seconds(300));
+
+    CHECK(messages(parse_config("[daemon]\ngraceful-restart = \"yes\"\nrestart-time = \"2s\"\n" + group(psk), "g.conf",
+                                test_options(dir))) ==
+          std::vector<std::string>{
+              "g.conf:2:20: `graceful-restart` must be true or false, not a string",
+              "g.conf:3:16: `restart-time` must be between 5s and 1h, not 2s",
+          });
+}

@@ -20,12 +20,19 @@
 #   glab_init                     runtime folder, binaries, silent address; called by the others
 #   glab_ks_start [NODE [ADDR]]   write NODE's gdoi-test-ks config (default ks1 / LAB_KS1, LAB6_KS1 for GLAB_FAMILY=6), start it,
 #                                 wait for its control socket
+#   glab_ks_stop [NODE]           stop NODE's key server (ks1) and wait; glab_ks_start starts it
+#                                 again with new keys (a new KEK signing key, new TEK keys)
 #   glab_ks_call NODE JSON        one request on NODE's control channel; prints the reply line;
 #                                 status 0 if "ok":true, 1 if "ok":false, 2 if no reply
 #   glab_ks_command CMD [NODE]    glab_ks_call NODE '{"command":"CMD"}' (NODE default ks1)
 #   glab_ks_push [NODE [MORE]]    a rekey: push-now for group $GLAB_GROUP_ID (MORE: extra JSON
 #                                 members, e.g. '"kek":true'); the reply as glab_ks_call
 #   glab_member_config GM [SERVER...]   write GM's gdoid.conf (servers default: LAB_KS1)
+#   glab_member_group GM NAME ID [SERVER...]   print a further [[group]] of GM (to append to
+#                                 GLAB_CONFIG[GM]): same keys, interfaces and datapath as "lab"
+#   glab_ks_group ID SPI_AB SPI_BA SRC DST [NODE]   print a further key server [[group]] (for
+#                                 GLAB_KS_EXTRA, after glab_init): KEK signed with NODE's key,
+#                                 a TEK pair SRC <-> DST
 #   glab_member_start GM          gdoid --foreground --config … in GM's namespace, in the
 #                                 background (log: $GLAB_LOGS/GM.gdoid.log); waits until its
 #                                 control socket answers
@@ -90,7 +97,9 @@
 #   GLAB_MEMBER_EXTRA             TOML appended to each member's [[group]] (more keys, or
 #                                 [[group.fail-open]] tables); empty by default
 #   GLAB_KS_EXTRA                 TOML appended to each key server's [[group]] (e.g. a
-#                                 [group.rekey] table); empty by default
+#                                 [group.rekey] table, or a further group: glab_ks_group); empty by default
+#   GLAB_DAEMON_EXTRA             TOML appended to each member's [daemon] table (e.g.
+#                                 graceful-restart = true); empty by default
 #   GLAB_AUTH                     psk (default) or certificate: Phase 1 with RSA signatures; a
 #                                 PKI made by openssl under $GLAB_RUN/pki (test/support/
 #                                 test-pki.sh): CA "CN=gdoi lab CA", key servers "CN=<node>.lab",
@@ -121,6 +130,7 @@ GLAB_RETRY=${GLAB_RETRY:-'{ count = 1, interval = "3s" }'}
 GLAB_DATAPATH_KEYS=${GLAB_DATAPATH_KEYS:-auto}
 GLAB_MEMBER_EXTRA=${GLAB_MEMBER_EXTRA:-}
 GLAB_KS_EXTRA=${GLAB_KS_EXTRA:-}
+GLAB_DAEMON_EXTRA=${GLAB_DAEMON_EXTRA:-}
 GLAB_TEK_LIFETIME=${GLAB_TEK_LIFETIME:-3600}
 GLAB_KS_MULTICAST_TTL=${GLAB_KS_MULTICAST_TTL:-1}
 GLAB_ROUTING_INSTANCE_GMA=${GLAB_ROUTING_INSTANCE_GMA:-}
@@ -309,6 +319,16 @@ TOML
     _glab_die "gdoi-test-ks in $node did not open its control socket"
 }
 
+glab_ks_stop() {
+    local node=${1:-ks1} pid
+    pid=${GLAB_KS_PID[$node]:-}
+    [ -n "$pid" ] || { _glab_die "no key server running in $node"; return 1; }
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "GLAB_KS_PID[$node]"
+    rm -f "${GLAB_KS_SOCKET[$node]}"
+}
+
 glab_ks_call() {
     local node=$1 request=$2
     [ -n "${GLAB_KS_SOCKET[$node]:-}" ] || { _glab_die "no key server started in $node"; return 2; }
@@ -345,8 +365,25 @@ glab_ks_push() { glab_ks_call "${1:-ks1}" "{\"command\":\"push-now\",\"group\":$
 
 # _glab_write_member_config GM WITH_DATAPATH_KEYS(0|1) SERVER...
 _glab_write_member_config() {
-    local gm=$1 keys=$2 local_address lan_prefix
+    local gm=$1 keys=$2 group
     shift 2
+    group=$(_glab_member_group "$gm" lab "$GLAB_GROUP_ID" "$keys" "$@") || return 1
+    cat >"${GLAB_CONFIG[$gm]}" <<TOML
+# gdoid on $gm, written by test/vm/lib/gdoi-lab.sh
+[daemon]
+control-socket = "${GLAB_SOCKET[$gm]}"
+log-level = "$GLAB_LOG_LEVEL"
+$GLAB_DAEMON_EXTRA
+
+$group
+$GLAB_MEMBER_EXTRA
+TOML
+}
+
+# _glab_member_group GM NAME ID WITH_DATAPATH_KEYS(0|1) SERVER...: one [[group]] table of GM.
+_glab_member_group() {
+    local gm=$1 name=$2 id=$3 keys=$4 local_address lan_prefix
+    shift 4
     case $gm in
         gm-a) local_address=$(_glab_lab GMA_WAN) lan_prefix=$(_glab_lab LAN_A) ;;
         gm-b) local_address=$(_glab_lab GMB_WAN) lan_prefix=$(_glab_lab LAN_B) ;;
@@ -360,15 +397,10 @@ _glab_write_member_config() {
     local datapath="# lan-prefixes: left out (GLAB_DATAPATH_KEYS=$GLAB_DATAPATH_KEYS, this gdoid refuses the key)"
     # anchor = { inbound = "$GLAB_ANCHOR_INBOUND", remote = "$GLAB_ANCHOR_REMOTE" } is the default
     [ "$keys" = 1 ] && datapath="lan-prefixes = [\"$lan_prefix\"]            # our own protected prefixes"
-    cat >"${GLAB_CONFIG[$gm]}" <<TOML
-# gdoid on $gm, written by test/vm/lib/gdoi-lab.sh
-[daemon]
-control-socket = "${GLAB_SOCKET[$gm]}"
-log-level = "$GLAB_LOG_LEVEL"
-
+    cat <<TOML
 [[group]]
-name = "lab"
-id = $GLAB_GROUP_ID
+name = "$name"
+id = $id
 servers = [$servers]
 local-address = "$local_address"
 $routing_instance
@@ -378,8 +410,61 @@ wan-interface = "wan0"
 lan-interfaces = ["lan0"]
 $datapath
 retry = $GLAB_RETRY
-$GLAB_MEMBER_EXTRA
 TOML
+}
+
+# glab_member_group GM NAME ID [SERVER...]: a further [[group]] of GM (its datapath keys as
+# the first group's), for a scenario to append to GLAB_CONFIG[GM] (servers default: LAB_KS1).
+glab_member_group() {
+    local gm=$1 name=$2 id=$3
+    shift 3
+    (($#)) || set -- "$(_glab_lab KS1)"
+    _glab_member_group "$gm" "$name" "$id" "$([ "$GLAB_DATAPATH_KEYS_USED" = no ] && echo 0 || echo 1)" "$@"
+}
+
+# glab_ks_group ID SPI_AB SPI_BA SOURCE DESTINATION [NODE]: a further [[group]] of key server
+# NODE (ks1) for GLAB_KS_EXTRA (after glab_init): the members' keys, a KEK signed with the
+# node's key, the gap, and a TEK pair SOURCE <-> DESTINATION.
+glab_ks_group() {
+    local id=$1 ab=$2 ba=$3 source=$4 destination=$5 node=${6:-ks1} address
+    case $node in ks1) address=$(_glab_lab KS1) ;; ks2) address=$(_glab_lab KS2) ;; *) _glab_die "glab_ks_group: which address for $node?"; return 1 ;; esac
+    local kek_destination=239.192.0.1:848 kek_source=$address:848
+    [ "$GLAB_FAMILY" = 6 ] && kek_source=$address kek_destination=$address
+    local tek spi src dst
+    cat <<TOML
+[[group]]
+id = $id
+sequence = 1
+$(_glab_ks_psks "$(_glab_lab GMA_WAN)" "$(_glab_lab GMB_WAN)")
+
+[group.kek]
+algorithm = "aes-128-cbc"
+signing-key = "$GLAB_RUN/$node/kek-signing.pem"
+signature-hash = "sha256"
+lifetime = 86400
+source = "$kek_source"
+destination = "$kek_destination"
+
+[group.gap]
+atd = $GLAB_KS_ATD
+dtd = $GLAB_KS_DTD
+TOML
+    for tek in "$ab $source $destination" "$ba $destination $source"; do
+        read -r spi src dst <<<"$tek"
+        cat <<TOML
+
+[[group.tek]]
+spi = $spi
+cipher = "aes-256-cbc"
+integrity = "hmac-sha256"
+source = "$src"
+destination = "$dst"
+lifetime = $GLAB_TEK_LIFETIME
+mode = "tunnel"
+preservation = "source-and-destination"
+direction = "symmetric"
+TOML
+    done
 }
 
 # The member's Phase 1 authentication line: its PSK file, or its certificate (GLAB_AUTH).

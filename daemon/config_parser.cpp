@@ -138,6 +138,27 @@ void check_shared_datapath(ConfigReader& reader, const std::vector<GroupConfig>&
     }
 }
 
+// The kernel keys an XFRM policy by selector and direction, not priority: two groups listing
+// the same LAN prefix would both want the fail-closed policies of that prefix, and the second
+// group's kernel update would fail with "File exists" at run time.
+void check_lan_prefixes(ConfigReader& reader, const std::vector<GroupConfig>& groups,
+                        const std::vector<const toml::table*>& tables) {
+    for (size_t i = 1; i < groups.size(); ++i)
+        for (const auto& prefix : groups[i].lan_prefixes)
+            for (size_t j = 0; j < i; ++j) {
+                const auto& other = groups[j].lan_prefixes;
+                if (std::find(other.begin(), other.end(), prefix) == other.end()) continue;
+                const auto* node = tables[i]->get("lan-prefixes");
+                reader.error(node ? node->source() : tables[i]->source(),
+                             "group `" + groups[i].name + "`: lan-prefixes " + prefix.to_string() +
+                                 " is also group `" + groups[j].name + "`'s (line " +
+                                 std::to_string(tables[j]->source().begin.line) +
+                                 "): the kernel holds one XFRM policy per selector and direction, so two groups "
+                                 "cannot both guard one prefix");
+                break;
+            }
+}
+
 } // namespace
 
 ConfigResult parse_config(std::string_view text, const std::string& path,
@@ -179,6 +200,7 @@ ConfigResult parse_config(std::string_view text, const std::string& path,
         reader.error(root.source(), "no [[group]] is configured; gdoid needs at least one group");
     check_unique(reader, config.groups, group_tables);
     check_shared_datapath(reader, config.groups, group_tables);
+    check_lan_prefixes(reader, config.groups, group_tables);
 
     if (options.load_secrets) {
         const SecretLoadOptions secret_options{options.secret_owner, options.credentials_directory};

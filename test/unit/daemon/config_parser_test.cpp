@@ -311,6 +311,23 @@ TEST_CASE("group names and ids must be unique", "[config]") {
                               });
 }
 
+TEST_CASE("two groups cannot guard the same LAN prefix: the kernel keeps one policy per selector", "[config]") {
+    TempDir dir;
+    const auto psk = dir.write("k", test_psk);
+    const std::string first = group(psk) + "lan-prefixes = [\"10.1.0.0/16\"]\n";
+    const auto clash = parse_config(first + group(psk, "lan", 2) + "lan-prefixes = [\"10.9.0.0/16\", \"10.1.0.0/16\"]\n",
+                                    "p.conf", test_options(dir));
+    CHECK(messages(clash) == std::vector<std::string>{
+                                 "p.conf:18:16: group `lan`: lan-prefixes 10.1.0.0/16 is also group `wan`'s (line 1): "
+                                 "the kernel holds one XFRM policy per selector and direction, so two groups cannot "
+                                 "both guard one prefix",
+                             });
+    const auto apart =
+        parse_config(first + group(psk, "lan", 2) + "lan-prefixes = [\"10.9.0.0/16\"]\n", "p.conf", test_options(dir));
+    INFO(Catch::Detail::stringify(messages(apart)));
+    CHECK(apart.ok());
+}
+
 TEST_CASE("groups must agree on what their shared datapath holds, said at --check-config", "[config]") {
     // At run time the second group's datapath was refused after it had registered
     // ("groups sharing a WAN interface must agree on them"); the file says so now, at the key.

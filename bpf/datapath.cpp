@@ -318,6 +318,7 @@ DatapathCounters Datapath::counters() const {
     out.in_fragments = sums[GDOID_CTR_IN_FRAGMENTS];
     out.in_unknown_spi = sums[GDOID_CTR_IN_UNKNOWN_SPI];
     out.malformed = sums[GDOID_CTR_MALFORMED];
+    out.out_df_set = sums[GDOID_CTR_OUT_DF_SET];
     return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "daemon/local_settings_builder.hpp"
 #include "daemon/log.hpp"
+#include "daemon/kernel_fragmentation.hpp"
 #include "daemon/status_report.hpp"
 #include "policy/object_band.hpp"
 
@@ -408,6 +409,7 @@ control::DaemonStatus Daemon::status() const {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
     auto status = make_status(groups_, options_.config_path, uptime, config_error_);
     if (const auto counters = datapath_.counters()) status.datapath_counters = datapath_counter_map(*counters);
+    status.fragmentation_counters = read_fragmentation_counters();
     return status;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/config.hpp"
+#include "policy/esp_overhead.hpp"
 
 namespace gdoid::daemon {
 
@@ -48,6 +49,9 @@ struct TekSummary {
     std::string source;       // traffic selector, "10.1.0.0/16"
     std::string destination;
     std::chrono::system_clock::time_point expires;
+    // What its ESP tunnel adds to each packet (policy/esp_overhead.hpp); nullopt for a TEK
+    // gdoid cannot install.
+    std::optional<policy::EspOverhead> esp_overhead;
 };
 
 struct GroupCounters {

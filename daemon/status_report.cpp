@@ -2,11 +2,32 @@
 
 #include "daemon/log.hpp"
 
+#include "policy/esp_overhead.hpp"
+
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
 
 namespace gdoid::daemon {
+namespace {
+
+// The MTU of a network interface in gdoid's namespace (SIOCGIFMTU); nullopt when unknown.
+std::optional<uint32_t> interface_mtu(const std::string& name) {
+    if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::nullopt;
+    ifreq request{};
+    name.copy(request.ifr_name, name.size());
+    const bool ok = ioctl(fd, SIOCGIFMTU, &request) == 0;
+    close(fd);
+    if (!ok || request.ifr_mtu <= 0) return std::nullopt;
+    return uint32_t(request.ifr_mtu);
+}
+
+} // namespace
 
 control::GroupStatus make_group_status(const Group& group) {
     control::GroupStatus status;
@@ -31,8 +52,17 @@ control::GroupStatus make_group_status(const Group& group) {
     if (group.kek)
         status.kek = control::KekStatus{group.kek->spi, group.kek->cipher, group.kek->signature,
                                         epoch_seconds(group.kek->expires)};
-    for (const auto& tek : group.teks)
-        status.teks.push_back({spi_text(tek.spi), tek.cipher, tek.source, tek.destination, epoch_seconds(tek.expires)});
+    const auto wan_mtu = interface_mtu(config.wan_interface);
+    for (const auto& tek : group.teks) {
+        control::TekStatus entry;
+        entry.spi = spi_text(tek.spi);
+        entry.cipher = tek.cipher;
+        entry.source = tek.source;
+        entry.destination = tek.destination;
+        entry.expires = epoch_seconds(tek.expires);
+        if (wan_mtu && tek.esp_overhead) entry.inner_mtu = policy::inner_mtu(*tek.esp_overhead, *wan_mtu);
+        status.teks.push_back(std::move(entry));
+    }
     status.sequence = group.sequence;
     if (group.last_rekey) status.last_rekey = control::RekeyStatus{group.last_rekey->kind, epoch_seconds(group.last_rekey->when)};
     if (group.next_pull) status.next_pull = epoch_seconds(*group.next_pull);
@@ -77,7 +107,8 @@ std::map<std::string, uint64_t> datapath_counter_map(const bpf::DatapathCounters
             {"in_fragments", c.in_fragments},
             {"in_unknown_spi", c.in_unknown_spi},
             {"malformed", c.malformed},
-            {"lan_mss_clamped", c.lan_mss_clamped}};
+            {"lan_mss_clamped", c.lan_mss_clamped},
+            {"out_df_set", c.out_df_set}};
 }
 
 } // namespace gdoid::daemon

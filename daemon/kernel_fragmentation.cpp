@@ -93,9 +93,10 @@ std::map<std::string, uint64_t> parse_fragmentation_counters(std::string_view sn
 
 std::optional<std::map<std::string, uint64_t>> read_fragmentation_counters() {
     bool have_snmp = false, have_snmp6 = false;
-    const std::string snmp = read_file("/proc/net/snmp", have_snmp);
+    // /proc/self/net, not /proc/net: the unit's ProcSubset=pid hides /proc's other entries.
+    const std::string snmp = read_file("/proc/self/net/snmp", have_snmp);
     if (!have_snmp) return std::nullopt;
-    const std::string snmp6 = read_file("/proc/net/snmp6", have_snmp6);
+    const std::string snmp6 = read_file("/proc/self/net/snmp6", have_snmp6);
     return parse_fragmentation_counters(snmp, snmp6);
 }
 

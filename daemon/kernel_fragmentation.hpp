@@ -1,6 +1,6 @@
 // What the kernel of gdoid's network namespace counts about fragmentation and "fragmentation
 // needed" / "Packet Too Big": the member's own record of what its datapath fragmented or refused.
-// Read from /proc/net/snmp and /proc/net/snmp6 (the reader's network namespace).
+// Read from /proc/self/net/snmp and snmp6 (the reader's network namespace).
 #pragma once
 
 #include <cstdint>

@@ -17,7 +17,8 @@ std::vector<std::string_view> split_words(std::string_view line) {
         const size_t start = line.find_first_not_of(" \t", at);
         if (start == std::string_view::npos) break;
         const size_t end = line.find_first_of(" \t", start);
-        words.push_back(line.substr(start, end == std::string_view::npos ? line.size() - start : end - start));
+        words.push_back(
+            line.substr(start, end == std::string_view::npos ? line.size() - start : end - start));
         at = end == std::string_view::npos ? line.size() : end;
     }
     return words;
@@ -42,12 +43,14 @@ std::vector<std::string_view> lines(std::string_view text) {
 }
 
 // /proc/net/snmp: pairs of lines "Ip: Forwarding DefaultTTL ..." / "Ip: 1 64 ...".
-std::optional<uint64_t> snmp_value(std::string_view snmp, std::string_view section, std::string_view name) {
+std::optional<uint64_t> snmp_value(std::string_view snmp, std::string_view section,
+                                   std::string_view name) {
     const auto all = lines(snmp);
     for (size_t i = 0; i + 1 < all.size(); ++i) {
         const auto names = split_words(all[i]);
         const auto values = split_words(all[i + 1]);
-        if (names.empty() || names[0] != section || values.empty() || values[0] != section) continue;
+        if (names.empty() || names[0] != section || values.empty() || values[0] != section)
+            continue;
         for (size_t k = 1; k < names.size() && k < values.size(); ++k)
             if (names[k] == name) return number(values[k]);
         ++i;
@@ -74,18 +77,21 @@ std::string read_file(const char* path, bool& ok) {
 
 } // namespace
 
-std::map<std::string, uint64_t> parse_fragmentation_counters(std::string_view snmp, std::string_view snmp6) {
+std::map<std::string, uint64_t> parse_fragmentation_counters(std::string_view snmp,
+                                                             std::string_view snmp6) {
     std::map<std::string, uint64_t> out;
-    constexpr std::array<std::pair<const char*, const char*>, 4> v4{{{"ipv4_fragmented", "FragOKs"},
-                                                                     {"ipv4_fragments_created", "FragCreates"},
-                                                                     {"ipv4_frag_needed", "FragFails"},
-                                                                     {"ipv4_reassembled", "ReasmOKs"}}};
+    constexpr std::array<std::pair<const char*, const char*>, 4> v4{
+        {{"ipv4_fragmented", "FragOKs"},
+         {"ipv4_fragments_created", "FragCreates"},
+         {"ipv4_frag_needed", "FragFails"},
+         {"ipv4_reassembled", "ReasmOKs"}}};
     for (const auto& [key, name] : v4)
         if (const auto value = snmp_value(snmp, "Ip:", name)) out[key] = *value;
-    constexpr std::array<std::pair<const char*, const char*>, 4> v6{{{"ipv6_fragmented", "Ip6FragOKs"},
-                                                                     {"ipv6_fragments_created", "Ip6FragCreates"},
-                                                                     {"ipv6_packet_too_big", "Icmp6OutPktTooBigs"},
-                                                                     {"ipv6_reassembled", "Ip6ReasmOKs"}}};
+    constexpr std::array<std::pair<const char*, const char*>, 4> v6{
+        {{"ipv6_fragmented", "Ip6FragOKs"},
+         {"ipv6_fragments_created", "Ip6FragCreates"},
+         {"ipv6_packet_too_big", "Icmp6OutPktTooBigs"},
+         {"ipv6_reassembled", "Ip6ReasmOKs"}}};
     for (const auto& [key, name] : v6)
         if (const auto value = snmp6_value(snmp6, name)) out[key] = *value;
     return out;

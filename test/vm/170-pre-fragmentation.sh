@@ -140,7 +140,7 @@ for line in sys.stdin:
 df_traffic() {
     lab_exec gm-a ping -n -q -c 1 -W 2 -I "$LAB_GMA_LAN" "$LAB_HOST_B1" >/dev/null 2>&1 || true
     lab_exec gm-b ping -n -q -c 1 -W 2 -I "$LAB_GMB_LAN" "$LAB_HOST_A1" >/dev/null 2>&1 || true
-    local pmtu node from to src
+    local pmtu
     for pmtu in "do" "dont"; do
         lab_exec host-a1 ping -n -q -c 2 -i 0.2 -W 2 -M "$pmtu" -s 200 "$LAB_HOST_B2" >/dev/null 2>&1 || true
         lab_exec host-b1 ping -n -q -c 2 -i 0.2 -W 2 -M "$pmtu" -s 200 "$LAB_HOST_A2" >/dev/null 2>&1 || true

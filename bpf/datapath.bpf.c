@@ -197,6 +197,31 @@ static __always_inline int v4_replace(struct __sk_buff* skb, __u32 l3_off, __u32
                                size);
 }
 
+/* df-bit set: DF on an outer IPv4 header that lacks it. Never on a fragment: the kernel
+ * already fragmented that packet, DF on one piece would mean nothing to the core. */
+static __always_inline int set_df_v4(struct __sk_buff* skb, const struct gdoid_packet* pkt) {
+    if (pkt->family != 4 || pkt->fragment || pkt->v4_frag_off & bpf_htons(GDOID_IP_DF)) return 0;
+    __u16 new_frag = pkt->v4_frag_off | bpf_htons(GDOID_IP_DF);
+    if (v4_replace(skb, pkt->l3_off, offsetof(struct iphdr, frag_off), pkt->v4_frag_off, new_frag,
+                   2))
+        return -1;
+    count(GDOID_CTR_OUT_DF_SET);
+    return 0;
+}
+
+/* Router-originated group ESP (per-destination states, design.md header preservation item 4)
+ * leaves with its own addresses and never toward the dummy anchor: it is recognised as ESP
+ * from one of our protected prefixes to one of the group's remote prefixes, the only ESP
+ * with those outer addresses the router sends. */
+static __always_inline int is_router_group_esp(const struct gdoid_packet* pkt) {
+    if (pkt->family != 4 || pkt->proto != GDOID_IPPROTO_ESP) return 0;
+    struct gdoid_lpm_v4 key = {.prefixlen = 32};
+    __builtin_memcpy(key.addr, &pkt->saddr[0], 4);
+    if (!bpf_map_lookup_elem(&gdoid_local_v4, &key)) return 0;
+    __builtin_memcpy(key.addr, &pkt->daddr[0], 4);
+    return bpf_map_lookup_elem(&gdoid_remote_v4, &key) != 0;
+}
+
 /* Rewrites the outer header from the slot. Returns 0 on success. */
 static __always_inline int restore_v4(struct __sk_buff* skb, const struct gdoid_config* cfg,
                                       const struct gdoid_packet* pkt,
@@ -211,12 +236,7 @@ static __always_inline int restore_v4(struct __sk_buff* skb, const struct gdoid_
         __u16 new_word = bpf_htons((__u16)saved->ttl << 8 | pkt->proto);
         if (v4_replace(skb, l3, offsetof(struct iphdr, ttl), old_word, new_word, 2)) return -1;
     }
-    if (cfg->flags & GDOID_CFG_SET_DF && !(pkt->v4_frag_off & bpf_htons(GDOID_IP_DF)) &&
-        !pkt->fragment) {
-        __u16 new_frag = pkt->v4_frag_off | bpf_htons(GDOID_IP_DF);
-        if (v4_replace(skb, l3, offsetof(struct iphdr, frag_off), pkt->v4_frag_off, new_frag, 2))
-            return -1;
-    }
+    if (cfg->flags & GDOID_CFG_SET_DF) return set_df_v4(skb, pkt);
     return 0;
 }
 
@@ -270,7 +290,11 @@ int gdoid_wan_out(struct __sk_buff* skb) {
 
     const __u32* remote = pkt.family == 4 ? &cfg->v4_remote : (const __u32*)cfg->v6_remote;
     const __u32* local = pkt.family == 4 ? &cfg->v4_local : (const __u32*)cfg->v6_local;
-    if (!gdoid_addr_eq(pkt.daddr, remote, pkt.family)) return TC_ACT_OK;
+    if (!gdoid_addr_eq(pkt.daddr, remote, pkt.family)) {
+        /* A failed DF store leaves the packet as the kernel made it (DF copied): sent. */
+        if (cfg->flags & GDOID_CFG_SET_DF && is_router_group_esp(&pkt)) set_df_v4(skb, &pkt);
+        return TC_ACT_OK;
+    }
 
     /* Everything toward the dummy anchor is ours to restore or to drop: it would die at the
      * first router anyway (pitfall 10), and must never leak. The restore never looks at the

@@ -414,6 +414,7 @@ DatapathCounters Datapath::counters() const {
     out.malformed = sums[GDOID_CTR_MALFORMED];
     out.out_multicast = sums[GDOID_CTR_OUT_MULTICAST];
     out.in_clear_multicast_dropped = sums[GDOID_CTR_IN_CLEAR_MULTICAST];
+    out.out_df_set = sums[GDOID_CTR_OUT_DF_SET];
     return out;
 }
 

@@ -38,7 +38,7 @@ struct DatapathConfig {
     // needs to cover the time from LAN ingress to WAN egress (forwarding + encryption).
     std::chrono::milliseconds slot_idle_timeout{2000};
     bool copy_ttl = true; // outer TTL/hop limit := the inner packet's (the kernel uses 64)
-    bool set_df = false;  // df-bit = set: restored unfragmented IPv4 packets get DF
+    bool set_df = false;  // df-bit = set: the group's unfragmented IPv4 ESP gets DF (also router-originated)
     uint16_t tcp_mss = 0; // SYNs toward the remote prefixes advertise at most this (0 = off)
     std::optional<Anchors> v4;
     std::optional<Anchors> v6;
@@ -62,6 +62,7 @@ struct DatapathCounters {
     uint64_t lan_mss_clamped = 0;
     uint64_t out_multicast = 0;
     uint64_t in_clear_multicast_dropped = 0;
+    uint64_t out_df_set = 0;
 };
 
 // What the kernel says about one loaded program.

@@ -18,7 +18,7 @@
 /* gdoid_config.flags */
 #define GDOID_CFG_ENABLED 0x1u   /* programs pass everything through while clear */
 #define GDOID_CFG_COPY_TTL 0x2u  /* outer TTL/hop limit := the inner packet's after forwarding */
-#define GDOID_CFG_SET_DF 0x4u    /* df-bit = set: the egress program sets DF on restored IPv4 */
+#define GDOID_CFG_SET_DF 0x4u    /* df-bit = set: the egress program sets DF on the group's IPv4 ESP */
 #define GDOID_CFG_HAVE_V4 0x10u  /* the v4 anchors are valid */
 #define GDOID_CFG_HAVE_V6 0x20u  /* the v6 anchors are valid */
 
@@ -89,6 +89,7 @@ enum gdoid_counter {
     GDOID_CTR_LAN_MSS_CLAMPED,    /* LAN ingress: a SYN's MSS option lowered to tcp_mss */
     GDOID_CTR_OUT_MULTICAST,      /* WAN egress: restored toward a multicast group */
     GDOID_CTR_IN_CLEAR_MULTICAST, /* WAN ingress: clear text toward a protected group: dropped */
+    GDOID_CTR_OUT_DF_SET,         /* WAN egress: DF set on an outer header (df-bit set) */
     GDOID_CTR_COUNT
 };
 

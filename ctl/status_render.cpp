@@ -67,6 +67,17 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                            : std::string("0 dropped unrestored")) +
                "\n";
     }
+    if (status.fragmentation_counters) {
+        // The kernel's own counts (this namespace, every flow, not only the groups').
+        const auto& c = *status.fragmentation_counters;
+        const auto get = [&](const char* name) {
+            const auto it = c.find(name);
+            return it == c.end() ? std::string("-") : std::to_string(it->second);
+        };
+        out += "  fragmentation (kernel): IPv4 " + get("ipv4_fragmented") + " fragmented, " +
+               get("ipv4_frag_needed") + " refused with fragmentation-needed; IPv6 " +
+               get("ipv6_packet_too_big") + " Packet Too Big sent\n";
+    }
     if (status.groups.empty()) out += "  no groups\n";
     for (const auto& group : status.groups) {
         out += "\n" + palette.bold("group " + group.name) + " (id " + std::to_string(group.id) +
@@ -99,7 +110,8 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                    ", expires " + local_time(group.kek->expires) + "\n";
         for (const auto& tek : group.teks)
             out += "  TEK " + tek.spi + " " + tek.cipher + " " + tek.source + " -> " + tek.destination +
-                   ", expires " + local_time(tek.expires) + "\n";
+                   ", expires " + local_time(tek.expires) +
+                   (tek.inner_mtu ? ", inner MTU " + std::to_string(*tek.inner_mtu) : std::string()) + "\n";
         out += "  registrations: " + std::to_string(group.registrations) + " (" +
                std::to_string(group.registration_failures) + " failed), pushes: " +
                std::to_string(group.pushes_accepted) + " accepted, " + std::to_string(group.pushes_rejected) +

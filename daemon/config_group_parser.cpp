@@ -297,7 +297,7 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
                        "certificate", "ike", "wan-interface", "lan-interfaces", "lan-prefixes", "anchor",
                        "match-direction", "df-bit", "crypto-offload", "datapath-fallback",
                        "bypass-mark", "tcp-mss", "per-destination-idle", "retry", "rekey", "fail-open", "bypass", "server-quirks",
-                       "push-ack", "max-teks"},
+                       "push-ack", "max-teks", "pre-fragmentation"},
                       "[[group]]");
 
     if (auto name = reader.get_string(table, "name", true, context)) {
@@ -345,6 +345,14 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     if (auto df = reader.get_choice<DfBit>(
             table, "df-bit", {{"clear", DfBit::clear}, {"set", DfBit::set}, {"copy", DfBit::copy}}))
         group.df_bit = *df;
+    // Junos' pre-fragmentation (fragment, then encrypt each fragment) is what an operator may
+    // ask for; gdoid does not do it for forwarded IPv4 (docs/datapath-notes.md, "Fragmentation
+    // before encryption"), so it says so rather than accept the key and ignore it.
+    if (const auto pre = reader.get_bool(table, "pre-fragmentation"); pre && *pre)
+        reader.error(*table.get("pre-fragmentation"),
+                     "`pre-fragmentation = true` is not supported: on Linux's policy-based IPsec a forwarded "
+                     "IPv4 packet with DF clear is encrypted whole and the ESP packet is fragmented after "
+                     "encryption (the receiving member reassembles it); see FRAGMENTATION in gdoid.conf(5)");
     if (auto offload = reader.get_choice<CryptoOffload>(
             table, "crypto-offload", {{"auto", CryptoOffload::automatic}, {"off", CryptoOffload::off}}))
         group.crypto_offload = *offload;

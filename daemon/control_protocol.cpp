@@ -121,7 +121,8 @@ json to_json(const DaemonStatus& status) {
                             {"cipher", tek.cipher},
                             {"source", tek.source},
                             {"destination", tek.destination},
-                            {"expires", tek.expires}});
+                            {"expires", tek.expires},
+                            {"inner_mtu", tek.inner_mtu ? json(*tek.inner_mtu) : json(nullptr)}});
         json bypass = json::array();
         for (const auto& c : group.bypass)
             bypass.push_back({{"origin", c.origin},
@@ -186,7 +187,9 @@ json to_json(const DaemonStatus& status) {
                   {"config_path", status.config_path},
                   {"config_error", status.config_error ? json(*status.config_error) : json(nullptr)}}},
                 {"groups", std::move(groups)},
-                {"datapath", status.datapath_counters ? json{{"counters", *status.datapath_counters}} : json(nullptr)}};
+                {"datapath", status.datapath_counters ? json{{"counters", *status.datapath_counters}} : json(nullptr)},
+                {"fragmentation",
+                 status.fragmentation_counters ? json{{"counters", *status.fragmentation_counters}} : json(nullptr)}};
 }
 
 namespace {
@@ -230,6 +233,11 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
         std::map<std::string, uint64_t> counters;
         if (!read_member(*it, "counters", counters, error)) return std::nullopt;
         status.datapath_counters = std::move(counters);
+    }
+    if (const auto it = result.find("fragmentation"); it != result.end() && it->is_object()) {
+        std::map<std::string, uint64_t> counters;
+        if (!read_member(*it, "counters", counters, error)) return std::nullopt;
+        status.fragmentation_counters = std::move(counters);
     }
     for (const auto& entry : result["groups"]) {
         if (!entry.is_object()) {
@@ -278,6 +286,8 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
                     if (error.empty()) error = "a TEK entry is not an object";
                     return std::nullopt;
                 }
+                if (const auto mtu = item.find("inner_mtu"); mtu != item.end() && mtu->is_number_unsigned())
+                    tek.inner_mtu = mtu->get<uint32_t>();
                 group.teks.push_back(std::move(tek));
             }
         }

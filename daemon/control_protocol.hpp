@@ -136,6 +136,10 @@ struct TekStatus {
     std::string source;         // "10.1.0.0/16"
     std::string destination;
     int64_t expires = 0;
+    // The largest inner packet that leaves the WAN interface as one ESP packet under this TEK
+    // (its MTU minus the TEK's ESP overhead): what "fragmentation needed" / Packet Too Big
+    // name. nullopt when the WAN interface's MTU is unknown.
+    std::optional<uint32_t> inner_mtu;
 };
 
 // Traffic the group never encrypts nor requires encrypted: a [[group.bypass]] class of the
@@ -209,6 +213,10 @@ struct DaemonStatus {
     // datapath is loaded. "out_unrestored_dropped" must stay 0: a packet the WAN egress program
     // could not give its real addresses back, dropped instead of leaking toward the anchor.
     std::optional<std::map<std::string, uint64_t>> datapath_counters;
+    // The kernel's fragmentation counters of gdoid's network namespace (daemon/
+    // kernel_fragmentation.hpp): what was fragmented, refused with "fragmentation needed" or
+    // answered with Packet Too Big. nullopt when /proc/net/snmp could not be read.
+    std::optional<std::map<std::string, uint64_t>> fragmentation_counters;
 };
 
 nlohmann::json to_json(const DaemonStatus& status);

@@ -10,6 +10,7 @@
 
 #include "daemon/local_settings_builder.hpp"
 #include "daemon/log.hpp"
+#include "daemon/kernel_fragmentation.hpp"
 #include "daemon/status_report.hpp"
 #include "policy/object_band.hpp"
 
@@ -448,6 +449,7 @@ control::DaemonStatus Daemon::status() const {
         status.datapath_counters = datapath_counter_map(*counters);
         (*status.datapath_counters)["filters_restored"] = datapath_.filters_restored();
     }
+    status.fragmentation_counters = read_fragmentation_counters();
     return status;
 }
 

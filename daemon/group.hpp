@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/config.hpp"
+#include "policy/esp_overhead.hpp"
 
 namespace gdoid::daemon {
 
@@ -51,6 +52,9 @@ struct TekSummary {
     std::string source;       // traffic selector, "10.1.0.0/16"
     std::string destination;
     std::chrono::steady_clock::time_point expires; // monotonic, as KekSummary::expires
+    // What its ESP tunnel adds to each packet (policy/esp_overhead.hpp); nullopt for a TEK
+    // gdoid cannot install.
+    std::optional<policy::EspOverhead> esp_overhead;
 };
 
 struct GroupCounters {

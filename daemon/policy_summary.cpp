@@ -76,6 +76,8 @@ TekSummary summarize_tek(const gdoi::TekPolicy& tek, std::chrono::steady_clock::
     summary.source = endpoint_text(tek.selector.source, tek.selector.ip_protocol);
     summary.destination = endpoint_text(tek.selector.destination, tek.selector.ip_protocol);
     summary.expires = received + tek.lifetime;
+    // The outer header has the inner packet's family (header preservation).
+    summary.esp_overhead = policy::esp_overhead(tek, tek.selector.source.range.first.family == gdoi::IpFamily::v6);
     return summary;
 }
 

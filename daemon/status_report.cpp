@@ -3,11 +3,32 @@
 #include "daemon/log.hpp"
 #include "daemon/policy_summary.hpp"
 
+#include "policy/esp_overhead.hpp"
+
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
 
 namespace gdoid::daemon {
+namespace {
+
+// The MTU of a network interface in gdoid's namespace (SIOCGIFMTU); nullopt when unknown.
+std::optional<uint32_t> interface_mtu(const std::string& name) {
+    if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::nullopt;
+    ifreq request{};
+    name.copy(request.ifr_name, name.size());
+    const bool ok = ioctl(fd, SIOCGIFMTU, &request) == 0;
+    close(fd);
+    if (!ok || request.ifr_mtu <= 0) return std::nullopt;
+    return uint32_t(request.ifr_mtu);
+}
+
+} // namespace
 
 control::GroupStatus make_group_status(const Group& group) {
     control::GroupStatus status;
@@ -39,8 +60,17 @@ control::GroupStatus make_group_status(const Group& group) {
     if (group.kek)
         status.kek = control::KekStatus{group.kek->spi, group.kek->cipher, group.kek->signature,
                                         wall_epoch_seconds(group.kek->expires)};
-    for (const auto& tek : group.teks)
-        status.teks.push_back({spi_text(tek.spi), tek.cipher, tek.source, tek.destination, wall_epoch_seconds(tek.expires)});
+    const auto wan_mtu = interface_mtu(config.wan_interface);
+    for (const auto& tek : group.teks) {
+        control::TekStatus entry;
+        entry.spi = spi_text(tek.spi);
+        entry.cipher = tek.cipher;
+        entry.source = tek.source;
+        entry.destination = tek.destination;
+        entry.expires = wall_epoch_seconds(tek.expires);
+        if (wan_mtu && tek.esp_overhead) entry.inner_mtu = policy::inner_mtu(*tek.esp_overhead, *wan_mtu);
+        status.teks.push_back(std::move(entry));
+    }
     status.match_direction = std::string(to_string(config.match_direction));
     if (config.bypass_mark) {
         char mark[32];
@@ -100,7 +130,8 @@ std::map<std::string, uint64_t> datapath_counter_map(const bpf::DatapathCounters
             {"malformed", c.malformed},
             {"lan_mss_clamped", c.lan_mss_clamped},
             {"out_multicast", c.out_multicast},
-            {"in_clear_multicast_dropped", c.in_clear_multicast_dropped}};
+            {"in_clear_multicast_dropped", c.in_clear_multicast_dropped},
+            {"out_df_set", c.out_df_set}};
 }
 
 } // namespace gdoid::daemon

@@ -167,7 +167,12 @@ void FakeKernelIpsec::update_state(const XfrmState& state) {
     auto it = std::find_if(states_.begin(), states_.end(),
                            [&](const XfrmState& s) { return s.id == state.id; });
     if (it == states_.end()) refuse("no such state", ESRCH);
-    *it = state;
+    // Like xfrm_state_update() on a valid state: selector, lifetimes and a non-zero output
+    // mark change; flags, algorithms, keys and the rest stay as they were.
+    it->selector = state.selector;
+    it->hard_lifetime_seconds = state.hard_lifetime_seconds;
+    it->soft_lifetime_seconds = state.soft_lifetime_seconds;
+    if (state.set_mark) it->set_mark = state.set_mark;
     finish(state_line("update", state.id, state.direction));
 }
 

@@ -22,6 +22,17 @@ XfrmPolicy out_policy(XfrmSelector selector, const LocalSettings& settings, uint
     XfrmPolicy p;
     // Scoped to the WAN device like the entry's own `out` policy: only what leaves there.
     selector.ifindex = settings.wan.ifindex;
+    // Except the router's own IPv6: its output route lookup leaves the flow's oif 0 (IPv4's
+    // fills in the route's device), so a WAN-scoped selector never matches and the packets
+    // left in clear text (seen in VM 170). The selector's source is one of the router's own
+    // addresses, so only what this box sends from it can match.
+    const auto& source = selector.source.address;
+    const bool own_v6 =
+        source.family == gdoi::IpFamily::v6 && selector.source.length == 128 &&
+        (std::find(settings.router_addresses.begin(), settings.router_addresses.end(), source) !=
+             settings.router_addresses.end() ||
+         (settings.v6 && settings.v6->wan_address == source));
+    if (own_v6) selector.ifindex = 0;
     p.id.selector = selector;
     p.id.direction = XfrmPolicyDirection::out;
     p.priority = band::priority(settings.group_slot, offset);

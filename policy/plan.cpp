@@ -96,6 +96,15 @@ bool same_installed(const XfrmState& desired, const XfrmState& installed) {
            desired.soft_lifetime_seconds == installed.soft_lifetime_seconds;
 }
 
+bool updatable_in_place(const XfrmState& desired, const XfrmState& installed) {
+    XfrmState updated = installed;
+    updated.selector = desired.selector;
+    updated.hard_lifetime_seconds = desired.hard_lifetime_seconds;
+    updated.soft_lifetime_seconds = desired.soft_lifetime_seconds;
+    if (desired.set_mark) updated.set_mark = desired.set_mark; // a zero mark is not applied
+    return same_installed(desired, updated);
+}
+
 bool same_installed(const XfrmPolicy& desired, const XfrmPolicy& installed) {
     return desired.id == installed.id && desired.priority == installed.priority &&
            desired.action == installed.action && desired.templates == installed.templates;
@@ -120,9 +129,10 @@ std::vector<Operation> diff(const DesiredObjects& desired, const InstalledObject
             const auto it = own_states.find(s.id);
             if (it == own_states.end()) {
                 ops.push_back(state_op(K::add_state, s));
-            } else if (it->second->source != s.source) {
-                // UPDSA keeps the old source address: a state that must leave from another
-                // address (a per-destination state whose flow changed) is replaced.
+            } else if (it->second->source != s.source || !updatable_in_place(s, *it->second)) {
+                // UPDSA keeps the old source address and flags: a state that must leave from
+                // another address (a per-destination state whose flow changed) or with another
+                // DF rule (df-bit changed by a reload) is replaced, delete and add in one batch.
                 ops.push_back(state_op(K::delete_state, *it->second));
                 ops.push_back(state_op(K::add_state, s));
             } else if (!same_installed(s, *it->second)) {

@@ -59,6 +59,10 @@ Plan plan(const GroupTimeline& timeline, const LocalSettings& settings, const Gr
 
 // Equal as far as the kernel reports: every field but keys and the policy index.
 bool same_installed(const netlink::XfrmState& desired, const netlink::XfrmState& installed);
+// Whether XFRM_MSG_UPDSA can turn `installed` into `desired`. xfrm_state_update() changes a
+// valid state's selector, lifetimes and output mark in place and nothing else: a changed flag
+// (nopmtudisc: df-bit), algorithm, replay window, mode or reqid needs a new state.
+bool updatable_in_place(const netlink::XfrmState& desired, const netlink::XfrmState& installed);
 bool same_installed(const netlink::XfrmPolicy& desired, const netlink::XfrmPolicy& installed);
 
 } // namespace policy

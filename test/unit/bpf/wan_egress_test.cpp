@@ -62,6 +62,46 @@ TEST_CASE("WAN egress honours copy-ttl off and df-bit set", "[bpf][egress]") {
     CHECK((out.flags_fragment & 0x4000) != 0);
     CHECK(out.checksum_ok);
     CHECK(out.destination == ip("10.2.0.10"));
+    CHECK(f.datapath.counters().out_df_set == 1);
+}
+
+TEST_CASE("df-bit set reaches router-originated group ESP, and nothing else", "[bpf][egress]") {
+    // A per-destination state's packet: outer = inner = router LAN address -> remote host.
+    Fixture f;
+    auto config = test_config();
+    config.set_df = true;
+    f.datapath.configure(config);
+    const int fd = f.datapath.program_fd(Program::wan_egress);
+    const Bytes router_esp = ipv4_frame(ip("10.1.0.1"), ip("10.2.0.10"), esp_payload(kSpi, 3, 64));
+
+    SECTION("DF set, checksum right, sent unmarked") {
+        auto result = run(fd, router_esp, 0);
+        CHECK(result.retval == kActOk);
+        Ipv4View out = read_ipv4(result.frame);
+        CHECK((out.flags_fragment & 0x4000) != 0);
+        CHECK(out.checksum_ok);
+        CHECK(out.source == ip("10.1.0.1"));
+        CHECK(out.destination == ip("10.2.0.10"));
+        CHECK(f.datapath.counters().out_df_set == 1);
+        CHECK(f.datapath.counters().out_unflagged_dropped == 0);
+    }
+    SECTION("left alone: a fragment, other traffic, other addresses, df-bit not set") {
+        const Bytes fragment = ipv4_frame(ip("10.1.0.1"), ip("10.2.0.10"), esp_payload(kSpi, 3, 64),
+                                          {.flags_fragment = 0x2000});
+        const Bytes udp = ipv4_frame(ip("10.1.0.1"), ip("10.2.0.10"), filler(40, 2), {.protocol = kProtoUdp});
+        const Bytes foreign = ipv4_frame(ip("10.9.0.1"), ip("10.2.0.10"), esp_payload(kSpi, 3, 64));
+        const Bytes to_elsewhere = ipv4_frame(ip("10.1.0.1"), ip("10.3.0.10"), esp_payload(kSpi, 3, 64));
+        for (const Bytes* frame : {&fragment, &udp, &foreign, &to_elsewhere}) {
+            auto result = run(fd, *frame, 0);
+            CHECK(result.retval == kActOk);
+            CHECK(result.frame == *frame);
+        }
+        config.set_df = false;
+        f.datapath.configure(config);
+        auto result = run(fd, router_esp, 0);
+        CHECK(result.frame == router_esp);
+        CHECK(f.datapath.counters().out_df_set == 0);
+    }
 }
 
 TEST_CASE("WAN egress restores an IP fragment that carries no ESP header", "[bpf][egress]") {

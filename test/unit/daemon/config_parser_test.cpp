@@ -164,6 +164,16 @@ TEST_CASE("lan-prefixes and anchor: read, defaulted by family, and refused with 
     }
 }
 
+TEST_CASE("pre-fragmentation: false is what gdoid does, true is refused with the reason", "[config]") {
+    TempDir dir;
+    const auto psk = dir.write("k", test_psk);
+    CHECK(messages(parse_config(group(psk) + "pre-fragmentation = false\n", "p.conf", test_options(dir))).empty());
+    const auto result = parse_config(group(psk) + "pre-fragmentation = true\n", "p.conf", test_options(dir));
+    REQUIRE(messages(result).size() == 1);
+    CHECK_THAT(messages(result)[0], Catch::Contains(":21: `pre-fragmentation = true` is not supported: "));
+    CHECK_THAT(messages(result)[0], Catch::Contains("encrypted whole"));
+}
+
 TEST_CASE("a missing required key is reported at its table", "[config]") {
     TempDir dir;
     const auto psk = dir.write("k", test_psk);

@@ -163,6 +163,12 @@ TEST_CASE("status: the reply model round-trips through JSON", "[control]") {
     const auto with_datapath = status_from_json(json::parse(to_json(status).dump()), error);
     REQUIRE(with_datapath);
     CHECK(with_datapath->datapath_counters == status.datapath_counters);
+    CHECK_FALSE(with_datapath->fragmentation_counters);
+
+    status.fragmentation_counters = std::map<std::string, uint64_t>{{"ipv4_frag_needed", 3}};
+    const auto with_fragmentation = status_from_json(json::parse(to_json(status).dump()), error);
+    REQUIRE(with_fragmentation);
+    CHECK(with_fragmentation->fragmentation_counters == status.fragmentation_counters);
 
     CHECK_FALSE(status_from_json(json::object(), error));
     auto broken = to_json(status);

@@ -60,8 +60,11 @@ TEST_CASE("states: identity is destination, SPI, protocol and mark", "[fake_kern
     CHECK(error_of([&] { k.delete_state(state("100.127.0.9", 0x1000).id); }) == ESRCH);
     auto changed = state("100.127.0.1", 0x1000);
     changed.no_pmtu_discovery = true;
+    changed.hard_lifetime_seconds = 600;
     k.update_state(changed);
-    CHECK(k.find_state(changed.id)->no_pmtu_discovery);
+    // as xfrm_state_update(): lifetimes change in place, flags do not
+    CHECK(k.find_state(changed.id)->hard_lifetime_seconds == 600);
+    CHECK_FALSE(k.find_state(changed.id)->no_pmtu_discovery);
     k.delete_state(changed.id);
     CHECK_FALSE(k.find_state(changed.id));
     CHECK(k.find_state(marked.id));

@@ -329,3 +329,26 @@ TEST_CASE("two router addresses sending to one host share its one state", "[rout
         CHECK(h.plan_at(t0()).operations.empty());
     }
 }
+
+TEST_CASE("an IPv6 router's own traffic is matched whatever the flow's device", "[router][ipv6]") {
+    // Linux's IPv6 output route lookup leaves the flow's oif 0, so a WAN-scoped selector would
+    // never match the router's own packets and they would leave in clear text.
+    LocalSettings s = settings();
+    s.v4.reset();
+    s.v6 = Anchors{addr("2001:db8:ff01::1"), addr("fd00:6764:6f69::2"), addr("fd00:6764:6f69::1")};
+    s.router_addresses = {addr("2001:db8:1::1")};
+    const auto d = translate({tek(0x10000001, "2001:db8::/32", "2001:db8::/32")}, s,
+                             with_flows({{"2001:db8:1::1", "2001:db8:2::10"}}));
+    const auto router = router_policies(d);
+    // the flow's pair, the LAN address's trap, the WAN address's trap (inside 2001:db8::/32)
+    REQUIRE(router.size() == 3);
+    for (const auto& [policy, role] : router) {
+        CHECK((policy.id.selector.source == pfx("2001:db8:1::1/128") ||
+               policy.id.selector.source == pfx("2001:db8:ff01::1/128")));
+        CHECK(policy.id.selector.ifindex == 0);
+    }
+    // the entry's own policy for forwarded traffic stays on the WAN device
+    const auto* entry = entry_out_policy(d);
+    REQUIRE(entry);
+    CHECK(entry->id.selector.ifindex == 2);
+}

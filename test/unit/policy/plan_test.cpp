@@ -366,16 +366,34 @@ TEST_CASE("after a restart, gdoid adopts its objects without churn and ignores f
     }
 }
 
-TEST_CASE("a changed setting updates the objects in place", "[plan]") {
+TEST_CASE("a changed df-bit replaces the outbound state: UPDSA cannot change its flags", "[plan]") {
     Harness h;
     h.timeline.observe(group_policy({tek(0x1000)}), t0());
     REQUIRE(h.step(t0()).ok());
     h.config.df_bit = DfBit::copy;
     const auto ops = h.plan_at(at(1s)).operations;
-    REQUIRE(ops.size() == 1);
-    CHECK(ops[0].kind == K::update_state);
-    CHECK(ops[0].state.id.destination == addr("100.127.0.2"));
-    CHECK_FALSE(ops[0].state.no_pmtu_discovery);
+    REQUIRE(ops.size() == 2);
+    CHECK(ops[0].kind == K::delete_state);
+    CHECK(ops[1].kind == K::add_state);
+    CHECK(ops[1].state.id.destination == addr("100.127.0.2"));
+    CHECK_FALSE(ops[1].state.no_pmtu_discovery);
+    // applied, the kernel holds the new rule, and nothing is left to do
+    REQUIRE(h.step(at(1s)).ok());
+    CHECK(h.plan_at(at(2s)).operations.empty());
+}
+
+TEST_CASE("what UPDSA can change is updated in place", "[plan]") {
+    netlink::XfrmState installed;
+    installed.no_pmtu_discovery = true;
+    netlink::XfrmState desired = installed;
+    desired.hard_lifetime_seconds = 60;
+    desired.set_mark = netlink::XfrmMark{0x10, 0x10};
+    CHECK(policy::updatable_in_place(desired, installed));
+    desired.no_pmtu_discovery = false;
+    CHECK_FALSE(policy::updatable_in_place(desired, installed));
+    desired = installed;
+    desired.replay_window = 32;
+    CHECK_FALSE(policy::updatable_in_place(desired, installed));
 }
 
 TEST_CASE("operations print without keys", "[plan]") {

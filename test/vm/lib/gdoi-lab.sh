@@ -76,6 +76,12 @@
 #   glab_tcp_send NODE DST [SRC] [TOS]  20000 octets from NODE (from address SRC when given) to
 #                                 DST:5001 (IPv6 when DST is); prints the sink's answer, "20000"
 #                                 when all arrived
+#   glab_member_add_group GM NAME ID SERVER [EXTRA]   append a second [[group]] NAME (id ID, key
+#                                 server SERVER) to GM's configuration, in the family of
+#                                 GLAB_FAMILY at the call (GLAB_FAMILY=6 glab_member_add_group …
+#                                 for an IPv6 group beside an IPv4 one), EXTRA appended to it;
+#                                 then SIGHUP (gdoid reloads). Start the key server with the same
+#                                 GLAB_FAMILY/GLAB_GROUP_ID/GLAB_TEK_SPI_* first.
 #   glab_json EXPR                JSON on stdin, print the Python expression EXPR over `j`
 #   glab_json_check PYTHON        JSON on stdin into `j`, run PYTHON (asserts); its status
 #   glab_down                     stop the members and key servers, remove the runtime folder
@@ -574,6 +580,32 @@ glab_up() {
         glab_member_config gm-a "${a[@]}" && glab_member_config gm-b "${b[@]}" &&
         glab_member_start gm-a && glab_member_start gm-b &&
         glab_wait_registered gm-a && glab_wait_registered gm-b
+}
+
+glab_member_add_group() {
+    local gm=$1 name=$2 id=$3 server=$4 extra=${5:-} wan lan
+    case $gm in
+        gm-a) wan=$(_glab_lab GMA_WAN) lan=$(_glab_lab LAN_A) ;;
+        gm-b) wan=$(_glab_lab GMB_WAN) lan=$(_glab_lab LAN_B) ;;
+        *) _glab_die "unknown member $gm"; return 1 ;;
+    esac
+    cat >>"${GLAB_CONFIG[$gm]:?no gdoid configured for $gm}" <<TOML
+
+[[group]]
+name = "$name"
+id = $id
+servers = ["$server"]
+local-address = "$wan"
+$(_glab_member_authentication "$gm")
+ike = { encryption = "aes-256", hash = "sha256", dh-group = 14, lifetime = "8h" }
+wan-interface = "wan0"
+lan-interfaces = ["lan0"]
+lan-prefixes = ["$lan"]
+retry = $GLAB_RETRY
+$extra
+TOML
+    cp "${GLAB_CONFIG[$gm]}" "$GLAB_LOGS/$gm.gdoid.conf"
+    kill -HUP "${GLAB_GDOID_PID[$gm]:?gdoid is not running on $gm}"
 }
 
 # ---------------------------------------------------------------- traffic under rekeys

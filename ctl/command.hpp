@@ -11,6 +11,9 @@ namespace gdoid::ctl {
 
 struct Context {
     std::string socket_path = "/run/gdoid/control";
+    // How long to wait for gdoid's answer: a reload that sets up many kernel objects on a slow
+    // box can take longer than the default.
+    unsigned timeout_seconds = 10;
     int exit_code = 0;
 };
 

@@ -9,7 +9,8 @@
 namespace gdoid::ctl {
 
 std::optional<nlohmann::json> run_command(Context& context, const std::string& command, nlohmann::json arguments) {
-    auto result = send_request(context.socket_path, control::make_request(command, std::move(arguments)));
+    auto result = send_request(context.socket_path, control::make_request(command, std::move(arguments)),
+                               std::chrono::seconds(context.timeout_seconds));
     if (result.error) {
         std::cerr << "gdoictl: " << result.error->message << '\n';
         context.exit_code = result.error->exit_code;
@@ -36,6 +37,9 @@ int main(int argc, char** argv) {
     Context context;
     CLI::App app{"gdoictl: control the gdoid GDOI group member"};
     app.add_option("-s,--socket", context.socket_path, "gdoid's control socket")->capture_default_str();
+    app.add_option("-t,--timeout", context.timeout_seconds, "seconds to wait for gdoid's answer")
+        ->check(CLI::Range(1u, 3600u))
+        ->capture_default_str();
     app.require_subcommand(1);
     add_status_command(app, context);
     add_reload_command(app, context);

@@ -138,6 +138,15 @@ std::vector<TekSchedule> GroupTimeline::schedule() const {
                 TimePoint t = switch_by;
                 if (k.activation_delay)
                     t = std::min(after(k.received_at, *k.activation_delay), switch_by);
+                // Old and new in one registration from a server that rekeys with an ATD: the
+                // rekey was pushed before we joined, and RFC 6407 section 5.3.1 gives the ATD
+                // to "active members" receiving it; the others have switched, or do within
+                // the ATD, and drop the old key after the DTD. Waiting out the ATD again here
+                // would send with a key the group may already have deleted (VM 120: a member
+                // restarted 8 s after a push lost its first echoes). Without an ATD (a server
+                // that only lets members pull) the old key stays in use until `lead` before
+                // its end, as above: the others may not have pulled the new one yet.
+                if (k.activation_delay && k.received_at == list[i - 1]->received_at) t = k.received_at;
                 if (t == never) t = k.received_at; // an old key without end and no ATD
                 s.activate_outbound_at = std::max(t, k.received_at);
             }

@@ -101,6 +101,28 @@ TEST_CASE("a PULL after a restart brings old and new TEK together: the one expir
     CHECK(old_tek.inbound_at(t0()));
 }
 
+TEST_CASE("a registration bringing old and new TEK from a server with an ATD sends with the new one at once",
+          "[schedule]") {
+    // The push that made 0x2000 came before we registered: the group switched within its ATD
+    // and drops 0x1000 after the DTD; waiting out the ATD again would send with a dead key.
+    GroupTimeline timeline;
+    timeline.observe(group_policy({tek(0x1000, "10.0.0.0/8", "10.0.0.0/8", 3560s),
+                                   tek(0x2000, "10.0.0.0/8", "10.0.0.0/8", 3595s)},
+                                  5s, 10s),
+                     t0());
+    const auto old_tek = schedule_of(timeline, 0x1000);
+    const auto new_tek = schedule_of(timeline, 0x2000);
+    CHECK(new_tek.activate_outbound_at == t0());
+    CHECK(new_tek.outbound_at(t0()));
+    CHECK_FALSE(old_tek.outbound_at(t0()));
+    CHECK(old_tek.inbound_at(t0())); // late packets of the old key are still read, for the DTD
+    CHECK(old_tek.remove_at == at(10s));
+
+    // A push later in life still waits for its ATD: only TEKs first seen together skip it.
+    timeline.observe(group_policy({tek(0x3000, "10.0.0.0/8", "10.0.0.0/8", 3600s)}, 5s, 10s), at(100s));
+    CHECK(schedule_of(timeline, 0x3000).activate_outbound_at == at(105s));
+}
+
 TEST_CASE("slots follow the key server's ACL order and keep their reqid across rekeys",
           "[schedule]") {
     GroupTimeline timeline;

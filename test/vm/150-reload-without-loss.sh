@@ -68,29 +68,8 @@ lab_spis_before=$(spis_of gm-a)
 # and small ring slots keep up with ping -i 0.002 (2000-octet slots dropped 343 packets in CI).
 lab_capture core to-gma "$GLAB_LOGS/reload.pcap" "net 10.0.0.0/8"
 
-# ping_start / ping_stop STEP: host-a1 -> host-b1 as fast as TCG allows during one step; the
-# totals (stopped with SIGALRM: ping prints them then) as an ok/FAIL line and in counts.txt
-ping_start() {
-    ping_log=$GLAB_LOGS/ping-$1.txt
-    lab_bg host-a1 ping -n -q -i 0.002 -w 600 "$LAB_HOST_B1" >"$ping_log" 2>&1
-    ping_pid=$LAB_LAST_PID
-    sleep 1
-}
-ping_stop() {
-    sleep 1
-    kill -ALRM "$ping_pid" 2>/dev/null || true
-    wait "$ping_pid" || true
-    local stats sent received
-    stats=$(grep 'packets transmitted' "$ping_log" || true)
-    sent=$(awk '{ print $1 }' <<<"$stats") received=$(awk '{ print $4 }' <<<"$stats")
-    echo "step $1: sent ${sent:-?} received ${received:-?} lost $((${sent:-0} - ${received:-0}))" | tee -a "$GLAB_LOGS/counts.txt"
-    [ -n "$sent" ] && ((sent > 200)) && [ "$received" = "$sent" ] &&
-        ok "step $1: $received/$sent echoes host-a1 -> host-b1 answered, 0 lost" ||
-        fail "step $1: echoes of the unaffected group lost: $stats"
-}
-
 # ---------------------------------------------------------------- a. a second group added
-ping_start a
+glab_ping_flood_start a
 for gm in gm-a gm-b; do
     # Its own LAN prefix (the host it protects): two groups with the same lan-prefixes would
     # need the same local policies (one selector, one kernel object), which gdoid cannot share.
@@ -107,10 +86,10 @@ out=$(lab_exec host-a2 ping -n -c 5 -i 0.2 -W 2 "$LAB_HOST_B2" 2>&1 | grep -o '[
 [ "$out" = "5 received" ] && ok "host-a2 -> host-b2 (group second): 5/5" || fail "host-a2 -> host-b2: '$out' of 5"
 # the keys of both groups, for the decryption at the end
 sa_records=$(glab_esp_sa_records gm-a)
-ping_stop a
+glab_ping_flood_stop a || failures=$((failures + 1))
 
 # ---------------------------------------------------------------- b. the second group removed
-ping_start b
+glab_ping_flood_start b
 for gm in gm-a gm-b; do
     # the file up to the [[group]] line that opens "second" (appended last in step a)
     python3 -c 'import sys
@@ -126,10 +105,10 @@ for gm in gm-a gm-b; do
     [[ $spis != *"$SECOND_AB"* && $spis != *"$SECOND_BA"* && $spis == *"$GLAB_TEK_SPI_AB"* ]] &&
         ok "$gm: second's states removed, lab's kept ($spis)" || fail "$gm: states after removal: $spis"
 done
-ping_stop b
+glab_ping_flood_stop b || failures=$((failures + 1))
 
 # ---------------------------------------------------------------- c. server list reordered
-ping_start c
+glab_ping_flood_start c
 registrations_before=$(group_field gm-a lab "g['counters']['registrations']")
 sed -i "s/^servers = \[\"$LAB_KS1\", \"$LAB_KS2\"\]/servers = [\"$LAB_KS2\", \"$LAB_KS1\"]/" "${GLAB_CONFIG[gm-a]}"
 grep -q "^servers = \[\"$LAB_KS2\", \"$LAB_KS1\"\]" "${GLAB_CONFIG[gm-a]}" || fail "gm-a: the server list was not reordered"
@@ -155,10 +134,10 @@ done
 [ -z "$gaps" ] && ok "gm-a held lab's states $GLAB_TEK_SPI_AB/$GLAB_TEK_SPI_BA at all $looks looks while registering again (no gap in its keys)" ||
     fail "gm-a's keys had a gap:$gaps"
 echo "registrations of lab on gm-a: $registrations_before before, $(group_field gm-a lab "g['counters']['registrations']") after"
-ping_stop c
+glab_ping_flood_stop c || failures=$((failures + 1))
 
 # ---------------------------------------------------------------- d. a fail-open rule added
-ping_start d
+glab_ping_flood_start d
 cat >>"${GLAB_CONFIG[gm-a]}" <<TOML
 
 [[group.fail-open]]
@@ -172,7 +151,7 @@ wait_for 150 "registered again: gm-a's lab" registered gm-a lab || true
 fail_open=$(group_field gm-a lab "g['kernel']['fail_open']")
 [ "$fail_open" = False ] && ok "gm-a: fail-open rule configured, not in force (the server answers)" ||
     fail "gm-a: fail_open is $fail_open while registered"
-ping_stop d
+glab_ping_flood_stop d || failures=$((failures + 1))
 
 lab_spis_after=$(spis_of gm-a)
 [ "$lab_spis_before" = "$lab_spis_after" ] && ok "lab's TEK SPIs unchanged through the four reloads ($lab_spis_after)" ||

@@ -44,27 +44,6 @@ anchor_on_lo() { # (not `ip | grep -q`: grep leaving early fails the pipe under 
     [[ $addresses == *" $GLAB_ANCHOR_INBOUND/"* ]]
 }
 
-ping_start() {
-    ping_log=$GLAB_LOGS/ping-$1.txt
-    lab_bg host-a1 ping -n -q -i 0.002 -w 600 "$LAB_HOST_B1" >"$ping_log" 2>&1
-    ping_pid=$LAB_LAST_PID
-    sleep 1
-}
-# ping_stop STEP [expect-loss]: the totals as a line in counts.txt; 0 lost asserted unless told
-ping_stop() {
-    sleep 1
-    kill -ALRM "$ping_pid" 2>/dev/null || true
-    wait "$ping_pid" || true
-    local stats sent received
-    stats=$(grep 'packets transmitted' "$ping_log" || true)
-    sent=$(awk '{ print $1 }' <<<"$stats") received=$(awk '{ print $4 }' <<<"$stats")
-    echo "step $1: sent ${sent:-?} received ${received:-?} lost $((${sent:-0} - ${received:-0}))" | tee -a "$GLAB_LOGS/counts.txt"
-    [ "${2:-}" = expect-loss ] && return 0
-    [ -n "$sent" ] && ((sent > 200)) && [ "$received" = "$sent" ] &&
-        ok "step $1: $received/$sent echoes host-a1 -> host-b1 answered, 0 lost" ||
-        fail "step $1: echoes lost: $stats"
-}
-
 # restart_and_adopt STEP: gdoid on gm-a again; it adopts, registers, takes over
 restart_and_adopt() {
     local log_lines
@@ -114,31 +93,31 @@ lab_capture core to-gma "$GLAB_LOGS/restart.pcap" "net 10.0.0.0/8"
 sa_records=$(glab_esp_sa_records gm-a)
 
 # ---------------------------------------------------------------- a. SIGKILL
-ping_start a
+glab_ping_flood_start a
 glab_member_stop gm-a KILL
 [ "$GLAB_EXIT_STATUS" = 137 ] && ok "a: gdoid on gm-a killed (SIGKILL)" || fail "a: gdoid exit status $GLAB_EXIT_STATUS after SIGKILL"
 left_in_kernel a
 restart_and_adopt a
-ping_stop a
+glab_ping_flood_stop a || failures=$((failures + 1))
 
 # ---------------------------------------------------------------- b. SIGTERM, graceful-restart
 sed -i 's/^\[daemon\]$/[daemon]\ngraceful-restart = true\nrestart-time = "120s"/' "${GLAB_CONFIG[gm-a]}"
 out=$(glab_ctl gm-a reload 2>&1) && ok "b: graceful-restart turned on by reload ($out)" || fail "b: reload: $out"
-ping_start b
+glab_ping_flood_start b
 glab_member_stop gm-a TERM
 [ "$GLAB_EXIT_STATUS" = 0 ] && ok "b: gdoid exited 0 on SIGTERM" || fail "b: gdoid exit status $GLAB_EXIT_STATUS on SIGTERM"
 grep -q 'graceful restart: leaving [1-9][0-9]* states, [1-9][0-9]* policies and the tc-BPF datapath' "$GLAB_LOGS/gm-a.gdoid.log" &&
     ok "b: the log says what it left for the next gdoid" || fail "b: no graceful-restart line in the log"
 left_in_kernel b
 restart_and_adopt b
-ping_stop b
+glab_ping_flood_stop b || failures=$((failures + 1))
 lab_capture_stop
 xfrm_stat_check gm-a gm-b # a and b: nothing dropped by XFRM (c drops by design: fail-closed)
 
 # ---------------------------------------------------------------- c. SIGTERM without it
 sed -i '/^graceful-restart = true$/d; /^restart-time = /d' "${GLAB_CONFIG[gm-a]}"
 out=$(glab_ctl gm-a reload 2>&1) && ok "c: graceful-restart turned off by reload ($out)" || fail "c: reload: $out"
-ping_start c
+glab_ping_flood_start c
 glab_member_stop gm-a TERM
 [ "$GLAB_EXIT_STATUS" = 0 ] && ok "c: gdoid exited 0 on SIGTERM" || fail "c: gdoid exit status $GLAB_EXIT_STATUS"
 spis=$(spis_of gm-a) policies=$(policies_of gm-a) filters=$(gdoid_filters)
@@ -150,7 +129,7 @@ glab_member_start gm-a && glab_wait_registered gm-a 90 && ok "c: gdoid registers
 grep -c 'adopted [0-9]* states' "$GLAB_LOGS/gm-a.gdoid.log" | grep -qx 2 && ok "c: nothing adopted this time" ||
     fail "c: the third start adopted something"
 sleep 2
-ping_stop c expect-loss
+glab_ping_flood_stop c expect-loss || failures=$((failures + 1))
 out=$(lab_ping host-a1 "$LAB_HOST_B1" 5 2>&1 | grep -o '[0-9]* received' || true)
 [ "$out" = "5 received" ] && ok "c: traffic flows again after the fresh registration (5/5)" || fail "c: after the restart: '$out' of 5"
 

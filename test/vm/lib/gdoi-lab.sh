@@ -60,6 +60,8 @@
 #                                 written "*"); then "PROBLEM …" lines for ESP that did not
 #                                 decrypt or whose outer addresses differ, and "SUMMARY esp clear
 #                                 problems"; tshark's own output in PCAP.tshark.log
+#   glab_ping_flood_start STEP / glab_ping_flood_stop STEP [expect-loss]   host-a1 -> host-b1 at
+#                                 ping -i 0.002 for one step; stop prints the totals and asserts 0 lost
 #   glab_ping_report LOG SECONDS WHAT   from ping's summary in LOG (SECONDS of pinging host-a1 ->
 #                                 host-b1 during WHAT): ok/fail (the scenario's functions) on zero
 #                                 loss and on at least 500 packets/s (requests + replies, the
@@ -609,6 +611,34 @@ TOML
 }
 
 # ---------------------------------------------------------------- traffic under rekeys
+
+# glab_ping_flood_start STEP / glab_ping_flood_stop STEP [expect-loss]: host-a1 pings host-b1
+# as fast as TCG allows (ping -i 0.002) during one step of a scenario; stopping prints the
+# totals ("step STEP: sent N received N lost N", also appended to $GLAB_LOGS/counts.txt; ping
+# prints them on SIGALRM) and, unless expect-loss, an ok/FAIL line: more than 200 sent and
+# none lost. Status 1 on that FAIL.
+glab_ping_flood_start() {
+    _glab_flood_log=$GLAB_LOGS/ping-$1.txt
+    lab_bg host-a1 ping -n -q -i 0.002 -w 600 "$LAB_HOST_B1" >"$_glab_flood_log" 2>&1
+    _glab_flood_pid=$LAB_LAST_PID
+    sleep 1
+}
+glab_ping_flood_stop() {
+    sleep 1
+    kill -ALRM "$_glab_flood_pid" 2>/dev/null || true
+    wait "$_glab_flood_pid" || true
+    local stats sent received
+    stats=$(grep 'packets transmitted' "$_glab_flood_log" || true)
+    sent=$(awk '{ print $1 }' <<<"$stats") received=$(awk '{ print $4 }' <<<"$stats")
+    echo "step $1: sent ${sent:-?} received ${received:-?} lost $((${sent:-0} - ${received:-0}))" | tee -a "$GLAB_LOGS/counts.txt"
+    [ "${2:-}" = expect-loss ] && return 0
+    if [ -n "$sent" ] && ((sent > 200)) && [ "$received" = "$sent" ]; then
+        echo "ok: step $1: $received/$sent echoes host-a1 -> host-b1 answered, 0 lost"
+    else
+        echo "FAIL: step $1: echoes host-a1 -> host-b1 lost: $stats"
+        return 1
+    fi
+}
 
 glab_ping_report() {
     local log=$1 duration=$2 what=$3 stats transmitted received

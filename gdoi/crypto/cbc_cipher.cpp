@@ -2,6 +2,8 @@
 
 #include "gdoi/crypto/openssl_error.hpp"
 
+#include <array>
+#include <openssl/err.h>
 #include <string>
 
 namespace gdoi::crypto {
@@ -52,6 +54,19 @@ size_t cipher_block_size(CbcCipher cipher) {
     return cipher == CbcCipher::des3 ? 8 : 16;
 }
 
+// Fetched once per process and kept, for the reason of fetched_digest in prf.cpp; null when the
+// providers do not offer the cipher (3DES under FIPS).
+static const EVP_CIPHER* fetched_cipher(CbcCipher cipher) {
+    static const auto table = [] {
+        std::array<EVP_CIPHER*, 4> out{};
+        for (auto c : {CbcCipher::des3, CbcCipher::aes128, CbcCipher::aes192, CbcCipher::aes256})
+            out[static_cast<size_t>(c)] = EVP_CIPHER_fetch(nullptr, openssl_name(c), nullptr);
+        ERR_clear_error();
+        return out;
+    }();
+    return table.at(static_cast<size_t>(cipher));
+}
+
 static std::vector<uint8_t> cbc_run(CbcCipher cipher, const SecretBytes& key,
                                     std::span<const uint8_t> iv, std::span<const uint8_t> input,
                                     bool encrypt) {
@@ -65,11 +80,11 @@ static std::vector<uint8_t> cbc_run(CbcCipher cipher, const SecretBytes& key,
     if (input.size() % cipher_block_size(cipher) != 0)
         throw CryptoError(what + ": " + std::to_string(input.size()) +
                           " octets is not a whole number of blocks");
-    EvpCipherPtr evp(EVP_CIPHER_fetch(nullptr, openssl_name(cipher), nullptr));
-    if (!evp) throw_openssl_error(what);
+    const EVP_CIPHER* evp = fetched_cipher(cipher);
+    if (!evp) throw CryptoError(what + ": not offered by OpenSSL's providers");
     EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
     if (!ctx ||
-        EVP_CipherInit_ex2(ctx.get(), evp.get(), key.reveal().data(), iv.data(), encrypt ? 1 : 0,
+        EVP_CipherInit_ex2(ctx.get(), evp, key.reveal().data(), iv.data(), encrypt ? 1 : 0,
                            nullptr) != 1 ||
         EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1)
         throw_openssl_error(what);

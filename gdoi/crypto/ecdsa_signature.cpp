@@ -89,6 +89,11 @@ EcdsaPublicKey EcdsaPublicKey::from_der(std::span<const uint8_t> der) {
     if (!key) throw_openssl_error("reading the key server's public key (DER SubjectPublicKeyInfo)");
     if (cursor != der.data() + der.size())
         throw CryptoError("trailing octets after the public key");
+    return from_pkey(std::move(key));
+}
+
+EcdsaPublicKey EcdsaPublicKey::from_pkey(EvpPkeyPtr key) {
+    if (!key) throw CryptoError("no key server public key");
     auto curve = ec_curve_of(key.get());
     if (!curve) throw CryptoError("the key server's public key is not an EC key on P-256 or P-384");
     check_public_point(key.get(), "the key server's public key");

@@ -35,6 +35,8 @@ public:
     // DER SubjectPublicKeyInfo of an EC key on P-256 or P-384 (named curve, point on the curve);
     // throws CryptoError saying what the key is otherwise.
     static EcdsaPublicKey from_der(std::span<const uint8_t> der);
+    // A key already read from DER (see RsaPublicKey::from_pkey); same checks as from_der.
+    static EcdsaPublicKey from_pkey(EvpPkeyPtr key);
     // The uncompressed point 04 | x | y on `curve` (as test vectors give keys); throws CryptoError.
     static EcdsaPublicKey from_point(EcCurve curve, std::span<const uint8_t> uncompressed);
 

@@ -140,7 +140,8 @@ KekPublicKey KekPublicKey::from_der(SignatureAlgorithm algorithm, std::span<cons
 }
 
 KekPublicKey KekPublicKey::from_der(KekSignatureScheme scheme, std::span<const uint8_t> der) {
-    // Read once to say what the key is when it is not what the KEK announced.
+    // Read once: to say what the key is when it is not what the KEK announced, and as the key
+    // itself (a DER read costs as much as the RSA verification of a push).
     const unsigned char* cursor = der.data();
     EvpPkeyPtr key(d2i_PUBKEY(nullptr, &cursor, static_cast<long>(der.size())));
     if (!key) throw_openssl_error("reading the key server's public key (DER SubjectPublicKeyInfo)");
@@ -158,9 +159,9 @@ KekPublicKey KekPublicKey::from_der(KekSignatureScheme scheme, std::span<const u
     }
     KekPublicKey out;
     if (wanted_curve)
-        out.key_ = EcdsaPublicKey::from_der(der);
+        out.key_ = EcdsaPublicKey::from_pkey(std::move(key));
     else
-        out.key_ = RsaPublicKey::from_der(der);
+        out.key_ = RsaPublicKey::from_pkey(std::move(key));
     return out;
 }
 

@@ -2,7 +2,10 @@
 
 #include "gdoi/crypto/openssl_error.hpp"
 
+#include <array>
+
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -40,17 +43,39 @@ size_t hash_length(HashAlgorithm hash) {
     throw CryptoError("unknown hash algorithm");
 }
 
+// Each digest is fetched from the providers once per process and kept: a fetch by name takes
+// the provider store's lock and searches it, on every push and every PRF otherwise. Never freed
+// (OpenSSL's exit handler may run before static destructors would); a digest the providers do
+// not offer (MD5 under FIPS) stays null and is refused where it is used.
+static const EVP_MD* fetched_digest(HashAlgorithm hash) {
+    static const auto table = [] {
+        std::array<EVP_MD*, 5> out{};
+        for (auto h : {HashAlgorithm::md5, HashAlgorithm::sha1, HashAlgorithm::sha256,
+                       HashAlgorithm::sha384, HashAlgorithm::sha512})
+            out[static_cast<size_t>(h)] =
+                EVP_MD_fetch(nullptr, std::string(hash_name(h)).c_str(), nullptr);
+        ERR_clear_error();
+        return out;
+    }();
+    return table.at(static_cast<size_t>(hash));
+}
+
+static EVP_MAC* fetched_hmac() {
+    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    return mac;
+}
+
 Bytes digest(HashAlgorithm hash, ByteSpans parts) {
     std::string name(hash_name(hash));
-    EvpMdPtr md(EVP_MD_fetch(nullptr, name.c_str(), nullptr));
-    if (!md) throw_openssl_error("fetching digest " + name);
+    const EVP_MD* md = fetched_digest(hash);
+    if (!md) throw CryptoError("digest " + name + " is not offered by OpenSSL's providers");
     EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), md.get(), nullptr) != 1)
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1)
         throw_openssl_error("starting digest " + name);
     for (auto part : parts)
         if (!part.empty() && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) != 1)
             throw_openssl_error("digest " + name);
-    Bytes out(static_cast<size_t>(EVP_MD_get_size(md.get())));
+    Bytes out(static_cast<size_t>(EVP_MD_get_size(md)));
     unsigned int length = 0;
     if (EVP_DigestFinal_ex(ctx.get(), out.data(), &length) != 1)
         throw_openssl_error("finishing digest " + name);
@@ -60,9 +85,9 @@ Bytes digest(HashAlgorithm hash, ByteSpans parts) {
 
 static void hmac_into(HashAlgorithm hash, std::span<const uint8_t> key, ByteSpans parts,
                       std::span<uint8_t> out) {
-    EvpMacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+    EVP_MAC* mac = fetched_hmac();
     if (!mac) throw_openssl_error("fetching HMAC");
-    EvpMacCtxPtr ctx(EVP_MAC_CTX_new(mac.get()));
+    EvpMacCtxPtr ctx(EVP_MAC_CTX_new(mac));
     if (!ctx) throw_openssl_error("creating HMAC context");
     std::string name(hash_name(hash));
     OSSL_PARAM params[] = {

@@ -46,7 +46,11 @@ RsaPublicKey RsaPublicKey::from_der(std::span<const uint8_t> der) {
     if (!key) throw_openssl_error("reading the key server's public key (DER SubjectPublicKeyInfo)");
     if (cursor != der.data() + der.size())
         throw CryptoError("trailing octets after the public key");
-    if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA)
+    return from_pkey(std::move(key));
+}
+
+RsaPublicKey RsaPublicKey::from_pkey(EvpPkeyPtr key) {
+    if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA)
         throw CryptoError("the key server's public key is not an RSA key");
     RsaPublicKey out;
     out.key_ = std::move(key);

@@ -20,6 +20,9 @@ class RsaPublicKey {
 public:
     // DER SubjectPublicKeyInfo (as KD's SIG_ALGORITHM_KEY carries it); throws CryptoError.
     static RsaPublicKey from_der(std::span<const uint8_t> der);
+    // A key already read (KekPublicKey reads the DER once to tell RSA from EC); throws
+    // CryptoError when it is not RSA.
+    static RsaPublicKey from_pkey(EvpPkeyPtr key);
 
     size_t modulus_bits() const;
     // Verifies an RSA PKCS#1 v1.5 signature over hash(data parts), accepting both forms.

@@ -54,7 +54,11 @@ Converted<KekPolicy> kek_from_wire(const SaKekPayload& sa, const KeyPacket* kd_k
     if (kek.public_key_der.empty())
         return {std::nullopt, what + "no key server public key (SIG_ALGORITHM_KEY) known"};
     // Later pushes are verified with this key: one that does not fit SIG_ALGORITHM is refused
-    // now, while the current KEK still works.
+    // now, while the current KEK still works. The current KEK's key under the same algorithm
+    // is the one this push's signature was just verified with: not read again.
+    if (kek.signature_algorithm == current.signature_algorithm &&
+        kek.public_key_der == current.public_key_der)
+        return {std::move(kek), {}};
     try {
         crypto::KekPublicKey::from_der(kek.signature_algorithm, kek.public_key_der);
     } catch (const crypto::CryptoError& e) {

@@ -39,7 +39,8 @@ uint32_t be32(std::span<const uint8_t> b, size_t at) {
 
 PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
                        uint32_t last_sequence, TimePoint now,
-                       std::span<const TekPolicy> current_teks, const PushReceiverConfig& config) {
+                       std::span<const TekPolicy> current_teks, const PushReceiverConfig& config,
+                       crypto::KekKeyCache* kek_keys) {
     // 1. ISAKMP header (RFC 2408 section 3.1).
     if (datagram.size() < kHeaderSize)
         return reject(PushReason::bad_header,
@@ -142,7 +143,11 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
     };
     try {
         auto suite = crypto::kek_signature_suite(kek.signature_algorithm, kek.signature_hash);
-        auto ks_key = crypto::KekPublicKey::from_der(suite.scheme, kek.public_key_der);
+        std::optional<crypto::KekPublicKey> read_now;
+        const crypto::KekPublicKey& ks_key =
+            kek_keys ? kek_keys->get(suite.scheme, kek.public_key_der)
+                     : read_now.emplace(crypto::KekPublicKey::from_der(suite.scheme,
+                                                                       kek.public_key_der));
         auto signed_data = push_signed_data(plain, sig.offset, chain.end);
         WipeOnExit wipe_signed{signed_data};
         auto checked =
@@ -203,7 +208,7 @@ PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
 PushVerdict PushReceiver::receive(std::span<const uint8_t> datagram, const KekPolicy& kek,
                                   uint32_t last_sequence, TimePoint now,
                                   std::span<const TekPolicy> current_teks) {
-    PushVerdict v = check_push(datagram, kek, last_sequence, now, current_teks, config_);
+    PushVerdict v = check_push(datagram, kek, last_sequence, now, current_teks, config_, &kek_keys_);
     counters_.count(v.reason);
     if (v.update) counters_.rejected_teks += v.update->rejected_teks.size();
     if (v.ack) ++counters_.acks_built;

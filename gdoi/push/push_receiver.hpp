@@ -4,6 +4,7 @@
 // signature and SEQ passed, and a refused push changes nothing. No I/O, no clock.
 #pragma once
 
+#include "gdoi/crypto/kek_key_cache.hpp"
 #include "gdoi/group_policy.hpp"
 #include "gdoi/ip_address.hpp"
 #include "gdoi/push/push_reason.hpp"
@@ -62,11 +63,14 @@ public:
 private:
     PushReceiverConfig config_;
     PushCounters counters_;
+    crypto::KekKeyCache kek_keys_; // the current KEK's public key, read once
 };
 
-// The checks alone (what receive() runs; the counters are not touched).
+// The checks alone (what receive() runs; the counters are not touched). With `kek_keys` the
+// KEK's public key is read from DER only when it changed since the last call.
 PushVerdict check_push(std::span<const uint8_t> datagram, const KekPolicy& kek,
                        uint32_t last_sequence, TimePoint now,
-                       std::span<const TekPolicy> current_teks, const PushReceiverConfig& config);
+                       std::span<const TekPolicy> current_teks, const PushReceiverConfig& config,
+                       crypto::KekKeyCache* kek_keys = nullptr);
 
 } // namespace gdoi::push

@@ -1,11 +1,12 @@
 // Figure 3, our processing part only: COUNT GROUPKEY-PUSH rekeys made by the test key server's
-// own code (test/ks/rekey.*) checked by gdoi::push::check_push (decrypt, signature, sequence,
+// own code (test/ks/rekey.*) checked by gdoi::push::PushReceiver (decrypt, signature, sequence,
 // payloads) and applied to the held policy (gdoi::push::apply), one after another as a member
 // receives them; p50/p99. Kernel programming is not in it (the daemon's plan on the fake kernel
 // and real netlink are left for later). Baseline: the KEK signature verification alone (RSA
 // 2048, SHA-256) over the same datagram, timed in the same run.
 //   bench-push-processing [COUNT]
 #include "bench/bench_row.hpp"
+#include "bench/push_source.hpp"
 #include "gdoi/crypto/kek_signature.hpp"
 #include "gdoi/crypto/prf.hpp"
 #include "gdoi/push/push_apply.hpp"
@@ -23,73 +24,32 @@ using namespace gdoi_test_ks;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-const IpAddress member = IpAddress::v4(10, 77, 0, 2);
-
-TekPolicy tek(uint32_t spi, const char* from, const char* to) {
-    TekPolicy t;
-    t.spi = spi;
-    t.selector = {0, SelectorEndpoint::from_prefix(*IpPrefix::parse(from)),
-                  SelectorEndpoint::from_prefix(*IpPrefix::parse(to))};
-    t.cipher = TekCipher::aes_cbc;
-    t.cipher_key_bits = 256;
-    t.integrity = TekIntegrity::hmac_sha256;
-    t.cipher_key = crypto::random_secret(32);
-    t.integrity_key = crypto::random_secret(32);
-    t.lifetime = std::chrono::seconds(3600);
-    return t;
-}
-
-KsGroup make_group() {
-    KsGroup g;
-    g.signer = std::make_shared<const crypto::KekPrivateKey>(
-        crypto::KekPrivateKey::generate(crypto::KekSignatureScheme::rsa));
-    g.policy.group_id = 1234;
-    g.policy.sequence = 1;
-    KekPolicy kek;
-    auto spi = crypto::random_bytes(16);
-    std::copy(spi.begin(), spi.end(), kek.spi.begin());
-    kek.key_bits = 128;
-    kek.key = crypto::random_secret(16);
-    kek.iv = crypto::random_bytes(16);
-    kek.public_key_der = g.signer->public_key_der();
-    kek.signature_key_bits = 2048;
-    kek.lifetime = std::chrono::seconds(86400);
-    kek.source = SelectorEndpoint::from_prefix(*IpPrefix::parse("10.77.0.1/32"), 848);
-    kek.destination = SelectorEndpoint::from_prefix(*IpPrefix::parse("10.77.0.2/32"), 848);
-    g.policy.kek = kek;
-    g.policy.teks = {tek(0x10000001, "10.1.0.0/16", "10.2.0.0/16"),
-                     tek(0x10000002, "10.2.0.0/16", "10.1.0.0/16")};
-    g.tek_templates = g.policy.teks;
-    return g;
-}
-
-double percentile(std::vector<double> values, double p) {
-    std::sort(values.begin(), values.end());
-    return values[std::min(values.size() - 1, size_t(p * double(values.size() - 1) + 0.5))];
-}
+using bench::percentile;
+using bench::push_member;
 
 } // namespace
 
 int main(int argc, char** argv) try {
     const int count = argc > 1 ? std::atoi(argv[1]) : 500;
     if (count <= 0) throw std::runtime_error("COUNT must be positive");
-    KsGroup group = make_group();
+    KsGroup group = bench::push_group();
     GroupRuntime runtime;
     TimePoint now{};
     GroupPolicy held = current_policy(group, runtime, now);
     const auto verifier = crypto::KekPublicKey::from_der(crypto::KekSignatureScheme::rsa,
                                                          group.signer->public_key_der());
     push::PushReceiverConfig config;
-    config.member_address = member;
+    config.member_address = push_member;
+    push::PushReceiver receiver(config); // as the daemon holds one per group
     std::vector<double> ours, floor;
     for (int i = 0; i < count; ++i) {
         now += std::chrono::seconds(1800); // a rekey every half TEK lifetime: 2-3 TEK pairs held
-        const PushPlan plan = rekey(group, runtime, {member}, false, now);
+        const PushPlan plan = rekey(group, runtime, {push_member}, false, now);
         if (plan.pushes.empty()) throw std::runtime_error("the key server made no push");
         const auto& datagram = plan.pushes[0].datagram;
         const auto start = Clock::now();
-        const push::PushVerdict verdict = push::check_push(
-            datagram, *held.kek, held.sequence.value_or(0), now, held.teks, config);
+        const push::PushVerdict verdict =
+            receiver.receive(datagram, *held.kek, held.sequence.value_or(0), now, held.teks);
         if (!verdict.accepted())
             throw std::runtime_error("push " + std::to_string(i) + " refused: " + verdict.message);
         auto applied = push::apply(held, *verdict.update, now);

@@ -47,8 +47,10 @@ run_bench() {
 if [ "$quick" = yes ]; then policies=100; else policies=10000; fi
 run_bench kernel-policies 3 "$build/bench/bench-kernel-policies" "$policies"
 run_bench registration 4 bash "$here/registration.sh"
+run_bench storm 2 bash "$here/storm.sh"
 if [ "$quick" = yes ]; then pushes=5; else pushes=500; fi
 run_bench push-processing 1 "$build/bench/bench-push-processing" "$pushes"
+run_bench push-to-kernel 1 "$build/bench/bench-push-to-kernel" --kernel fake "$pushes"
 run_bench memory 3 bash "$here/memory.sh"
 run_bench startup 4 bash "$here/startup.sh"
 

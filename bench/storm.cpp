@@ -6,7 +6,9 @@
 // each member's wait (its start to its registration) as median, p99 and max, max/median
 // (target: no member waits more than 2x the median), and how many members had to retransmit.
 // Baseline: one registration alone with the same driver, in the same run, just before.
-//   bench-storm --server A --local A --psk-file F --group N [--members 200]
+// With --ks-pid, the key server's CPU time during the storm (from /proc) is set beside the
+// members' (this process's), to show which side the wall time went to.
+//   bench-storm --server A --local A --psk-file F --group N [--members 200] [--ks-pid PID]
 #include "gdoi/pull/registration.hpp"
 
 #include "bench/bench_row.hpp"
@@ -20,7 +22,10 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <poll.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 using namespace gdoi;
 using bench::format_seconds;
@@ -108,6 +113,30 @@ Storm run_storm(const pull::RegistrationConfig& config, const IpAddress& server,
     return out;
 }
 
+// CPU seconds (user + system) of process `pid` so far, from /proc/PID/stat; nullopt without it.
+std::optional<double> process_cpu_seconds(int pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!std::getline(stat, text)) return std::nullopt;
+    const auto close = text.rfind(')'); // the command name may hold spaces
+    if (close == std::string::npos) return std::nullopt;
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+        if (i == 14) utime = std::stod(field);
+        if (i == 15) stime = std::stod(field);
+    }
+    return (utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+double own_cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](timeval t) { return double(t.tv_sec) + double(t.tv_usec) * 1e-6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 } // namespace
 
 int main(int argc, char** argv) try {
@@ -120,6 +149,8 @@ int main(int argc, char** argv) try {
     app.add_option("--psk-file", psk_file)->required();
     app.add_option("--group", group)->required();
     app.add_option("--members", count);
+    int ks_pid = 0;
+    app.add_option("--ks-pid", ks_pid);
     CLI11_PARSE(app, argc, argv);
     if (count == 0) throw std::runtime_error("--members must be positive");
 
@@ -145,9 +176,23 @@ int main(int argc, char** argv) try {
     };
     config.group_id = group;
 
-    const Storm alone = run_storm(config, *server, 1);
-    const size_t exchange = alone.sent[0]; // datagrams of one exchange without loss
+    // Baseline: the median of 5 registrations alone (the first also warms OpenSSL up).
+    std::vector<double> lone;
+    size_t exchange = 0; // datagrams of one exchange without loss
+    for (int i = 0; i < 5; ++i) {
+        const Storm alone = run_storm(config, *server, 1);
+        lone.push_back(alone.waits[0]);
+        exchange = exchange ? std::min(exchange, alone.sent[0]) : alone.sent[0];
+    }
+    const double alone_median = percentile(lone, 0.5);
+    const auto ks_cpu_before = ks_pid ? process_cpu_seconds(ks_pid) : std::nullopt;
+    const double own_cpu_before = own_cpu_seconds();
     const Storm storm = run_storm(config, *server, count);
+    const double own_cpu = own_cpu_seconds() - own_cpu_before;
+    const auto ks_cpu_after = ks_pid ? process_cpu_seconds(ks_pid) : std::nullopt;
+    std::string cpu_split = "members' CPU (this process) " + format_seconds(own_cpu);
+    if (ks_cpu_before && ks_cpu_after)
+        cpu_split += ", key server's CPU " + format_seconds(*ks_cpu_after - *ks_cpu_before);
 
     const double median = percentile(storm.waits, 0.5);
     const double max = *std::max_element(storm.waits.begin(), storm.waits.end());
@@ -160,18 +205,18 @@ int main(int argc, char** argv) try {
     }();
     const std::string n = std::to_string(count);
     bench::print_row("2 storm: " + n + " members at once, DH 14, until all registered",
-                     format_seconds(storm.all_registered), format_seconds(alone.waits[0]) + " (1 alone)",
-                     storm.all_registered / alone.waits[0], "-",
+                     format_seconds(storm.all_registered), "p50 " + format_seconds(alone_median) + " (1 alone)",
+                     storm.all_registered / alone_median, "-",
                      std::to_string(retransmitted) + " of " + n + " members retransmitted (" +
                          std::to_string(extra) + " datagrams beyond the " +
-                         std::to_string(exchange) +
-                         " of an exchange); members and key server share this machine's cores; "
-                         "baseline: one registration alone, same driver, same run");
+                         std::to_string(exchange) + " of an exchange); " + cpu_split +
+                         " (members and key server share this machine's cores); "
+                         "baseline: one registration alone (median of 5), same driver, same run");
     bench::print_row("2 storm: " + n + " members, wait max / median",
                      "median " + format_seconds(median) + ", p99 " +
                          format_seconds(percentile(storm.waits, 0.99)) + ", max " +
                          format_seconds(max),
-                     format_seconds(alone.waits[0]) + " (1 alone)", max / median,
+                     "p50 " + format_seconds(alone_median) + " (1 alone)", max / median,
                      "max <= 2x median",
                      "each member's wait: its own start to its registration (the " + n +
                          " starts, each generating its DH key, spread over " +

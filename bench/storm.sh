@@ -15,5 +15,5 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$ST_DIR/ks-ke
 ks_config 1 2 >"$ST_DIR/ks.toml"
 st_ks_start "$ST_DIR/ks.toml"
 ip netns exec "$KS_NS" "$BENCH_BUILD/bench/bench-storm" --server 127.0.0.1 --local 127.0.0.1 \
-    --psk-file "$ST_DIR/psk" --group 5001 --members "$members" ||
+    --psk-file "$ST_DIR/psk" --group 5001 --members "$members" --ks-pid "$KS_PID" ||
     { tail -5 "$ST_DIR/ks.log" >&2; st_fail "bench-storm ($members members) failed"; }

@@ -18,8 +18,11 @@ public:
     // The key `der` read as `scheme`: the held one when both are what it was read from, else
     // read now (throws CryptoError like KekPublicKey::from_der, and then holds nothing).
     const KekPublicKey& get(KekSignatureScheme scheme, std::span<const uint8_t> der);
+    // How many times get() read a DER key, refused ones included.
+    size_t reads() const { return reads_; }
 
 private:
+    size_t reads_ = 0;
     std::optional<KekPublicKey> key_;
     KekSignatureScheme scheme_ = KekSignatureScheme::rsa;
     std::vector<uint8_t> der_;

@@ -2,6 +2,7 @@
 // ECDSA-256 and ECDSA-384 test vectors verified as published (r | s), sign/verify round trips
 // for every scheme and hash, and each refusal with its sentence: wrong key type, wrong curve,
 // truncated or DER-encoded signatures, flipped bits, contradictory SIG_HASH_ALGORITHM.
+#include "gdoi/crypto/kek_key_cache.hpp"
 #include "gdoi/crypto/kek_signature.hpp"
 #include "test/support/pcap_reader.hpp"
 
@@ -322,4 +323,39 @@ TEST_CASE("KEK private keys from PEM: of the configured kind and curve", "[crypt
     CHECK_THROWS_WITH(KekPrivateKey::load_pem_file(KekSignatureScheme::ecdsa_p256, rsa.path),
                       rsa.path + " does not hold an EC private key on P-256 or P-384");
     CHECK(KekPrivateKey::load_pem_file(KekSignatureScheme::rsa, rsa.path).key_bits() == 2048);
+}
+
+TEST_CASE("KEK key cache: read once per key, read again when the key or the scheme changes",
+          "[crypto][kek]") {
+    const auto first = KekPrivateKey::generate(KekSignatureScheme::rsa, 2048);
+    const auto second = KekPrivateKey::generate(KekSignatureScheme::rsa, 2048);
+    const auto data = text("rekey");
+    const auto signed_by_first = first.sign(HashAlgorithm::sha256, {data});
+    const auto signed_by_second = second.sign(HashAlgorithm::sha256, {data});
+    KekKeyCache cache;
+
+    CHECK(cache.get(KekSignatureScheme::rsa, first.public_key_der())
+              .verify(HashAlgorithm::sha256, {data}, signed_by_first)
+              .valid);
+    // The same DER again: the key already read, not read again.
+    CHECK(cache.get(KekSignatureScheme::rsa, first.public_key_der())
+              .verify(HashAlgorithm::sha256, {data}, signed_by_first)
+              .valid);
+    CHECK(cache.reads() == 1);
+
+    // A new KEK key: the new one verifies, the old one's signatures no longer do.
+    const auto& next = cache.get(KekSignatureScheme::rsa, second.public_key_der());
+    CHECK(next.verify(HashAlgorithm::sha256, {data}, signed_by_second).valid);
+    CHECK_FALSE(next.verify(HashAlgorithm::sha256, {data}, signed_by_first).valid);
+    CHECK(cache.reads() == 2);
+
+    // The same DER under another scheme is checked again (and refused); the cache then holds
+    // nothing and reads the good key anew.
+    CHECK_THROWS_WITH(cache.get(KekSignatureScheme::ecdsa_p256, second.public_key_der()),
+                      "SIG_ALGORITHM ECDSA-256 but the KD key is RSA");
+    CHECK_THROWS_AS(cache.get(KekSignatureScheme::rsa, text("not a key")), CryptoError);
+    CHECK(cache.get(KekSignatureScheme::rsa, second.public_key_der())
+              .verify(HashAlgorithm::sha256, {data}, signed_by_second)
+              .valid);
+    CHECK(cache.reads() == 5);
 }

@@ -130,6 +130,21 @@ std::optional<double> process_cpu_seconds(int pid) {
     return (utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
+// The namespace's UDP datagrams dropped because a socket's receive buffer was full
+// (/proc/net/snmp Udp RcvbufErrors); nullopt when unreadable.
+std::optional<long long> udp_receive_buffer_drops() {
+    std::ifstream snmp("/proc/net/snmp");
+    std::string names, values;
+    while (std::getline(snmp, names) && std::getline(snmp, values)) {
+        if (names.rfind("Udp:", 0) != 0) continue;
+        std::istringstream n(names), v(values);
+        std::string name, value;
+        while (n >> name && v >> value)
+            if (name == "RcvbufErrors") return std::stoll(value);
+    }
+    return std::nullopt;
+}
+
 double own_cpu_seconds() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
@@ -187,12 +202,17 @@ int main(int argc, char** argv) try {
     const double alone_median = percentile(lone, 0.5);
     const auto ks_cpu_before = ks_pid ? process_cpu_seconds(ks_pid) : std::nullopt;
     const double own_cpu_before = own_cpu_seconds();
+    const auto drops_before = udp_receive_buffer_drops();
     const Storm storm = run_storm(config, *server, count);
     const double own_cpu = own_cpu_seconds() - own_cpu_before;
+    const auto drops_after = udp_receive_buffer_drops();
     const auto ks_cpu_after = ks_pid ? process_cpu_seconds(ks_pid) : std::nullopt;
     std::string cpu_split = "members' CPU (this process) " + format_seconds(own_cpu);
     if (ks_cpu_before && ks_cpu_after)
         cpu_split += ", key server's CPU " + format_seconds(*ks_cpu_after - *ks_cpu_before);
+    if (drops_before && drops_after)
+        cpu_split += "; " + std::to_string(*drops_after - *drops_before) +
+                     " datagrams dropped by full UDP receive buffers (RcvbufErrors)";
 
     const double median = percentile(storm.waits, 0.5);
     const double max = *std::max_element(storm.waits.begin(), storm.waits.end());

@@ -1,8 +1,8 @@
 // Figure 3, our processing part only: COUNT GROUPKEY-PUSH rekeys made by the test key server's
 // own code (test/ks/rekey.*) checked by gdoi::push::PushReceiver (decrypt, signature, sequence,
 // payloads) and applied to the held policy (gdoi::push::apply), one after another as a member
-// receives them; p50/p99. Kernel programming is not in it (the daemon's plan on the fake kernel
-// and real netlink are left for later). Baseline: the KEK signature verification alone (RSA
+// receives them; p50/p99. Kernel programming is not in it (bench/push_to_kernel.cpp has the
+// daemon's plan on the fake kernel and real netlink). Baseline: the KEK signature verification alone (RSA
 // 2048, SHA-256) over the same datagram, timed in the same run.
 //   bench-push-processing [COUNT]
 #include "bench/bench_row.hpp"
@@ -72,8 +72,9 @@ int main(int argc, char** argv) try {
                      "p50 " + format_seconds(p50) + ", p99 " +
                          format_seconds(percentile(ours, 0.99)),
                      "p50 " + format_seconds(base), p50 / base, "p99 <= 1 ms",
-                     "check_push + push::apply on the held policy; baseline: the RSA-2048 "
-                     "signature verification alone; kernel programming not included");
+                     "PushReceiver (check_push, the KEK key held) + push::apply on the held "
+                     "policy; baseline: the RSA-2048 signature verification alone; kernel "
+                     "programming not included");
     return 0;
 } catch (const std::exception& e) {
     std::cerr << "bench-push-processing: " << e.what() << std::endl;

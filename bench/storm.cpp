@@ -1,6 +1,6 @@
 // Figure 2, the storm: MEMBERS members register at the same moment with one key server (the
 // morning after a power cut). Each member is a gdoi::pull::Registration, as gdoid drives it
-// (fresh Main Mode + GROUPKEY-PULL, gdoid's default retransmission: 1 s, doubling), with its
+// (fresh Main Mode + GROUPKEY-PULL, gdoid's retransmission: 1 s doubling, with jitter), with its
 // own UDP socket; all of them are started together and served by one poll loop, so the key
 // server sees MEMBERS concurrent exchanges over UDP. Reported: time until all are registered,
 // each member's wait (its start to its registration) as median, p99 and max, max/median
@@ -23,6 +23,7 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <random>
 #include <poll.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -54,9 +55,15 @@ struct Storm {
 Storm run_storm(const pull::RegistrationConfig& config, const IpAddress& server, size_t count) {
     std::vector<Member> members;
     members.reserve(count);
-    for (size_t i = 0; i < count; ++i)
-        members.push_back({std::make_unique<pull::Registration>(config),
+    std::random_device seeds;
+    for (size_t i = 0; i < count; ++i) {
+        // Each member its own jitter, as each gdoid seeds its own.
+        auto member = config;
+        member.phase1.retransmit.jitter_seed = seeds();
+        member.pull_retransmit.jitter_seed = seeds();
+        members.push_back({std::make_unique<pull::Registration>(member),
                            gdoi_test_ks::UdpSocket(config.phase1.local_address, 0), {}, {}, 0});
+    }
     const auto first = Clock::now();
     // Each member's first datagram leaves as soon as it started, as 200 boxes would send theirs.
     auto send = [&](Member& m) {
@@ -190,6 +197,10 @@ int main(int argc, char** argv) try {
         if (level >= ike::LogLevel::warning) std::cerr << text << std::endl;
     };
     config.group_id = group;
+    // gdoid's schedule (RegistrationDriver::attempt_config): a 10 s attempt (retry interval's
+    // default), resends after 1 s doubling, each wait shortened at random by up to a third.
+    config.phase1.retransmit = ike::member_retransmit_policy(std::chrono::seconds(10), 0);
+    config.pull_retransmit = config.phase1.retransmit;
 
     // Baseline: the median of 5 registrations alone (the first also warms OpenSSL up).
     std::vector<double> lone;

@@ -3,6 +3,7 @@
 #include "gdoi/ike/certificate_authentication.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include "gdoi/crypto/dh_group.hpp"
 
@@ -57,9 +58,7 @@ gdoi::pull::RegistrationConfig RegistrationDriver::attempt_config(const GroupCon
     attempt.phase1.log = std::move(log);
     // One attempt lives at most one retry interval; retransmissions happen inside it.
     const auto budget = std::max<gdoi::ike::Duration>(config.retry.interval, std::chrono::seconds(2));
-    attempt.phase1.retransmit.initial = std::min<gdoi::ike::Duration>(std::chrono::seconds(1), budget / 2);
-    attempt.phase1.retransmit.max_interval = std::min<gdoi::ike::Duration>(std::chrono::seconds(8), budget / 2);
-    attempt.phase1.retransmit.budget = budget;
+    attempt.phase1.retransmit = gdoi::ike::member_retransmit_policy(budget, std::random_device{}());
     attempt.pull_retransmit = attempt.phase1.retransmit;
     attempt.group_id = config.id;
     attempt.max_teks = config.max_teks;

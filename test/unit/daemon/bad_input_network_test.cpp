@@ -141,7 +141,7 @@ std::vector<Row> rows() {
              // padding after it: change an octet well inside the signature.
              return tamper(valid_push(), [](Bytes& body) { body[body.size() - 40] ^= 0x01; });
          },
-         server_address, "bad_signature", "refused"},
+         server_address, "bad_signature", "signature does not verify with the KEK's RSA key"},
         {"foreign signature (signed by another key server's key)",
          [] {
              static const auto other =
@@ -150,7 +150,7 @@ std::vector<Row> rows() {
              return gdoi::push::seal_push(kek(), other, gdoi::crypto::SignatureForm::digest_info,
                                           payload::sequence, chain);
          },
-         server_address, "bad_signature", "refused"},
+         server_address, "bad_signature", "signature does not verify with the KEK's RSA key"},
         {"replayed SEQ (equal to the last accepted)", [] { return valid_push(first_sequence); },
          server_address, "replayed_seq", "SEQ 10 is not greater than the last accepted 10"},
         {"old SEQ (below the last accepted)", [] { return valid_push(3); }, server_address,
@@ -172,7 +172,8 @@ std::vector<Row> rows() {
              set_header_length(d, uint32_t(d.size()));
              return d;
          },
-         server_address, "malformed", "decrypted push does not parse"},
+         server_address, "malformed",
+         "octets after the payload chain, more than one block of padding"},
     };
 }
 

@@ -120,6 +120,10 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                     ? ", " + std::to_string(group.ack_requests_ignored) + " ack request" +
                           (group.ack_requests_ignored == 1 ? "" : "s") + " ignored (see the log)"
                     : std::string()) +
+               (group.datagrams_ignored
+                    ? ", " + std::to_string(group.datagrams_ignored) + " stray datagram" +
+                          (group.datagrams_ignored == 1 ? "" : "s") + " ignored (see the log)"
+                    : std::string()) +
                "\n";
         if (group.match_direction != "both")
             out += "  match-direction: " + palette.yellow(group.match_direction) +

@@ -163,7 +163,8 @@ json to_json(const DaemonStatus& status) {
               {"pushes_rejected", group.pushes_rejected},
               {"pushes_rejected_by_reason", group.pushes_rejected_by_reason},
               {"acks_sent", group.acks_sent},
-              {"ack_requests_ignored", group.ack_requests_ignored}}},
+              {"ack_requests_ignored", group.ack_requests_ignored},
+              {"datagrams_ignored", group.datagrams_ignored}}},
         };
         if (group.kernel)
             entry["kernel"] = {{"state", group.kernel->state},
@@ -332,6 +333,9 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
             if (const auto ignored = it->find("ack_requests_ignored");
                 ignored != it->end() && ignored->is_number_unsigned())
                 group.ack_requests_ignored = ignored->get<uint64_t>();
+            if (const auto ignored = it->find("datagrams_ignored");
+                ignored != it->end() && ignored->is_number_unsigned())
+                group.datagrams_ignored = ignored->get<uint64_t>();
         }
         if (const auto it = entry.find("kernel"); it != entry.end() && it->is_object()) {
             KernelStatus kernel;

@@ -195,6 +195,7 @@ struct GroupStatus {
     std::map<std::string, uint64_t> pushes_rejected_by_reason;
     uint64_t acks_sent = 0;
     uint64_t ack_requests_ignored = 0; // RFC 8263 ack requests not answered
+    uint64_t datagrams_ignored = 0;    // not from a key server, or no exchange open
     std::optional<KernelStatus> kernel;
     std::string match_direction = "both"; // "input", "output" or "both"
     std::optional<std::string> bypass_mark; // "0x100/0x100"

@@ -66,6 +66,9 @@ struct GroupCounters {
     uint64_t ack_requests_ignored = 0; // pushes whose ack request went unanswered (push-ack off...)
     // Refused pushes by the first check that failed ("bad_signature", "replayed_seq" ...).
     std::map<std::string, uint64_t> pushes_rejected_by_reason;
+    // Datagrams that are neither a push nor part of a registration under way: from an address
+    // that is not a configured key server, or with no exchange open (stale or forged replies).
+    uint64_t datagrams_ignored = 0;
 };
 
 // How the current keys arrived: "pull" (registration) or "push" (a rekey from the server).

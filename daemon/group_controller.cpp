@@ -3,6 +3,8 @@
 
 #include <net/if.h>
 
+#include <algorithm>
+
 #include "daemon/log.hpp"
 #include "daemon/policy_summary.hpp"
 #include "daemon/rekey_schedule.hpp"
@@ -124,8 +126,29 @@ void GroupController::on_datagram(const ServerAddress& from, std::span<const uin
         on_push(from, bytes);
         return;
     }
-    driver_.on_datagram(from, bytes, gdoi::ike::Clock::now());
+    if (!driver_.on_datagram(from, bytes, gdoi::ike::Clock::now())) {
+        const auto& servers = group_.config().servers;
+        const bool from_server = std::any_of(servers.begin(), servers.end(),
+                                             [&](const ServerAddress& s) { return s.address == from.address; });
+        ignore_datagram(from, bytes.size(),
+                        from_server ? "no registration with that key server is under way"
+                                    : "the sender is not one of the group's key servers",
+                        from_server ? LogLevel::info : LogLevel::warning);
+        return;
+    }
     pump();
+}
+
+void GroupController::ignore_datagram(const ServerAddress& from, size_t size, const std::string& why,
+                                      LogLevel level) {
+    // Stale retransmissions (info: a key server's late answer is normal), a flood of forged
+    // replies: counted, logged once a minute per reason (not per sender: forged senders are
+    // many), nothing else happens.
+    ++group_.counters.datagrams_ignored;
+    if (auto d = rejected_push_log_.check(group_.name() + "/ignored/" + why); d.emit)
+        log_write(level, "datagram of " + std::to_string(size) + " octets from " + from.to_string() + " ignored: " + why +
+                        (d.suppressed ? " (" + std::to_string(d.suppressed) + " similar suppressed)" : ""),
+                    {.group = group_.name(), .server = from.to_string()});
 }
 
 void GroupController::pump() {

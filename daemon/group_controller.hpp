@@ -55,6 +55,7 @@ private:
     void handle(RegistrationProgress& progress);
     void arm_registration_timer();
     void on_push(const ServerAddress& from, std::span<const uint8_t> bytes);
+    void ignore_datagram(const ServerAddress& from, size_t size, const std::string& why, LogLevel level);
     void apply_removals();
     // Superseded or deleted TEKs leave the policy for good (servers keep listing them).
     void drop_retired_teks();

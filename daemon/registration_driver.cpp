@@ -113,12 +113,13 @@ void RegistrationDriver::begin_attempt(TimePoint now) {
     collect(now);
 }
 
-void RegistrationDriver::on_datagram(const ServerAddress& from, std::span<const uint8_t> bytes, TimePoint now) {
-    if (!active_ || !attempt_ || attempt_done_) return;
+bool RegistrationDriver::on_datagram(const ServerAddress& from, std::span<const uint8_t> bytes, TimePoint now) {
+    if (!active_ || !attempt_ || attempt_done_) return false;
     const auto& server = config_.servers[server_index_];
-    if (from.address != server.address) return; // not the server we are talking to
+    if (from.address != server.address) return false; // not the server we are talking to
     attempt_->on_datagram(bytes, now);
     collect(now);
+    return true;
 }
 
 void RegistrationDriver::on_timer(TimePoint now) {

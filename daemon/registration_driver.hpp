@@ -74,7 +74,9 @@ public:
     bool active() const { return active_; }
 
     // A datagram from `from`; ignored unless it comes from the server of the current attempt.
-    void on_datagram(const ServerAddress& from, std::span<const uint8_t> bytes, TimePoint now);
+    // False when the datagram was not taken: not from the server of the attempt under way, or
+    // no attempt under way.
+    bool on_datagram(const ServerAddress& from, std::span<const uint8_t> bytes, TimePoint now);
     void on_timer(TimePoint now);
     std::optional<TimePoint> next_timer() const;
 

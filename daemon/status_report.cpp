@@ -94,6 +94,7 @@ control::GroupStatus make_group_status(const Group& group) {
     status.pushes_rejected_by_reason = group.counters.pushes_rejected_by_reason;
     status.acks_sent = group.counters.acks_sent;
     status.ack_requests_ignored = group.counters.ack_requests_ignored;
+    status.datagrams_ignored = group.counters.datagrams_ignored;
     const auto& kernel = group.kernel;
     static constexpr const char* kernel_states[] = {"waiting", "installed", "error", "unavailable"};
     status.kernel = control::KernelStatus{kernel_states[size_t(kernel.state)], kernel.states, kernel.policies,

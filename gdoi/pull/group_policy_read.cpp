@@ -84,6 +84,10 @@ std::optional<std::string> check_tek(const SaTekPayload& p, TekPolicy& tek) {
     // Many senders share one SA and no replay window: extended sequence numbers cannot work.
     if (number_of(p.attributes, tek_attr::extended_sequence_number).value_or(0) != 0)
         return where + ": extended sequence numbers cannot work with many senders on one SA";
+    // Clear text on the WAN, and the kernel facade has no cipher_null: as in a push.
+    if (tek.cipher == TekCipher::null_encryption)
+        return where + ": ESP_NULL (no encryption) refused: the group's traffic would cross the "
+                       "WAN in clear text";
     // RFC 2407 section 4.5: without an SA Life Duration the lifetime is 28800 seconds.
     if (tek.lifetime.count() == 0) tek.lifetime = std::chrono::seconds(28800);
     return std::nullopt;

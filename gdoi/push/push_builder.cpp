@@ -12,27 +12,33 @@ namespace gdoi::push {
 
 using namespace gdoi::wire;
 
-std::vector<uint8_t> build_push(const PushSpec& spec) {
-    if (!spec.signer) throw std::invalid_argument("build_push: no signing key");
+namespace {
+
+crypto::KekSignatureSuite signature_suite(const KekPolicy& kek,
+                                          const crypto::KekPrivateKey& signer) {
     crypto::KekSignatureSuite suite;
     try {
-        suite = crypto::kek_signature_suite(spec.kek.signature_algorithm, spec.kek.signature_hash);
+        suite = crypto::kek_signature_suite(kek.signature_algorithm, kek.signature_hash);
     } catch (const crypto::CryptoError& e) {
         throw std::invalid_argument(std::string("build_push: ") + e.what());
     }
-    if (suite.scheme != spec.signer->scheme())
+    if (suite.scheme != signer.scheme())
         throw std::invalid_argument(
             "build_push: the KEK names SIG_ALGORITHM " +
-            std::string(crypto::sig_algorithm_name(spec.kek.signature_algorithm)) +
-            " but the signing key is " +
-            std::string(crypto::scheme_key_name(spec.signer->scheme())));
+            std::string(crypto::sig_algorithm_name(kek.signature_algorithm)) +
+            " but the signing key is " + std::string(crypto::scheme_key_name(signer.scheme())));
+    return suite;
+}
+
+} // namespace
+
+std::vector<uint8_t> push_chain(const PushSpec& spec, const std::function<void(Message&)>& edit) {
     Message m;
     m.header.set_cookies(spec.kek.spi);
     m.header.exchange_type = exchange::groupkey_push;
     m.header.flags = flags::encryption;
     m.header.message_id = 0;
     m.payloads.push_back(SeqPayload{spec.sequence});
-
     if (!spec.deletes.tek_spis.empty() || spec.deletes.all_teks) {
         DeletePayload d;
         d.doi = doi::gdoi;
@@ -72,23 +78,45 @@ std::vector<uint8_t> build_push(const PushSpec& spec) {
         if (!kd.packets.empty()) m.payloads.push_back(std::move(kd));
     }
 
-    // SIG with a placeholder of the final size, so the header length (signed) is final.
-    size_t sig_size = spec.signer->signature_size();
-    m.payloads.push_back(SigPayload{std::vector<uint8_t>(sig_size, 0)});
+    // An empty SIG last, so the chain's last next-payload names it; then header and SIG go.
+    m.payloads.push_back(SigPayload{});
+    if (edit) edit(m);
     std::vector<uint8_t> plain = encode_message(m, EncodeContext{spec.quirks});
-    size_t sig_offset = plain.size() - kGenericPayloadHeaderSize - sig_size;
+    std::vector<uint8_t> chain(plain.begin() + kHeaderSize,
+                               plain.end() - static_cast<long>(kGenericPayloadHeaderSize));
+    OPENSSL_cleanse(plain.data(), plain.size()); // KD key material
+    return chain;
+}
+
+std::vector<uint8_t> seal_push(const KekPolicy& kek, const crypto::KekPrivateKey& signer,
+                               crypto::SignatureForm form, uint8_t first_payload,
+                               std::span<const uint8_t> chain) {
+    const auto suite = signature_suite(kek, signer);
+    // Header and a SIG with a placeholder of the final size, so the header length (signed) is
+    // final; the chain goes between them.
+    Message m;
+    m.header.set_cookies(kek.spi);
+    m.header.exchange_type = exchange::groupkey_push;
+    m.header.flags = flags::encryption;
+    m.header.message_id = 0;
+    const size_t sig_size = signer.signature_size();
+    m.payloads.push_back(SigPayload{std::vector<uint8_t>(sig_size, 0)});
+    std::vector<uint8_t> plain = encode_message(m, EncodeContext{});
+    plain[16] = first_payload; // the header's next-payload
+    plain.insert(plain.begin() + static_cast<long>(kHeaderSize), chain.begin(), chain.end());
+    rewrite_header_length(plain, static_cast<uint32_t>(plain.size()));
+    const size_t sig_offset = kHeaderSize + chain.size();
     auto signed_data = push_signed_data(plain, sig_offset, plain.size());
-    auto signature =
-        spec.signer->sign(suite.hash, {kSignaturePrefix, signed_data}, spec.signature_form);
+    auto signature = signer.sign(suite.hash, {kSignaturePrefix, signed_data}, form);
     if (signature.size() != sig_size) throw std::logic_error("build_push: signature size changed");
     std::copy(signature.begin(), signature.end(),
-              plain.begin() + static_cast<long>(sig_offset + 4));
+              plain.begin() + static_cast<long>(sig_offset + kGenericPayloadHeaderSize));
 
     // Encrypt everything after the header with the KEK (CBC, the KEK's static IV), zero padded.
-    crypto::CbcCipher cipher = kek_cbc_cipher(spec.kek);
+    crypto::CbcCipher cipher = kek_cbc_cipher(kek);
     auto body = crypto::isakmp_pad(std::span(plain).subspan(kHeaderSize),
                                    crypto::cipher_block_size(cipher));
-    auto encrypted = crypto::cbc_encrypt(cipher, spec.kek.key, spec.kek.iv, body);
+    auto encrypted = crypto::cbc_encrypt(cipher, kek.key, kek.iv, body);
     // Reserve first: GCC 12's -Warray-bounds misreads an insert into a fresh 28-octet vector.
     std::vector<uint8_t> out;
     out.reserve(kHeaderSize + encrypted.size());
@@ -99,6 +127,15 @@ std::vector<uint8_t> build_push(const PushSpec& spec) {
     OPENSSL_cleanse(body.data(), body.size());
     OPENSSL_cleanse(signed_data.data(), signed_data.size());
     rewrite_header_length(out, static_cast<uint32_t>(out.size())); // wire length with padding
+    return out;
+}
+
+std::vector<uint8_t> build_push(const PushSpec& spec) {
+    if (!spec.signer) throw std::invalid_argument("build_push: no signing key");
+    signature_suite(spec.kek, *spec.signer); // refuse before encoding anything
+    auto chain = push_chain(spec);
+    auto out = seal_push(spec.kek, *spec.signer, spec.signature_form, payload::sequence, chain);
+    OPENSSL_cleanse(chain.data(), chain.size());
     return out;
 }
 

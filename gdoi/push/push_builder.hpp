@@ -6,9 +6,12 @@
 #include "gdoi/group_policy.hpp"
 #include "gdoi/push/push_update.hpp"
 #include "gdoi/server_quirks.hpp"
+#include "gdoi/wire/message.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace gdoi::push {
@@ -37,5 +40,20 @@ struct PushSpec {
 // Throws std::invalid_argument when the spec cannot be built (no signer, a signer of another
 // kind than the KEK's SIG_ALGORITHM, KEK unusable).
 std::vector<uint8_t> build_push(const PushSpec& spec);
+
+// build_push() in its two steps, for tests and the push fuzz target that change the payloads
+// between them (order, duplicates, lengths, attributes) and still get a push the member can
+// decrypt and verify. push_chain(): the encoded payloads before SIG (no header; the last one's
+// next-payload is SIG), first one SEQ; `edit` may change the decoded payloads before they are
+// encoded (the SIG placeholder is the last one).
+std::vector<uint8_t> push_chain(const PushSpec& spec,
+                                const std::function<void(wire::Message&)>& edit = {});
+// The key server's last step over any chain: header under `kek` (its SPI as cookies, E flag,
+// next-payload `first_payload`), `chain` as given, a SIG payload signed by `signer` over
+// "rekey" | HDR | chain, zero padding and CBC encryption with the KEK. Throws
+// std::invalid_argument like build_push().
+std::vector<uint8_t> seal_push(const KekPolicy& kek, const crypto::KekPrivateKey& signer,
+                               crypto::SignatureForm form, uint8_t first_payload,
+                               std::span<const uint8_t> chain);
 
 } // namespace gdoi::push

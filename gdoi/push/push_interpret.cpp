@@ -4,6 +4,7 @@
 #include "gdoi/push/push_policy_codec.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace gdoi::push {
 
@@ -17,6 +18,33 @@ uint32_t spi_u32(std::span<const uint8_t> b) {
 
 bool known(std::span<const TekPolicy> teks, uint32_t spi) {
     return std::any_of(teks.begin(), teks.end(), [&](const TekPolicy& t) { return t.spi == spi; });
+}
+
+// The longest TEK lifetime we install. Cisco GET VPN and Juniper Group VPNv2 key servers give
+// TEKs at most a day; a month is room for any server and still not "never".
+constexpr std::chrono::seconds kMaxTekLifetime{30 * 86400};
+
+// A pushed TEK as a member can install it, or why not.
+std::optional<std::string> check_installable(TekPolicy& tek, std::vector<std::string>& notes) {
+    // Group traffic would cross the WAN in clear text, and the kernel facade has no
+    // cipher_null (netlink/xfrm_translate): refused here, with the reason, rather than by the
+    // kernel at every retry.
+    if (tek.cipher == TekCipher::null_encryption)
+        return "ESP_NULL (no encryption) refused: the group's traffic would cross the WAN in clear "
+               "text";
+    // RFC 2407 section 4.5: without an SA Life Duration the lifetime is 28800 seconds; a
+    // registration reads it that way (gdoi/pull), so a push must too, or the TEK would
+    // never expire.
+    if (tek.lifetime.count() == 0) {
+        tek.lifetime = std::chrono::seconds(28800);
+        notes.push_back(
+            "TEK " + spi_hex(tek.spi) +
+            " came with lifetime 0 s (none): RFC 2407's 28800 s applies, as at registration");
+    }
+    if (tek.lifetime > kMaxTekLifetime)
+        return "lifetime " + std::to_string(tek.lifetime.count()) + " s is beyond " +
+               std::to_string(kMaxTekLifetime.count()) + " s (30 days): a key server error";
+    return std::nullopt;
 }
 
 // Juniper: "Policies for one TEK must come in pairs"; a TEK to a multicast group has no mirror.
@@ -141,12 +169,28 @@ std::variant<PushUpdate, std::string> interpret_push(const Message& m, const Kek
                 continue;
             }
             if (known(u.teks, t->spi)) return "TEK " + spi_hex(t->spi) + " appears twice";
+            if (auto problem = check_installable(*tek.value, u.notes)) {
+                u.rejected_teks.push_back({t->spi, *problem});
+                continue;
+            }
             u.teks.push_back(std::move(*tek.value));
         }
     } else if (kd) {
         u.notes.push_back("KD without an SA payload ignored");
     }
     reject_unpaired(u, current_teks);
+    // A KEK that expires before the TEKs is accepted (nothing is unsafe about it), but no push
+    // can be received once it is gone: the member pulls before then (its pull window follows
+    // the KEK), and the operator is told why it will.
+    if (const KekPolicy* k = u.kek ? &*u.kek : nullptr; k && k->lifetime.count() > 0)
+        for (const auto& t : u.teks)
+            if (t.lifetime > k->lifetime) {
+                u.notes.push_back("KEK lifetime " + std::to_string(k->lifetime.count()) +
+                                  " s is shorter than TEK " + spi_hex(t.spi) + "'s " +
+                                  std::to_string(t.lifetime.count()) +
+                                  " s: the member pulls new keys before the KEK expires");
+                break;
+            }
     for (const auto& t : u.teks)
         if (!known(current_teks, t.spi)) u.new_tek_spis.push_back(t.spi);
 

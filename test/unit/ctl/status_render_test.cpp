@@ -116,3 +116,20 @@ TEST_CASE("status names the Phase 1 in use and how pushes are signed", "[ctl]") 
     CHECK(text.find("  phase 1: AES-256-CBC/SHA256/MODP-2048 (group 14), 86400 s, pre-shared key\n") !=
           std::string::npos);
 }
+
+// The bad-input catalogue's counter for stray datagrams (docs/bad-input.md): in the JSON that
+// gdoictl status --json prints, back from it, and on the pushes line.
+TEST_CASE("ignored datagrams: in the JSON and on the pushes line", "[ctl]") {
+    auto status = sample();
+    status.groups[0].datagrams_ignored = 1000;
+    status.groups[1].datagrams_ignored = 1;
+    const auto json = control::to_json(status);
+    CHECK(json["groups"][0]["counters"]["datagrams_ignored"] == 1000);
+    std::string error;
+    const auto back = control::status_from_json(json, error);
+    REQUIRE(back);
+    CHECK(back->groups[0].datagrams_ignored == 1000);
+    const auto text = render_status(status, false);
+    CHECK_THAT(text, Catch::Contains("0 rejected, 1000 stray datagrams ignored (see the log)\n"));
+    CHECK_THAT(text, Catch::Contains("0 rejected, 1 stray datagram ignored (see the log)\n"));
+}

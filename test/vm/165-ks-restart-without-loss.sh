@@ -2,35 +2,32 @@
 # A key server that restarts with new keys and a new KEK while the members are registered
 # (issue 17, restart without loss). host-a1 pings host-b1 as fast as TCG allows (ping -i 0.002)
 # through gm-a and gm-b while ks1 is stopped and started again (glab_ks_restart: its next KEK
-# signing key made before the stop, so the server is gone for a second or two, not for the ~10 s
-# an RSA key takes under TCG; TEKs of 300 s, far longer than that). The restarted server has a
+# signing key made before (glab_ks_next_key), so the server is gone only while it starts, not
+# also while an RSA key is made; TEKs of an hour, far longer than that). The restarted server has a
 # new KEK (SPI, key, signing key) and new TEKs $NEW_AB/$NEW_BA, and its first push (push-now: a
 # rekey with TEKs newer still) goes to the members under that KEK. Asserts:
-#   - a. both members refuse the push (they cannot authenticate it: `unknown_kek_spi` counted, no
+#   - both members refuse the push (they cannot authenticate it: `unknown_kek_spi` counted, no
 #     push accepted) and take it as the sign that the server lost its state: each registers
 #     again with a new Main Mode (log, `registrations`), without dropping the SAs in use;
 #   - both then hold the server's new KEK (`gdoictl status`, the key server's own status) and its
 #     TEKs; host-a1's echoes leave under the old TEK until the ATD has passed and then under
 #     the pushed TEK, never the one in between (policy/tek_schedule.cpp), SPIs in order;
-#   - b. ks1 restarted once more, now without a push: each member's next pull (pull-window
-#     "252s-250s": 48 s after its keys arrived, every 3 s while they are not renewed) under the
-#     old Phase 1 SA goes unanswered, and Main Mode with ks1 follows at once; both hold the new
-#     KEK and TEKs, host-a1's echoes switch to $NEW2_AB after the ATD;
-#   - 0 echoes lost in each step (counts printed);
-#   - the core capture of both steps decrypted with every key the kernel held (collected before
-#     and after each): ESP only, outer addresses = inner, next header 4, ICV good; no clear
-#     text; xfrm_stat clean.
+#   - 0 echoes lost across the restart and the switch (counts printed);
+#   - the core capture decrypted with every key the kernel held (collected before and after):
+#     ESP only, outer addresses = inner, next header 4, ICV good; no clear text; xfrm_stat clean.
+# The other sign, a pull under the old Phase 1 SA that goes unanswered (Main Mode follows at
+# once), is shown by unit-daemon-registration; here the hour-long TEKs leave no pull in the run.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/topology.sh"
 . "$here/lib/static-esp.sh" # xfrm_stat_check
 . "$here/lib/gdoi-lab.sh"
 GLAB_DATAPATH_KEYS=yes
-GLAB_TEK_LIFETIME=300
-GLAB_KS_ATD=15 # both members re-register within it (same push; pull windows 2 s wide)
-GLAB_KS_DTD=25
-GLAB_MEMBER_EXTRA='rekey = { pull-window = "252s-250s" }'
-NEW_AB=0x20000101 NEW_BA=0x20000102 NEW2_AB=0x20000201 NEW2_BA=0x20000202
+# TEKs of an hour (the default): a loaded machine once took 5 minutes from the key server's
+# start to its restart. The ATD is what lets the members re-register at different moments.
+GLAB_KS_ATD=30
+GLAB_KS_DTD=40
+NEW_AB=0x20000101 NEW_BA=0x20000102
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
@@ -96,6 +93,7 @@ has_teks() {
         fail "$step: $gm: TEKs$missing missing from gdoictl status ($teks)"
 }
 
+glab_ks_next_key ks1 # before the flood: only the restart itself falls into it
 lab_capture core to-gma "$GLAB_LOGS/ks-restart.pcap" "net 10.0.0.0/8"
 
 # ---------------------------------------------------------------- a. its first push says it
@@ -131,43 +129,21 @@ for gm in gm-a gm-b; do
         fail "a: $gm: no re-registration on the unknown KEK (registrations ${registrations[$gm]} -> $n; $log)"
     has_teks a "$gm" "$NEW_AB" "$NEW_BA" $pushed
 done
-unknown_before=$refused # gm-b's
 
-# ---------------------------------------------------------------- b. the next pull says it
-step_begins
-glab_ping_flood_start b
-GLAB_TEK_SPI_AB=$NEW2_AB GLAB_TEK_SPI_BA=$NEW2_BA glab_ks_restart ks1 || fail "b: ks1 did not start again"
-newer_kek=$(ks_kek)
-[ -n "$newer_kek" ] && [ "$newer_kek" != "$new_kek" ] && ok "b: ks1 restarted with a new KEK $newer_kek and TEKs $NEW2_AB/$NEW2_BA, no push" ||
-    fail "b: ks1's KEK after the restart: '$newer_kek' (before: $new_kek)"
-follow b "$newer_kek"
-sending b "$NEW2_AB"
-glab_ping_flood_stop b || failures=$((failures + 1))
-for gm in gm-a gm-b; do
-    json=$(glab_status "$gm") log=$(step_log b "$gm")
-    n=$(counter "['registrations']")
-    grep -q 'reused Phase 1 SA, now dropped; Main Mode follows at once' "$log" &&
-        grep -q "Main Mode with $LAB_KS1: Phase 1 established" "$log" && ((n == registrations[$gm] + 1)) &&
-        ok "b: $gm: its pull went unanswered, a new Main Mode followed at once (registrations ${registrations[$gm]} -> $n)" ||
-        fail "b: $gm: no Main Mode after the unanswered pull (registrations ${registrations[$gm]} -> $n; $log)"
-    has_teks b "$gm" "$NEW2_AB" "$NEW2_BA"
-done
-[ "$(counter "['pushes_rejected_by_reason'].get('unknown_kek_spi', 0)")" = "$unknown_before" ] ||
-    fail "b: gm-b counted pushes under an unknown KEK though ks1 pushed nothing"
 lab_capture_stop
 
 spis=$(glab_spi_sequence "$GLAB_LOGS/ks-restart.pcap" "$LAB_HOST_A1" "$LAB_HOST_B1")
 echo "host-a1 -> host-b1 SPIs on the wire, in order: $spis"
-[ "$spis" = "$GLAB_TEK_SPI_AB $pushed_ab $NEW2_AB " ] &&
-    ok "host-a1's echoes: $GLAB_TEK_SPI_AB, after a's ATD the pushed $pushed_ab (never $NEW_AB), after b's $NEW2_AB" ||
-    fail "host-a1's SPIs on the wire: '$spis' (want $GLAB_TEK_SPI_AB ${pushed_ab:-<pushed>} $NEW2_AB)"
+[ -n "$pushed_ab" ] && [ "$spis" = "$GLAB_TEK_SPI_AB $pushed_ab " ] &&
+    ok "host-a1's echoes: $GLAB_TEK_SPI_AB until the ATD, then the pushed $pushed_ab (never $NEW_AB)" ||
+    fail "host-a1's SPIs on the wire: '$spis' (want $GLAB_TEK_SPI_AB then ${pushed_ab:-the pushed TEK})"
 
 said=$(lab_capture_complete "$GLAB_LOGS/ks-restart.pcap") && ok "$said" || fail "$said"
 flows=$(glab_wire_flows "$GLAB_LOGS/ks-restart.pcap" "@$records")
 printf '%s\n' "$flows"
 read -r _ esp clear problems < <(grep '^SUMMARY' <<<"$flows")
 ((esp > 1000)) && [ "$clear" = 0 ] && [ "$problems" = 0 ] &&
-    ok "$esp ESP packets decrypted with the keys of all three servers' lives: ICV good, outer = inner, next header 4; no clear text" ||
+    ok "$esp ESP packets decrypted with the keys of both servers' lives: ICV good, outer = inner, next header 4; no clear text" ||
     fail "core capture: $esp ESP, $clear clear, $problems problem(s) ($(wc -l <"$records") keys read from the kernel)"
 xfrm_stat_check gm-a gm-b
 cat "$GLAB_LOGS/counts.txt"

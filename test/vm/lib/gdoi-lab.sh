@@ -22,9 +22,10 @@
 #                                 wait for its control socket
 #   glab_ks_stop [NODE]           stop NODE's key server (ks1) and wait; glab_ks_start starts it
 #                                 again with new keys (a new KEK signing key, new TEK keys)
-#   glab_ks_restart [NODE]        NODE's next KEK signing key made first, then glab_ks_stop and
-#                                 glab_ks_start (new keys, GLAB_TEK_SPI_* at the call); prints
-#                                 how long the server was down
+#   glab_ks_next_key [NODE]       make the KEK signing key NODE's next start takes (ahead of time)
+#   glab_ks_restart [NODE]        glab_ks_stop and glab_ks_start with new keys (that signing key,
+#                                 made first if missing; GLAB_TEK_SPI_* at the call); prints how
+#                                 long the server was down
 #   glab_ks_call NODE JSON        one request on NODE's control channel; prints the reply line;
 #                                 status 0 if "ok":true, 1 if "ok":false, 2 if no reply
 #   glab_ks_command CMD [NODE]    glab_ks_call NODE '{"command":"CMD"}' (NODE default ks1)
@@ -345,14 +346,19 @@ glab_ks_stop() {
     rm -f "${GLAB_KS_SOCKET[$node]}"
 }
 
-# glab_ks_restart [NODE]: NODE's key server (ks1) stopped and started again with new keys: a
-# new KEK signing key, made before the stop (an RSA key costs seconds under TCG, which the
-# members would otherwise spend without a server), new KEK and TEK keys (GLAB_TEK_SPI_* at the
-# call). Prints how long no server was there ("ks1 restarted: down 1.4 s").
-glab_ks_restart() {
-    local node=${1:-ks1} started
+# glab_ks_next_key [NODE]: the KEK signing key NODE's key server takes at its next start, made
+# now (an RSA key costs seconds to minutes under TCG on a loaded machine: make it before the
+# step that restarts the server). glab_ks_restart [NODE]: NODE's key server (ks1) stopped and
+# started again with new keys: that signing key (made first if it is not there), new KEK and
+# TEK keys (GLAB_TEK_SPI_* at the call). Prints how long no server was there.
+glab_ks_next_key() {
+    local node=${1:-ks1}
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$GLAB_RUN/$node/kek-signing.next.pem" 2>/dev/null ||
         { _glab_die "openssl could not generate the next KEK signing key"; return 1; }
+}
+glab_ks_restart() {
+    local node=${1:-ks1} started
+    [ -f "$GLAB_RUN/$node/kek-signing.next.pem" ] || glab_ks_next_key "$node" || return 1
     started=$(date +%s.%N)
     glab_ks_stop "$node" && glab_ks_start "$node" || return 1
     echo "$node restarted: down $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$started" "$(date +%s.%N)") s"

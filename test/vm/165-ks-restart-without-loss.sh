@@ -5,7 +5,8 @@
 # signing key made before (glab_ks_next_key), so the server is gone only while it starts, not
 # also while an RSA key is made; TEKs of an hour, far longer than that). The restarted server has a
 # new KEK (SPI, key, signing key) and new TEKs $NEW_AB/$NEW_BA, and its first push (push-now: a
-# rekey with TEKs newer still) goes to the members under that KEK. Asserts:
+# rekey with TEKs newer still) goes to the KEK's multicast group (routed by core) under that KEK.
+# Asserts:
 #   - both members refuse the push (they cannot authenticate it: `unknown_kek_spi` counted, no
 #     push accepted) and take it as the sign that the server lost its state: each registers
 #     again with a new Main Mode (log, `registrations`), without dropping the SAs in use;
@@ -27,6 +28,9 @@ GLAB_DATAPATH_KEYS=yes
 # start to its restart. The ATD is what lets the members re-register at different moments.
 GLAB_KS_ATD=30
 GLAB_KS_DTD=40
+# The restarted server has no members to push to: its push reaches them only as multicast, which
+# core routes from br-ks to both members (as 120 does).
+GLAB_KS_MULTICAST_TTL=4
 NEW_AB=0x20000101 NEW_BA=0x20000102
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -44,14 +48,15 @@ sent_under() {
 }
 
 lab_up
+lab_multicast_routing core br-ks "to-gma to-gmb" 239.192.0.1 "$LAB_KS1"
 glab_up || { echo "FAIL: the members did not register (logs in $GLAB_LOGS)"; exit 1; }
 old_kek=$(group_json gm-a "['kek']['spi']")
 ok "gm-a and gm-b registered with ks1 (KEK $old_kek, TEKs $GLAB_TEK_SPI_AB/$GLAB_TEK_SPI_BA)"
 records=$GLAB_LOGS/sa-records.txt # every TEK key the kernel held, for the decryption at the end
 glab_esp_sa_records gm-a >"$records"
-# follow STEP KEK: wait (60 s at most) until both members hold the key server's KEK KEK
+# follow STEP KEK: wait (120 s at most) until both members hold the key server's KEK KEK
 follow() {
-    local step=$1 kek=$2 a="" b="" deadline=$((SECONDS + 60))
+    local step=$1 kek=$2 a="" b="" deadline=$((SECONDS + 120))
     while ((SECONDS < deadline)); do
         a=$(group_json gm-a "['kek']['spi']") b=$(group_json gm-b "['kek']['spi']")
         [ "$a" = "$kek" ] && [ "$b" = "$kek" ] && break

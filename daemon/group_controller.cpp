@@ -265,6 +265,7 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
             log_warning("GROUPKEY-PUSH from " + from.to_string() + " refused (" + reason + "): " + verdict.message +
                             (d.suppressed ? " (" + std::to_string(d.suppressed) + " similar suppressed)" : ""),
                         {.group = group_.name(), .server = server, .message_id = message_id::push_refused});
+        if (verdict.reason == gdoi::push::PushReason::unknown_kek_spi) on_unknown_kek(from);
         return;
     }
     const auto& update = *verdict.update;
@@ -309,6 +310,26 @@ void GroupController::on_push(const ServerAddress& from, std::span<const uint8_t
     }
     sync_multicast_socket();
     schedule_pull();
+}
+
+void GroupController::on_unknown_kek(const ServerAddress& from) {
+    // Nothing of such a push is used: without our KEK it cannot be decrypted, let alone
+    // authenticated. But a key server rekeys a live KEK under that KEK (RFC 6407 section 4:
+    // the KEK SPI is the cookie pair of every push), so a push from one of our servers under
+    // another SPI says it has lost our group's state (a restart with new keys) or that we
+    // missed a KEK rekey. Either way only a new registration brings the KEK it now pushes
+    // under; Cisco members re-register on this sign too. The SAs we hold stay in use until
+    // they expire, and the new TEKs take over by the rule of policy/tek_schedule.cpp.
+    const auto& servers = group_.config().servers;
+    switch (unknown_kek_.on_unknown_kek(from, servers, driver_.active(), std::chrono::steady_clock::now())) {
+    case UnknownKekReregistration::Decision::not_a_server:
+    case UnknownKekReregistration::Decision::registration_busy:
+    case UnknownKekReregistration::Decision::held_off: return;
+    case UnknownKekReregistration::Decision::reregister: break;
+    }
+    reregister("GROUPKEY-PUSH from key server " + from.to_string() +
+               " under a KEK SPI this member was never given: the server appears to have restarted with new "
+               "keys; registering again (the current SAs stay until they expire; at most once a minute)");
 }
 
 void GroupController::apply_removals() {

@@ -22,6 +22,7 @@
 #include "daemon/push_ack_requests.hpp"
 #include "daemon/rate_limiter.hpp"
 #include "daemon/registration_driver.hpp"
+#include "daemon/unknown_kek_reregistration.hpp"
 #include "gdoi/group_policy.hpp"
 #include "gdoi/push/push_apply.hpp"
 #include "gdoi/push/push_receiver.hpp"
@@ -56,6 +57,7 @@ private:
     void arm_registration_timer();
     void on_push(const ServerAddress& from, std::span<const uint8_t> bytes);
     void ignore_datagram(const ServerAddress& from, size_t size, const std::string& why, LogLevel level);
+    void on_unknown_kek(const ServerAddress& from);
     void apply_removals();
     // Superseded or deleted TEKs leave the policy for good (servers keep listing them).
     void drop_retired_teks();
@@ -91,6 +93,7 @@ private:
     std::vector<gdoi::TekPolicy> retired_teks_; // their policies, for telling old from new
     std::set<size_t> contacted_servers_; // INITIAL-CONTACT only on first contact (RFC 2407 4.6.3.3)
     RateLimiter rejected_push_log_;
+    UnknownKekReregistration unknown_kek_; // a server that restarted with a new KEK
     std::mt19937_64 random_;
 };
 

@@ -162,21 +162,31 @@ void RegistrationDriver::collect(TimePoint now) {
                 // The server may have rebooted and forgotten the SA, or dropped it for its own
                 // reasons: the retry, like every later registration, negotiates a new one.
                 live_phase1_.erase(server_index_);
-                event.reason += " (under the reused Phase 1 SA, now dropped; the next attempt runs Main Mode)";
+                event.reason += " (under the reused Phase 1 SA, now dropped; Main Mode follows at once)";
+                // The PULL was a shortcut, not one of the server's attempts: a key server that
+                // restarted and forgot the SA gets its Main Mode now, with every configured
+                // attempt still ahead (counted, it would take one of them from the Main Mode).
+                attempt_failed(std::move(event.reason), now, /*counted=*/false);
+                continue;
             }
             attempt_failed(std::move(event.reason), now);
         }
     }
 }
 
-void RegistrationDriver::attempt_failed(std::string reason, TimePoint now) {
+void RegistrationDriver::attempt_failed(std::string reason, TimePoint now, bool counted) {
     // Attempts toward one server start one retry interval apart (Juniper: "retry 3 times,
     // 10 s apart, then move to the next server"); a quick refusal waits out the interval.
-    const TimePoint next = std::max(now, attempt_started_ + config_.retry.interval);
+    const TimePoint next = counted ? std::max(now, attempt_started_ + config_.retry.interval) : now;
     auto failed = progress(RegistrationProgress::Kind::attempt_failed);
     failed.reason = reason;
     failed.next_attempt_at = next;
     events_.push_back(std::move(failed));
+    if (!counted) {
+        --attempt_number_;
+        wait_until_ = next;
+        return;
+    }
     if (attempt_number_ > config_.retry.count) {
         // This server had its first try and all its retries: the next one, or a new round.
         attempt_number_ = 0;

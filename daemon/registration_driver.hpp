@@ -86,7 +86,9 @@ public:
 private:
     void begin_attempt(TimePoint now);
     void collect(TimePoint now);
-    void attempt_failed(std::string reason, TimePoint now);
+    // `counted`: the attempt was one of the server's configured tries (a failed PULL under a
+    // reused Phase 1 SA is not: Main Mode with the same server follows at once).
+    void attempt_failed(std::string reason, TimePoint now, bool counted = true);
     RegistrationProgress progress(RegistrationProgress::Kind kind) const;
 
     const GroupConfig& config_;

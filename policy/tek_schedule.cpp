@@ -133,7 +133,14 @@ std::vector<TekSchedule> GroupTimeline::schedule() const {
             s.activate_outbound_at = k.received_at;
             if (i > 0) {
                 // Senders switch when the key server's ATD has passed, but never later than
-                // `lead` before the old key expires (Juniper: 30 s), so no gap opens.
+                // `lead` before the old key expires (Juniper: 30 s), so no gap opens. RFC 6407
+                // section 5.3.1: "The ATD defines how long active members should wait after
+                // receiving new SAs before sending traffic over them." This holds for new TEKs
+                // from a registration too, not only a push: a key server that restarted with
+                // new keys teaches them to each member at its own re-registration, so while
+                // our previous TEK is valid we keep sending on it for the ATD (inbound takes
+                // both from receipt on), as Cisco members do, and the members that learn
+                // later can still read us.
                 const TimePoint switch_by = before(chain.back().expires_at, lead_);
                 TimePoint t = switch_by;
                 if (k.activation_delay)
@@ -146,7 +153,14 @@ std::vector<TekSchedule> GroupTimeline::schedule() const {
                 // restarted 8 s after a push lost its first echoes). Without an ATD (a server
                 // that only lets members pull) the old key stays in use until `lead` before
                 // its end, as above: the others may not have pulled the new one yet.
-                if (k.activation_delay && k.received_at == list[i - 1]->received_at) t = k.received_at;
+                // But when we still hold a TEK of our own from before this registration (the
+                // server restarted with new keys and pushed them before we noticed), the others
+                // still send and read our old TEK too: the newest waits the same ATD as the
+                // TEK above it, and the ones between are never sent with.
+                if (k.activation_delay && k.received_at == list[i - 1]->received_at)
+                    t = list.front()->received_at < k.received_at
+                            ? chain.back().activate_outbound_at
+                            : k.received_at;
                 if (t == never) t = k.received_at; // an old key without end and no ATD
                 s.activate_outbound_at = std::max(t, k.received_at);
             }

@@ -301,7 +301,7 @@ TEST_CASE("registration: a failed PULL under the reused SA drops it; the retry r
         REQUIRE(lab.started.size() == 2);
         CHECK(lab.started[0].reused_phase1);
         CHECK_FALSE(lab.started[1].reused_phase1);
-        CHECK(lab.started[1].attempt == 2);
+        CHECK(lab.started[1].attempt == 1); // the PULL was not one of the server's attempts
         CHECK(seconds_since_start(lab.attempts[1].second) - seconds_since_start(lab.attempts[0].second) ==
               Approx(10.0));
         const auto failed = std::find_if(lab.events.begin(), lab.events.end(), [](const RegistrationProgress& e) {
@@ -310,6 +310,7 @@ TEST_CASE("registration: a failed PULL under the reused SA drops it; the retry r
         REQUIRE(failed != lab.events.end());
         CHECK_THAT(failed->reason, Catch::Contains("did not answer GROUPKEY-PULL message 1") &&
                                        Catch::Contains("reused Phase 1 SA, now dropped"));
+        CHECK(failed->next_attempt_at == lab.attempts[1].second); // Main Mode at once
         CHECK(lab.main_mode_messages[0] == 3);
         CHECK(lab.endpoints[0]->phase1_sa_count() == 1);
     }

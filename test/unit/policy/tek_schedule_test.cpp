@@ -223,3 +223,67 @@ TEST_CASE("a superseded TEK the key server keeps listing never comes back", "[sc
     CHECK_FALSE(schedule_of(timeline, 0x2000).retired_sender_at(at(90s)));
     CHECK_FALSE(schedule_of(timeline, 0x3000).retired_sender_at(at(86s)));
 }
+
+TEST_CASE(
+    "a key server restarted with new keys: its TEKs are received at once, sent with after its ATD",
+    "[schedule][ks-restart]") {
+    // Registered at t0 (TEK 0x1000, 600 s); the server restarts and forgets it. Our
+    // re-registration at 100 s brings only its new TEK 0x2000 for the same ACL entry. The other
+    // members still send 0x1000 until they re-register too: switching at once would make them
+    // drop what we send; they all switch within the ATD of the registration that taught them.
+    GroupTimeline timeline(4s);
+    timeline.observe(group_policy({tek(0x1000, "10.1.0.0/16", "10.2.0.0/16", 600s)}, 20s, 30s),
+                     t0());
+    timeline.observe(group_policy({tek(0x2000, "10.1.0.0/16", "10.2.0.0/16", 600s)}, 20s, 30s),
+                     at(100s));
+    const auto old_tek = schedule_of(timeline, 0x1000);
+    const auto new_tek = schedule_of(timeline, 0x2000);
+    REQUIRE(new_tek.slot == old_tek.slot);
+    CHECK(new_tek.install_at == at(100s)); // inbound at once: the others may switch before us
+    CHECK(new_tek.activate_outbound_at == at(120s));
+    CHECK(old_tek.outbound_at(at(119s)));
+    CHECK_FALSE(new_tek.outbound_at(at(119s)));
+    CHECK(new_tek.outbound_at(at(120s)));
+    CHECK(old_tek.inbound_at(at(120s)));
+    CHECK(old_tek.remove_at == at(130s)); // the DTD after the new TEK's receipt
+    CHECK(old_tek.expires_at == at(600s));
+
+    SECTION("an old TEK too close to its end for the ATD is left the lead before it expires") {
+        GroupTimeline late(4s);
+        late.observe(group_policy({tek(0x1000, "10.1.0.0/16", "10.2.0.0/16", 110s)}, 20s, 30s),
+                     t0());
+        late.observe(group_policy({tek(0x2000, "10.1.0.0/16", "10.2.0.0/16", 600s)}, 20s, 30s),
+                     at(100s));
+        CHECK(schedule_of(late, 0x2000).activate_outbound_at == at(106s));
+        CHECK(schedule_of(late, 0x1000).remove_at == at(110s));
+    }
+}
+
+TEST_CASE(
+    "a restarted key server's TEK and its push's newer one learnt together while ours is valid: "
+    "the newest after the ATD",
+    "[schedule][ks-restart]") {
+    // The server restarted with 0x2000, pushed 0x3000 under its new KEK (which we could not
+    // read) and our re-registration brings both. The group still sends 0x1000 until each
+    // member re-registers: not at once, as for a member that joins with nothing of its own.
+    GroupTimeline timeline(4s);
+    timeline.observe(group_policy({tek(0x1000, "10.1.0.0/16", "10.2.0.0/16", 600s)}, 20s, 30s),
+                     t0());
+    timeline.observe(group_policy({tek(0x2000, "10.1.0.0/16", "10.2.0.0/16", 590s),
+                                   tek(0x3000, "10.1.0.0/16", "10.2.0.0/16", 600s)},
+                                  20s, 30s),
+                     at(100s));
+    const auto ours = schedule_of(timeline, 0x1000);
+    const auto middle = schedule_of(timeline, 0x2000);
+    const auto newest = schedule_of(timeline, 0x3000);
+    CHECK(newest.install_at == at(100s));
+    CHECK(middle.install_at == at(100s));
+    CHECK(newest.activate_outbound_at == at(120s));
+    CHECK(ours.deactivate_outbound_at == at(120s));
+    for (auto t : {at(100s), at(119s), at(120s), at(200s)})
+        CHECK_FALSE(middle.outbound_at(t));
+    CHECK(ours.outbound_at(at(119s)));
+    CHECK(newest.outbound_at(at(120s)));
+    CHECK(ours.remove_at == at(130s));
+    CHECK(middle.remove_at == at(130s));
+}

@@ -22,6 +22,10 @@
 #                                 wait for its control socket
 #   glab_ks_stop [NODE]           stop NODE's key server (ks1) and wait; glab_ks_start starts it
 #                                 again with new keys (a new KEK signing key, new TEK keys)
+#   glab_ks_next_key [NODE]       make the KEK signing key NODE's next start takes (ahead of time)
+#   glab_ks_restart [NODE]        glab_ks_stop and glab_ks_start with new keys (that signing key,
+#                                 made first if missing; GLAB_TEK_SPI_* at the call); prints how
+#                                 long the server was down
 #   glab_ks_call NODE JSON        one request on NODE's control channel; prints the reply line;
 #                                 status 0 if "ok":true, 1 if "ok":false, 2 if no reply
 #   glab_ks_command CMD [NODE]    glab_ks_call NODE '{"command":"CMD"}' (NODE default ks1)
@@ -52,7 +56,8 @@
 #                                 holds them (any address of the GLAB_FAMILY family: one record per SPI)
 #   glab_wire_flows PCAP NODE...  every packet between the LANs in PCAP (captured with
 #                                 LAB_SNAPLEN=2000), ESP decrypted with the keys of the NODEs'
-#                                 states (glab_esp_sa_records), one line per flow with its count:
+#                                 states (glab_esp_sa_records; a NODE written @FILE: the records
+#                                 in FILE, e.g. collected earlier), one line per flow with its count:
 #                                 "   3 x esp udp 10.1.0.10:40000 > 10.2.0.10:162" (ESP that
 #                                 decrypted with a good ICV, next header 4 and outer addresses =
 #                                 inner: the flow shown is the inner one) or "   3 x clear udp …";
@@ -260,8 +265,12 @@ glab_ks_start() {
     fi
     local dir=$GLAB_RUN/$node
     mkdir -p "$dir" && chmod 0700 "$dir"
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/kek-signing.pem" 2>/dev/null ||
-        { _glab_die "openssl could not generate the KEK signing key"; return 1; }
+    if [ -f "$dir/kek-signing.next.pem" ]; then # made ahead by glab_ks_restart
+        mv "$dir/kek-signing.next.pem" "$dir/kek-signing.pem"
+    else
+        openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/kek-signing.pem" 2>/dev/null ||
+            { _glab_die "openssl could not generate the KEK signing key"; return 1; }
+    fi
     GLAB_KS_SOCKET[$node]=$dir/control
     (umask 077 && cat >"$dir/ks.toml") <<TOML
 # gdoi-test-ks in $node, written by test/vm/lib/gdoi-lab.sh
@@ -335,6 +344,24 @@ glab_ks_stop() {
     wait "$pid" 2>/dev/null || true
     unset "GLAB_KS_PID[$node]"
     rm -f "${GLAB_KS_SOCKET[$node]}"
+}
+
+# glab_ks_next_key [NODE]: the KEK signing key NODE's key server takes at its next start, made
+# now (an RSA key costs seconds to minutes under TCG on a loaded machine: make it before the
+# step that restarts the server). glab_ks_restart [NODE]: NODE's key server (ks1) stopped and
+# started again with new keys: that signing key (made first if it is not there), new KEK and
+# TEK keys (GLAB_TEK_SPI_* at the call). Prints how long no server was there.
+glab_ks_next_key() {
+    local node=${1:-ks1}
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$GLAB_RUN/$node/kek-signing.next.pem" 2>/dev/null ||
+        { _glab_die "openssl could not generate the next KEK signing key"; return 1; }
+}
+glab_ks_restart() {
+    local node=${1:-ks1} started
+    [ -f "$GLAB_RUN/$node/kek-signing.next.pem" ] || glab_ks_next_key "$node" || return 1
+    started=$(date +%s.%N)
+    glab_ks_stop "$node" && glab_ks_start "$node" || return 1
+    echo "$node restarted: down $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$started" "$(date +%s.%N)") s"
 }
 
 glab_ks_call() {
@@ -726,7 +753,9 @@ glab_wire_flows() {
     local pcap=$1 node record
     shift
     local -a sa_opts=()
-    while read -r record; do sa_opts+=(-o "$record"); done < <(for node in "$@"; do glab_esp_sa_records "$node"; done | sort -u)
+    while read -r record; do sa_opts+=(-o "$record"); done < <(for node in "$@"; do
+        if [[ $node == @* ]]; then cat "${node#@}"; else glab_esp_sa_records "$node"; fi
+    done | sort -u)
     tshark -r "$pcap" -n -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
         "${sa_opts[@]}" -Y "ip and not (ip.flags.mf == 1 or ip.frag_offset > 0)" -T fields -E occurrence=a -E aggregator='|' \
         -e frame.number -e ip.src -e ip.dst -e ip.proto -e esp.spi -e esp.protocol -e esp.icv_good \

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The benchmarks that need the VM's kernel (ESP), all in one boot: run by bench/run_all.sh as
+#   scripts/vm run --build-dir BUILD -- bash bench/vm_run.sh [--quick]
+# Prints ROW lines (bench/bench_row.hpp's form) on stdout, progress on stderr:
+#   figure 1, states: bench-kernel-states (1,000 states; --quick 50)
+#   figure 5, datapath: bench/vm_datapath.sh (iperf3 5 s per path and protocol; --quick 1 s)
+#   figure 6, rekey loss: bench/vm_rekey_loss.sh (20 rekeys; --quick 2)
+# Exits non-zero when one of them failed (the others still run and report).
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+quick=no
+[ "${1:-}" = --quick ] && quick=yes
+build=${GDOID_BUILD_DIR:?run it through scripts/vm run --build-dir BUILD}
+if [ "$quick" = yes ]; then states=50 seconds=1 rekeys=2; else states=1000 seconds=5 rekeys=20; fi
+status=0
+
+echo "bench: figure 1, $states ESP states" >&2
+"$build/bench/bench-kernel-states" "$states" || status=1
+
+# ---- more VM benchmark commands go here (one boot for all of them), each printing ROW lines
+# and setting status=1 on failure, e.g. figure 3's kernel part (bench/push_to_kernel.cpp):
+#   "$build/bench/bench-push-to-kernel" ... || status=1
+# ----
+
+# Figures 5 and 6 share one lab (lab_up costs seconds under TCG); in a subshell so that its
+# EXIT trap (lab_down, glab_down) runs before the summary.
+(
+    . "$GDOID_SOURCE_ROOT/test/vm/lib/topology.sh"
+    . "$GDOID_SOURCE_ROOT/test/vm/lib/static-esp.sh"
+    . "$GDOID_SOURCE_ROOT/test/vm/lib/gdoi-lab.sh"
+    . "$here/vm_datapath.sh"
+    . "$here/vm_rekey_loss.sh"
+    lab_up
+    failed=0
+    echo "bench: figure 5, datapath, $seconds s per path and protocol" >&2
+    bench_datapath "$seconds" || failed=1
+    echo "bench: figure 6, loss across $rekeys rekeys" >&2
+    bench_rekey_loss "$rekeys" || failed=1
+    exit "$failed"
+) || status=1
+exit "$status"

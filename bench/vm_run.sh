@@ -3,15 +3,21 @@
 #   scripts/vm run --build-dir BUILD -- bash bench/vm_run.sh [--quick]
 # Prints ROW lines (bench/bench_row.hpp's form) on stdout, progress on stderr:
 #   figure 1, states: bench-kernel-states (1,000 states; --quick 50)
-#   figure 5, datapath: bench/vm_datapath.sh (iperf3 5 s per path and protocol; --quick 1 s)
-#   figure 6, rekey loss: bench/vm_rekey_loss.sh (20 rekeys; --quick 2)
+#   figure 5, datapath: bench/vm_datapath.sh (iperf3 3 rounds of 5 s per path and protocol;
+#     --quick 1 round of 1 s)
+#   figure 6, rekey loss: bench/vm_rekey_loss.sh (20 rekeys, its no-rekey baseline 10 s per
+#     rate tried; --quick 2 rekeys, 3 s)
 # Exits non-zero when one of them failed (the others still run and report).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 quick=no
 [ "${1:-}" = --quick ] && quick=yes
 build=${GDOID_BUILD_DIR:?run it through scripts/vm run --build-dir BUILD}
-if [ "$quick" = yes ]; then states=50 seconds=1 rekeys=2; else states=1000 seconds=5 rekeys=20; fi
+if [ "$quick" = yes ]; then
+    states=50 seconds=1 rounds=1 rekeys=2 stream_baseline=3
+else
+    states=1000 seconds=5 rounds=3 rekeys=20 stream_baseline=10
+fi
 status=0
 
 echo "bench: figure 1, $states ESP states" >&2
@@ -32,10 +38,10 @@ echo "bench: figure 1, $states ESP states" >&2
     . "$here/vm_rekey_loss.sh"
     lab_up
     failed=0
-    echo "bench: figure 5, datapath, $seconds s per path and protocol" >&2
-    bench_datapath "$seconds" || failed=1
+    echo "bench: figure 5, datapath, $rounds x $seconds s per path and protocol" >&2
+    bench_datapath "$seconds" "$rounds" || failed=1
     echo "bench: figure 6, loss across $rekeys rekeys" >&2
-    bench_rekey_loss "$rekeys" || failed=1
+    bench_rekey_loss "$rekeys" "$stream_baseline" || failed=1
     exit "$failed"
 ) || status=1
 exit "$status"

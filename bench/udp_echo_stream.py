@@ -4,15 +4,29 @@ that can reach 1,000 a second under TCG and counts its losses exactly.
 
   udp_echo_stream.py echo PORT                  answer every datagram to its sender
   udp_echo_stream.py send HOST PORT RATE        send RATE datagrams a second (8-octet sequence
-                                                numbers, 64 octets) until SIGTERM, then wait 3 s
+                                                numbers, 64 octets) from "started" until
+                                                SIGTERM, then wait 3 s
                                                 for the replies in flight and print one line:
-                                                "sent N answered M lost L seconds S rate R"
+                                                "sent N answered M lost L seconds S rate R",
+                                                then one line per run of lost datagrams:
+                                                "gap HH:MM:SS.s-HH:MM:SS.s N lost" (wall clock)
 Lost = sequence numbers never answered (each once, duplicates ignored)."""
 import select, signal, socket, struct, sys, time
 
+# Under TCG on a shared machine either end can be descheduled for half a second: a large
+# receive buffer (root: SO_RCVBUFFORCE) keeps such a stall from counting as network loss.
+BUFFER = 8 << 20
+
+
+def udp_socket():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), BUFFER)
+    s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_SNDBUFFORCE", 32), BUFFER)
+    return s
+
 
 def echo(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = udp_socket()
     s.bind(("0.0.0.0", port))
     while True:
         data, peer = s.recvfrom(2048)
@@ -22,7 +36,7 @@ def echo(port):
 def send(host, port, rate):
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = udp_socket()
     s.connect((host, port))
     s.setblocking(False)
     answered = set()
@@ -37,14 +51,17 @@ def send(host, port, rate):
             if len(data) >= 8:
                 answered.add(struct.unpack("!Q", data[:8])[0])
 
+    print("started", flush=True)  # python's own start-up is seconds under TCG: not counted
     start = time.monotonic()
     sent = 0
+    sent_at = []  # wall clock of each datagram, to say when losses happened
     while not stop:
         due = int((time.monotonic() - start) * rate)
         burst = 0
         while sent < due and burst < 20:  # catch up after a stall, a little at a time
             try:
                 s.send(struct.pack("!Q", sent) + padding)
+                sent_at.append(time.time())
             except (BlockingIOError, ConnectionRefusedError):
                 break
             sent += 1
@@ -61,6 +78,15 @@ def send(host, port, rate):
     got = len([n for n in answered if n < sent])
     print(f"sent {sent} answered {got} lost {sent - got} seconds {seconds:.1f} rate {sent / seconds:.0f}",
           flush=True)
+    clock = lambda t: time.strftime("%H:%M:%S", time.localtime(t)) + f"{t % 1:.1f}"[1:]
+    first = None
+    for n in range(sent + 1):
+        lost = n < sent and n not in answered
+        if lost and first is None:
+            first = n
+        elif not lost and first is not None:
+            print(f"gap {clock(sent_at[first])}-{clock(sent_at[n - 1])} {n - first} lost", flush=True)
+            first = None
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ bench_rekey_loss() {
             pushes=$((pushes + 1))
             _bench_wait_counters pushes_accepted "$pushes" 30 || return 1
         fi
-        echo "bench: rekey $((pulls + pushes)) of $rekeys done ($pulls pulls, $pushes pushes)" >&2
+        echo "bench: $(date +%T.%N | cut -c1-10) rekey $((pulls + pushes)) of $rekeys done ($pulls pulls, $pushes pushes)" >&2
     done
     # the last new TEK must carry traffic before the stream ends: it is activated at most
     # 20 s (ATD) after it arrived
@@ -88,6 +88,10 @@ bench_rekey_loss() {
         "$bench_stream_seconds" "$bench_stream_rate" "$baseline_seconds" "$tried"
 }
 
+_bench_rcvbuf_errors() {
+    lab_exec "$1" awk '/^Udp:/ { if (!n++) { for (i = 1; i <= NF; i++) col[$i] = i } else print $col["RcvbufErrors"] }' /proc/net/snmp
+}
+
 # _bench_stream_start RATE NAME PORT / _bench_stream_stop: the UDP echo stream host-a1 ->
 # host-b1 at RATE datagrams a second; stop sets bench_stream_sent, _lost, _seconds, _rate.
 _bench_stream_start() {
@@ -95,6 +99,11 @@ _bench_stream_start() {
     lab_bg host-a1 python3 "$_bench_rekey_loss_dir/udp_echo_stream.py" send "$LAB_HOST_B1" "$3" "$1" \
         >"$_bench_stream_log" 2>&1
     _bench_stream_pid=$LAB_LAST_PID
+    local deadline=$((SECONDS + 60))
+    until grep -q '^started' "$_bench_stream_log" 2>/dev/null; do
+        ((SECONDS < deadline)) || { echo "bench: the UDP stream did not start: $(cat "$_bench_stream_log")" >&2; return 1; }
+        sleep 0.2
+    done
 }
 _bench_stream_stop() {
     kill -TERM "$_bench_stream_pid" 2>/dev/null || true
@@ -103,4 +112,6 @@ _bench_stream_stop() {
     result=$(grep '^sent ' "$_bench_stream_log") ||
         { echo "bench: the UDP stream printed no totals: $(cat "$_bench_stream_log")" >&2; return 1; }
     read -r _ bench_stream_sent _ _ _ bench_stream_lost _ bench_stream_seconds _ bench_stream_rate <<<"$result"
+    echo "bench: UDP receive buffer errors so far (a socket, not the network, dropped): host-a1 $(_bench_rcvbuf_errors host-a1), host-b1 $(_bench_rcvbuf_errors host-b1)" >&2
+    grep '^gap ' "$_bench_stream_log" | head -n 20 | sed 's/^/bench: /' >&2 || true
 }

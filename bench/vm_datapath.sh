@@ -62,7 +62,7 @@ _bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b 
 
 bench_datapath() {
     local seconds=$1 rounds=$2 proto round bps
-    declare -gA bench_bps=()
+    declare -gA bench_bps=() bench_rounds=()
     glab_init || return 1 # GLAB_LOGS, binaries
     _bench_iperf_servers_up || return 1
     for proto in tcp udp; do
@@ -83,8 +83,10 @@ xfrm policy delete dir fwd src $LAB_HOST_A1/32 dst $LAB_HOST_B1/32"
         for proto in tcp udp; do
             bps=$(_bench_iperf "tunnel-$round" "$proto" "$seconds" host-a2 "$LAB_HOST_B2") || return 1
             bench_bps[tunnel-$proto]=$((${bench_bps[tunnel-$proto]:-0} + bps / rounds))
+            bench_rounds[tunnel-$proto]+="${bench_rounds[tunnel-$proto]:+/}$(_bench_mbit "$bps" | cut -d' ' -f1)"
             bps=$(_bench_iperf "gdoid-$round" "$proto" "$seconds" host-a1 "$LAB_HOST_B1") || return 1
             bench_bps[gdoid-$proto]=$((${bench_bps[gdoid-$proto]:-0} + bps / rounds))
+            bench_rounds[gdoid-$proto]+="${bench_rounds[gdoid-$proto]:+/}$(_bench_mbit "$bps" | cut -d' ' -f1)"
         done
     done
     local cpu_after tek_after static_after gcm
@@ -102,10 +104,10 @@ xfrm policy delete dir fwd src $LAB_HOST_A1/32 dst $LAB_HOST_B1/32"
     for proto in tcp udp; do
         local ours=${bench_bps[gdoid-$proto]} tunnel=${bench_bps[tunnel-$proto]} clear=${bench_bps[clear-$proto]}
         local upper=${proto^^}
-        printf 'ROW\t5 datapath %s, header-preserving / tunnel (VM)\t%s\t%s\t%s\t>= 0.90\tiperf3 %s x %s s each, alternating, %s; no encryption %s; gdoid + key server CPU during all runs %s s\n' \
+        printf 'ROW\t5 datapath %s, header-preserving / tunnel (VM)\t%s\t%s\t%s\t>= 0.90\tiperf3 %s x %s s each, alternating, %s; rounds (Mbit/s) gdoid %s, tunnel %s; no encryption %s; gdoid + key server CPU during all runs %s s\n' \
             "$upper" "$(_bench_mbit "$ours")" "$(_bench_mbit "$tunnel")" "$(_bench_ratio "$ours" "$tunnel")" \
             "$rounds" "$seconds" "$([ "$proto" = tcp ] && echo "MSS 1300" || echo "1300-octet datagrams unpaced, rate received")" \
-            "$(_bench_mbit "$clear")" "$daemon_cpu"
+            "${bench_rounds[gdoid-$proto]}" "${bench_rounds[tunnel-$proto]}" "$(_bench_mbit "$clear")" "$daemon_cpu"
         printf 'ROW\t5 datapath %s, tunnel / no encryption (VM)\t%s\t%s\t%s\treport\tthe cost of ESP itself under TCG (no encryption measured once, before the others)\n' \
             "$upper" "$(_bench_mbit "$tunnel")" "$(_bench_mbit "$clear")" "$(_bench_ratio "$tunnel" "$clear")"
     done

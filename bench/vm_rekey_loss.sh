@@ -96,6 +96,7 @@ _bench_rcvbuf_errors() {
 # host-b1 at RATE datagrams a second; stop sets bench_stream_sent, _lost, _seconds, _rate.
 _bench_stream_start() {
     _bench_stream_log=$GLAB_LOGS/rekey-loss-stream-$2.txt
+    _bench_rcvbuf_a1=$(_bench_rcvbuf_errors host-a1) _bench_rcvbuf_b1=$(_bench_rcvbuf_errors host-b1)
     lab_bg host-a1 python3 "$_bench_rekey_loss_dir/udp_echo_stream.py" send "$LAB_HOST_B1" "$3" "$1" \
         >"$_bench_stream_log" 2>&1
     _bench_stream_pid=$LAB_LAST_PID
@@ -112,6 +113,6 @@ _bench_stream_stop() {
     result=$(grep '^sent ' "$_bench_stream_log") ||
         { echo "bench: the UDP stream printed no totals: $(cat "$_bench_stream_log")" >&2; return 1; }
     read -r _ bench_stream_sent _ _ _ bench_stream_lost _ bench_stream_seconds _ bench_stream_rate <<<"$result"
-    echo "bench: UDP receive buffer errors so far (a socket, not the network, dropped): host-a1 $(_bench_rcvbuf_errors host-a1), host-b1 $(_bench_rcvbuf_errors host-b1)" >&2
+    echo "bench: UDP receive buffer errors during the stream (a socket, not the network, dropped): host-a1 $(($(_bench_rcvbuf_errors host-a1) - _bench_rcvbuf_a1)), host-b1 $(($(_bench_rcvbuf_errors host-b1) - _bench_rcvbuf_b1))" >&2
     grep '^gap ' "$_bench_stream_log" | head -n 20 | sed 's/^/bench: /' >&2 || true
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmarks that need the VM's kernel (ESP), all in one boot: run by bench/run_all.sh as
-#   scripts/vm run --build-dir BUILD -- bash bench/vm_run.sh [--quick]
+#   scripts/vm run --build-dir BUILD -- bash bench/vm_run.sh [--quick] [FIGURE...]   (1 5 6)
 # Prints ROW lines (bench/bench_row.hpp's form) on stdout, progress on stderr:
 #   figure 1, states: bench-kernel-states (1,000 states; --quick 50)
 #   figure 5, datapath: bench/vm_datapath.sh (iperf3 3 rounds of 5 s per path and protocol;
@@ -11,7 +11,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 quick=no
-[ "${1:-}" = --quick ] && quick=yes
+if [ "${1:-}" = --quick ]; then quick=yes; shift; fi
+figures=" ${*:-1 5 6} " # e.g. `bash bench/vm_run.sh 6`: figure 6 alone
 build=${GDOID_BUILD_DIR:?run it through scripts/vm run --build-dir BUILD}
 if [ "$quick" = yes ]; then
     states=50 seconds=1 rounds=1 rekeys=2 stream_baseline=3
@@ -20,14 +21,17 @@ else
 fi
 status=0
 
-echo "bench: figure 1, $states ESP states" >&2
-"$build/bench/bench-kernel-states" "$states" || status=1
+if [[ $figures == *" 1 "* ]]; then
+    echo "bench: figure 1, $states ESP states" >&2
+    "$build/bench/bench-kernel-states" "$states" || status=1
+fi
 
 # ---- more VM benchmark commands go here (one boot for all of them), each printing ROW lines
 # and setting status=1 on failure, e.g. figure 3's kernel part (bench/push_to_kernel.cpp):
 #   "$build/bench/bench-push-to-kernel" ... || status=1
 # ----
 
+[[ $figures == *" 5 "* || $figures == *" 6 "* ]] || exit "$status"
 # Figures 5 and 6 share one lab (lab_up costs seconds under TCG); in a subshell so that its
 # EXIT trap (lab_down, glab_down) runs before the summary.
 (
@@ -38,10 +42,14 @@ echo "bench: figure 1, $states ESP states" >&2
     . "$here/vm_rekey_loss.sh"
     lab_up
     failed=0
-    echo "bench: figure 5, datapath, $rounds x $seconds s per path and protocol" >&2
-    bench_datapath "$seconds" "$rounds" || failed=1
-    echo "bench: figure 6, loss across $rekeys rekeys" >&2
-    bench_rekey_loss "$rekeys" "$stream_baseline" || failed=1
+    if [[ $figures == *" 5 "* ]]; then
+        echo "bench: figure 5, datapath, $rounds x $seconds s per path and protocol" >&2
+        bench_datapath "$seconds" "$rounds" || failed=1
+    fi
+    if [[ $figures == *" 6 "* ]]; then
+        echo "bench: figure 6, loss across $rekeys rekeys" >&2
+        bench_rekey_loss "$rekeys" "$stream_baseline" || failed=1
+    fi
     exit "$failed"
 ) || status=1
 exit "$status"

@@ -6,7 +6,8 @@
 #   figure 5, datapath: bench/vm_datapath.sh (iperf3 3 rounds of 5 s per path and protocol;
 #     --quick 1 round of 1 s)
 #   figure 6, rekey loss: bench/vm_rekey_loss.sh (20 rekeys, its no-rekey baseline 10 s per
-#     rate tried; --quick 2 rekeys, 3 s)
+#     rate tried, 1,000 then 500 then 250 a second; --quick 2 rekeys, 3 s at 250/s, no wait for
+#     the last switch)
 # Exits non-zero when one of them failed (the others still run and report).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,9 +16,9 @@ if [ "${1:-}" = --quick ]; then quick=yes; shift; fi
 figures=" ${*:-1 5 6} " # e.g. `bash bench/vm_run.sh 6`: figure 6 alone
 build=${GDOID_BUILD_DIR:?run it through scripts/vm run --build-dir BUILD}
 if [ "$quick" = yes ]; then
-    states=50 seconds=1 rounds=1 rekeys=2 stream_baseline=3
+    states=50 seconds=1 rounds=1 rekeys=2 stream_baseline=3 settle=0 rates=250
 else
-    states=1000 seconds=5 rounds=3 rekeys=20 stream_baseline=10
+    states=1000 seconds=5 rounds=3 rekeys=20 stream_baseline=10 settle=22 rates="1000 500 250"
 fi
 status=0
 
@@ -48,7 +49,7 @@ fi
     fi
     if [[ $figures == *" 6 "* ]]; then
         echo "bench: figure 6, loss across $rekeys rekeys" >&2
-        bench_rekey_loss "$rekeys" "$stream_baseline" || failed=1
+        bench_rekey_loss "$rekeys" "$stream_baseline" "$settle" "$rates" || failed=1
     fi
     exit "$failed"
 ) || status=1

@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
+# (SC2034: the GLAB_* variables set here are gdoi-lab.sh's interface)
 # Figure 5, datapath (sourced by bench/vm_run.sh, in the VM, after lab_up): TCP and UDP
 # throughput between LAN hosts (iperf3) through three paths of the same lab in the same boot:
 #   clear   no encryption (the core routes the LANs), host-a2 -> host-b2, measured first;

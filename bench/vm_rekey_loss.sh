@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
+# (SC2034: the GLAB_* variables set here are gdoi-lab.sh's interface)
 # Figure 6, rekey loss (sourced by bench/vm_run.sh, in the VM, after lab_up): datagrams lost
 # while host-a1 sends a paced UDP echo stream with sequence numbers to host-b1 and back
 # (bench/udp_echo_stream.py, 1,000 a second each way: ping -i 0.001 reaches only ~260 echoes a
@@ -40,7 +41,7 @@ bench_rekey_loss() {
     # Measured on figure 5's group (TEK lifetime 1 h: no rekey meanwhile), before the restart.
     local rate baseline="" tried=""
     for rate in $rates; do
-        _bench_stream_start "$rate" baseline-$rate "$port" || return 1
+        _bench_stream_start "$rate" "baseline-$rate" "$port" || return 1
         sleep "$baseline_seconds"
         _bench_stream_stop || return 1
         tried+="${tried:+, }$rate/s: $bench_stream_lost lost of $bench_stream_sent (reached $bench_stream_rate/s)"

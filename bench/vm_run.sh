@@ -39,7 +39,9 @@ fi
     . "$GDOID_SOURCE_ROOT/test/vm/lib/topology.sh"
     . "$GDOID_SOURCE_ROOT/test/vm/lib/static-esp.sh"
     . "$GDOID_SOURCE_ROOT/test/vm/lib/gdoi-lab.sh"
+    # shellcheck source=vm_datapath.sh
     . "$here/vm_datapath.sh"
+    # shellcheck source=vm_rekey_loss.sh
     . "$here/vm_rekey_loss.sh"
     lab_up
     failed=0

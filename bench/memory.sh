@@ -4,9 +4,10 @@
 # do not fit one GROUPKEY-PULL; see the end).
 # Baseline: bench-memory-baseline, a C++ program linked against the same shared libraries that
 # does nothing, so the ratio is what gdoid itself adds. The note splits gdoid's resident pages
-# (/proc/PID/smaps at the peak's moment) into mapped text and anonymous memory.
+# (/proc/PID/smaps after the registration) into file pages per file and anonymous memory.
 # Environment: as bench/run_all.sh sets it (GDOID, GDOICTL, GDOI_TEST_KS, BENCH_BUILD,
-# BENCH_QUICK). Prints ROW lines.
+# BENCH_QUICK); BENCH_SMAPS_DIR=DIR keeps each measured /proc/PID/smaps there, for a look
+# mapping by mapping. Prints ROW lines.
 . "$GDOID_SOURCE_ROOT/test/system/lib.sh"
 st_init
 baseline_exe=$BENCH_BUILD/bench/bench-memory-baseline
@@ -14,31 +15,40 @@ baseline_exe=$BENCH_BUILD/bench/bench-memory-baseline
 vm_hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
-# Resident pages by kind: "text 11.8 MiB (libcrypto 3.8, gdoid 2.4, ...), anon 1.6 MiB".
+# Resident pages by kind, from /proc/PID/smaps: pages of files (shared with the page cache: code,
+# read-only data, symbol tables; the kernel maps up to 64 KiB around each page fault) per file,
+# and anonymous pages (heap, stack, and the libraries' data written by relocation or at run
+# time): "files 9.1 MiB (libcrypto 2.5, gdoid 2.1, libc 1.2, libstdc++ 0.9, 17 others 2.4),
+# anonymous 2.9 MiB (heap 1.2, libraries' data 1.5, other 0.2)".
 smaps_breakdown() {
     python3 - "/proc/$1/smaps" <<'PY'
 import os, re, sys
-text, other_file, anon = {}, 0, 0
-name, perms = None, ""
+files, heap, data, other = {}, 0, 0, 0
+name = ""
 for line in open(sys.argv[1]):
-    head = re.match(r"^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$", line)
+    head = re.match(r"^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$", line)
     if head:
-        perms, name = head.group(1), head.group(2)
+        name = head.group(1)
         continue
-    if line.startswith("Rss:"):
-        kib = int(line.split()[1])
+    field = line.split()
+    if field[0] == "Rss:":
+        rss = int(field[1])
+    elif field[0] == "Anonymous:":
+        anon = int(field[1])
         if name.startswith("/"):
-            if "x" in perms:
-                short = re.sub(r"\.so.*$", "", os.path.basename(name))
-                text[short] = text.get(short, 0) + kib
-            else:
-                other_file += kib
+            short = re.sub(r"(-[0-9.]+)?\.so.*$", "", os.path.basename(name))
+            files[short] = files.get(short, 0) + rss - anon
+            data += anon
+        elif name == "[heap]":
+            heap += rss
         else:
-            anon += kib
-top = sorted(text.items(), key=lambda kv: -kv[1])[:4]
-parts = ", ".join(f"{k} {v / 1024:.1f}" for k, v in top)
-print(f"text {sum(text.values()) / 1024:.1f} MiB ({parts}), other file-backed "
-      f"{other_file / 1024:.1f} MiB, anonymous {anon / 1024:.1f} MiB")
+            other += rss
+top = sorted(files.items(), key=lambda kv: -kv[1])
+parts = ", ".join(f"{k} {v / 1024:.1f}" for k, v in top[:4])
+rest = sum(v for _, v in top[4:])
+print(f"files {sum(files.values()) / 1024:.1f} MiB ({parts}, {len(top) - 4} others {rest / 1024:.1f}), "
+      f"anonymous {(heap + data + other) / 1024:.1f} MiB (heap {heap / 1024:.1f}, libraries' data "
+      f"{data / 1024:.1f}, other {other / 1024:.1f})")
 PY
 }
 
@@ -48,6 +58,7 @@ st_cleanup_push "kill $baseline_pid"
 sleep 0.3
 baseline_kib=$(vm_hwm_kib "$baseline_pid")
 baseline_smaps=$(smaps_breakdown "$baseline_pid")
+[ -z "${BENCH_SMAPS_DIR:-}" ] || cp "/proc/$baseline_pid/smaps" "$BENCH_SMAPS_DIR/baseline.smaps"
 kill "$baseline_pid"
 
 . "$GDOID_SOURCE_ROOT/bench/lab.sh"
@@ -69,6 +80,7 @@ measure() {
     local kib breakdown
     kib=$(vm_hwm_kib "$ST_GDOID_PID")
     breakdown=$(smaps_breakdown "$ST_GDOID_PID")
+    [ -z "${BENCH_SMAPS_DIR:-}" ] || cp "/proc/$ST_GDOID_PID/smaps" "$BENCH_SMAPS_DIR/gdoid-${groups}x$teks.smaps"
     st_stop_gdoid
     kill "$KS_PID"
     wait "$KS_PID" 2>/dev/null || true

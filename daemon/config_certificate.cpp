@@ -1,15 +1,14 @@
 #include "daemon/config_certificate.hpp"
 
 #include "daemon/config_reader.hpp"
+#include "daemon/file_text.hpp"
 #include "gdoi/crypto/prf.hpp"
 #include "gdoi/ike/certificate_authentication.hpp"
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <openssl/x509.h>
-#include <sstream>
 
 namespace gdoid::daemon {
 
@@ -32,14 +31,13 @@ std::optional<std::string> absolute_path(ConfigReader& reader, const toml::table
 // A public file (certificate, CA bundle, CRL): its text, or the reason it cannot be read.
 bool read_public_file(const std::string& path, const std::string& what, std::string& text,
                       std::string& error) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        error = "cannot read " + what + " " + path + ": " + std::strerror(errno);
+    std::string reason;
+    auto content = read_file_text(path, reason);
+    if (!content) {
+        error = "cannot read " + what + " " + path + ": " + reason;
         return false;
     }
-    std::ostringstream content;
-    content << file.rdbuf();
-    text = content.str();
+    text = std::move(*content);
     if (text.size() > max_public_file_size) {
         error = what + " " + path + " is larger than 1 MiB; is it the right file?";
         return false;

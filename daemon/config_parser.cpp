@@ -4,15 +4,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <grp.h>
 #include <map>
-#include <sstream>
 #include <tuple>
 
 #include "daemon/config_group_parser.hpp"
 #include "daemon/config_reader.hpp"
 #include "daemon/datapath_agreement.hpp"
+#include "daemon/file_text.hpp"
 #include "daemon/config_secrets.hpp"
 
 namespace gdoid::daemon {
@@ -243,16 +242,15 @@ ConfigResult parse_config(std::string_view text, const std::string& path,
 }
 
 ConfigResult load_config_file(const std::string& path, const ConfigLoadOptions& options) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
+    std::string error;
+    auto content = read_file_text(path, error);
+    if (!content) {
         ConfigResult result;
-        result.diagnostics.push_back({Diagnostic::Severity::error, path, 0, 0,
-                                      std::string("cannot read the configuration: ") + std::strerror(errno)});
+        result.diagnostics.push_back(
+            {Diagnostic::Severity::error, path, 0, 0, "cannot read the configuration: " + error});
         return result;
     }
-    std::ostringstream content;
-    content << file.rdbuf();
-    return parse_config(content.str(), path, options);
+    return parse_config(*content, path, options);
 }
 
 } // namespace gdoid::daemon

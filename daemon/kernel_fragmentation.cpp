@@ -1,9 +1,8 @@
 #include "daemon/kernel_fragmentation.hpp"
+#include "daemon/file_text.hpp"
 
 #include <array>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -68,11 +67,10 @@ std::optional<uint64_t> snmp6_value(std::string_view snmp6, std::string_view nam
 }
 
 std::string read_file(const char* path, bool& ok) {
-    std::ifstream in(path);
-    ok = static_cast<bool>(in);
-    std::ostringstream text;
-    if (ok) text << in.rdbuf();
-    return text.str();
+    std::string error;
+    auto text = read_file_text(path, error);
+    ok = text.has_value();
+    return text.value_or(std::string());
 }
 
 } // namespace

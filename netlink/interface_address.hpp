@@ -1,4 +1,4 @@
-// Adding and removing one address on an interface (rtnetlink via libnl-route): how gdoid puts
+// Adding and removing one address on an interface (rtnetlink via libmnl): how gdoid puts
 // its inbound anchor address (design.md) on the loopback device when the operator has not.
 #pragma once
 

@@ -2,14 +2,12 @@
 
 #include "netlink/kernel_ipsec.hpp"
 
+#include <cerrno>
 #include <cstring>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <netlink/msg.h>
-#include <netlink/netlink.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/link.h>
-#include <netlink/socket.h>
 #include <string_view>
 #include <sys/socket.h>
 #include <utility>
@@ -18,79 +16,118 @@ namespace netlink {
 
 namespace {
 
-struct LinkFree {
-    void operator()(rtnl_link* l) const { rtnl_link_put(l); }
-};
-using LinkPtr = std::unique_ptr<rtnl_link, LinkFree>;
+// A link notification with its attributes fits easily; a larger one (MSG_TRUNC) is read as
+// lost notifications.
+constexpr size_t notification_buffer_size = 32 * 1024;
 
-std::unique_ptr<nl_sock, void (*)(nl_sock*)> connect_route_socket() {
-    std::unique_ptr<nl_sock, void (*)(nl_sock*)> s(nl_socket_alloc(), nl_socket_free);
-    if (!s) throw KernelError("rtnetlink: cannot allocate a socket", ENOMEM);
-    if (int e = nl_connect(s.get(), NETLINK_ROUTE); e < 0)
-        throw KernelError(std::string("rtnetlink: connecting: ") + nl_geterror(e), -e);
-    return s;
+// See xfrm_event_socket.cpp: mnl_nlmsg_ok compares the length as an int.
+bool message_fits(const nlmsghdr* m, int left) {
+    return left >= 0 && m->nlmsg_len <= unsigned(left);
 }
 
 bool link_is_up(unsigned flags) {
     return (flags & IFF_UP) && (flags & IFF_RUNNING);
 }
 
-std::optional<gdoi::IpPrefix> prefix_of(nl_addr* a) {
-    if (!a) return std::nullopt;
+template <class T> bool read_header(const nlmsghdr* m, T& out) {
+    if (m->nlmsg_len < NLMSG_HDRLEN + sizeof(T)) return false;
+    std::memcpy(&out, mnl_nlmsg_get_payload(m), sizeof out);
+    return true;
+}
+
+// The attributes of an rtnetlink message after its fixed header, by type (the last of each
+// type wins, as in the kernel's own parsing); types the table has no room for are skipped.
+template <size_t N>
+void read_attributes(const nlmsghdr* m, size_t header_size, const nlattr* (&table)[N]) {
+    for (auto& entry : table)
+        entry = nullptr;
+    if (m->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(header_size)) return;
+    mnl_attr_parse(
+        m, unsigned(header_size),
+        [](const nlattr* attribute, void* data) {
+            const uint16_t type = mnl_attr_get_type(attribute);
+            if (type < N) static_cast<const nlattr**>(data)[type] = attribute;
+            return int(MNL_CB_OK);
+        },
+        table);
+}
+
+// An interface's name from IFLA_IFNAME (NUL-terminated by the kernel; not trusted to be).
+std::string attribute_string(const nlattr* attribute) {
+    if (!attribute) return {};
+    const auto* text = static_cast<const char*>(mnl_attr_get_payload(attribute));
+    return std::string(text, strnlen(text, mnl_attr_get_payload_len(attribute)));
+}
+
+std::optional<gdoi::IpPrefix> address_of(const nlattr* attribute, int family, uint8_t length) {
+    if (!attribute || (family != AF_INET && family != AF_INET6)) return std::nullopt;
     gdoi::IpPrefix p;
-    const int family = nl_addr_get_family(a);
-    if (family != AF_INET && family != AF_INET6) return std::nullopt;
     p.address.family = family == AF_INET ? gdoi::IpFamily::v4 : gdoi::IpFamily::v6;
-    const size_t n = std::min<size_t>(nl_addr_get_len(a), p.address.width_bytes());
-    std::memcpy(p.address.bytes.data(), nl_addr_get_binary_addr(a), n);
-    p.length = uint8_t(nl_addr_get_prefixlen(a));
+    if (mnl_attr_get_payload_len(attribute) != p.address.width_bytes()) return std::nullopt;
+    std::memcpy(p.address.bytes.data(), mnl_attr_get_payload(attribute), p.address.width_bytes());
+    p.length = length;
     return p;
+}
+
+struct LinkState {
+    int index = 0;
+    unsigned flags = 0;
+};
+
+// RTM_GETLINK by name: nullopt when there is no such interface.
+std::optional<LinkState> query_link(NetlinkSocket& socket, const std::string& name) {
+    if (name.empty() || name.size() >= IF_NAMESIZE) return std::nullopt;
+    std::vector<uint8_t> buffer(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr* request = mnl_nlmsg_put_header(buffer.data());
+    request->nlmsg_type = RTM_GETLINK;
+    request->nlmsg_flags = NLM_F_REQUEST;
+    auto* info = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(request, sizeof(ifinfomsg)));
+    info->ifi_family = AF_UNSPEC;
+    mnl_attr_put_strz(request, IFLA_IFNAME, name.c_str());
+    std::vector<std::vector<uint8_t>> replies;
+    if (auto failure = socket.request({buffer.data(), request->nlmsg_len}, &replies)) {
+        if (failure->error_number == ENODEV) return std::nullopt;
+        throw KernelError(format_kernel_error("rtnetlink: looking up interface " + name, *failure),
+                          failure->error_number);
+    }
+    for (const auto& reply : replies) {
+        const auto* m = reinterpret_cast<const nlmsghdr*>(reply.data());
+        ifinfomsg found;
+        if (m->nlmsg_type == RTM_NEWLINK && read_header(m, found))
+            return LinkState{found.ifi_index, found.ifi_flags};
+    }
+    return std::nullopt;
 }
 
 } // namespace
 
 std::optional<int> ifindex_by_name(const std::string& name) {
-    auto s = connect_route_socket();
-    rtnl_link* raw = nullptr;
-    if (rtnl_link_get_kernel(s.get(), 0, name.c_str(), &raw) < 0 || !raw) return std::nullopt;
-    LinkPtr link(raw);
-    return rtnl_link_get_ifindex(link.get());
+    NetlinkSocket socket(NETLINK_ROUTE);
+    auto link = query_link(socket, name);
+    if (!link) return std::nullopt;
+    return link->index;
 }
 
-void LinkMonitor::SocketFree::operator()(nl_sock* s) const {
-    nl_socket_free(s);
-}
-
-LinkMonitor::LinkMonitor(std::set<std::string> interfaces) : interfaces_(std::move(interfaces)) {
-    // Current state first (one request each), so that the first event is a real change.
-    {
-        auto query = connect_route_socket();
-        for (const auto& name : interfaces_) {
-            rtnl_link* raw = nullptr;
-            if (rtnl_link_get_kernel(query.get(), 0, name.c_str(), &raw) < 0 || !raw) continue;
-            LinkPtr link(raw);
-            names_[rtnl_link_get_ifindex(link.get())] = name;
-            up_[name] = link_is_up(rtnl_link_get_flags(link.get()));
-        }
+LinkMonitor::LinkMonitor(std::set<std::string> interfaces)
+    : interfaces_(std::move(interfaces)), socket_(NETLINK_ROUTE, true),
+      buffer_(new uint8_t[notification_buffer_size]) {
+    // Subscribed first, then the current state (one request each): a change between the two
+    // is then an event rather than lost, and the first event is a real change.
+    for (unsigned group : {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_TC})
+        socket_.subscribe(group);
+    NetlinkSocket query(NETLINK_ROUTE);
+    for (const auto& name : interfaces_) {
+        auto link = query_link(query, name);
+        if (!link) continue;
+        names_[link->index] = name;
+        up_[name] = link_is_up(link->flags);
     }
-    socket_.reset(nl_socket_alloc());
-    if (!socket_) throw KernelError("rtnetlink: cannot allocate a socket", ENOMEM);
-    nl_socket_disable_seq_check(socket_.get()); // notifications carry no sequence of ours
-    nl_socket_modify_cb(socket_.get(), NL_CB_VALID, NL_CB_CUSTOM, &LinkMonitor::on_message, this);
-    if (int e = nl_connect(socket_.get(), NETLINK_ROUTE); e < 0)
-        throw KernelError(std::string("rtnetlink: connecting: ") + nl_geterror(e), -e);
-    if (int e = nl_socket_add_memberships(socket_.get(), RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
-                                          RTNLGRP_IPV6_IFADDR, RTNLGRP_TC, 0);
-        e < 0)
-        throw KernelError(std::string("rtnetlink: subscribing: ") + nl_geterror(e), -e);
-    nl_socket_set_nonblocking(socket_.get());
-    nl_socket_set_buffer_size(socket_.get(), 1024 * 1024, 0);
 }
 
 LinkMonitor::~LinkMonitor() = default;
 
 int LinkMonitor::fd() const {
-    return nl_socket_get_fd(socket_.get());
+    return socket_.fd();
 }
 
 bool LinkMonitor::watched(const std::string& name) const {
@@ -103,71 +140,83 @@ std::optional<bool> LinkMonitor::is_up(const std::string& name) const {
     return it->second;
 }
 
-int LinkMonitor::on_message(nl_msg* message, void* self) {
-    static_cast<LinkMonitor*>(self)->handle(message);
-    return NL_OK;
-}
-
-void LinkMonitor::handle(nl_msg* message) {
-    const nlmsghdr* header = nlmsg_hdr(message);
-    const int type = header->nlmsg_type;
-    if (type == RTM_DELTFILTER || type == RTM_DELQDISC) {
-        if (header->nlmsg_len < NLMSG_LENGTH(sizeof(tcmsg))) return;
-        const auto* tc = static_cast<const tcmsg*>(NLMSG_DATA(header));
-        pending_.push_back({LinkEventType::tc_removed, {}, tc->tcm_ifindex, {}});
+void LinkMonitor::handle(const nlmsghdr* message) {
+    switch (message->nlmsg_type) {
+    case RTM_DELTFILTER:
+    case RTM_DELQDISC: {
+        tcmsg tc;
+        if (!read_header(message, tc)) return;
+        pending_.push_back({LinkEventType::tc_removed, {}, tc.tcm_ifindex, {}});
         return;
     }
-    struct Context {
-        LinkMonitor* self;
-        int type;
-    } context{this, type};
-    nl_msg_parse(
-        message,
-        [](nl_object* object, void* arg) {
-            auto* c = static_cast<Context*>(arg);
-            const std::string_view kind = nl_object_get_type(object);
-            if (kind == "route/link") {
-                auto* link = reinterpret_cast<rtnl_link*>(object);
-                const int index = rtnl_link_get_ifindex(link);
-                const char* raw_name = rtnl_link_get_name(link);
-                std::string name = raw_name ? raw_name : c->self->names_[index];
-                if (!c->self->watched(name)) return;
-                c->self->names_[index] = name;
-                const bool up = c->type != RTM_DELLINK && link_is_up(rtnl_link_get_flags(link));
-                auto known = c->self->up_.find(name);
-                if (known != c->self->up_.end() && known->second == up) return; // no change
-                c->self->up_[name] = up;
-                c->self->pending_.push_back(
-                    {up ? LinkEventType::link_up : LinkEventType::link_down, name, index, {}});
-            } else if (kind == "route/addr") {
-                auto* addr = reinterpret_cast<rtnl_addr*>(object);
-                const int index = rtnl_addr_get_ifindex(addr);
-                std::string name;
-                if (auto it = c->self->names_.find(index); it != c->self->names_.end()) {
-                    name = it->second;
-                } else {
-                    char buffer[IF_NAMESIZE] = {};
-                    if (if_indextoname(unsigned(index), buffer)) name = buffer;
-                }
-                if (name.empty() || !c->self->watched(name)) return;
-                c->self->pending_.push_back({c->type == RTM_DELADDR ? LinkEventType::address_removed
-                                                                    : LinkEventType::address_added,
-                                             name, index, prefix_of(rtnl_addr_get_local(addr))});
-            }
-        },
-        &context);
+    case RTM_NEWLINK:
+    case RTM_DELLINK:
+        handle_link(message);
+        return;
+    case RTM_NEWADDR:
+    case RTM_DELADDR:
+        handle_address(message);
+        return;
+    default:
+        return;
+    }
+}
+
+void LinkMonitor::handle_link(const nlmsghdr* message) {
+    ifinfomsg info;
+    if (!read_header(message, info)) return;
+    const nlattr* attributes[IFLA_IFNAME + 1];
+    read_attributes(message, sizeof info, attributes);
+    std::string name = attribute_string(attributes[IFLA_IFNAME]);
+    if (name.empty()) name = names_[info.ifi_index];
+    if (!watched(name)) return;
+    names_[info.ifi_index] = name;
+    const bool up = message->nlmsg_type != RTM_DELLINK && link_is_up(info.ifi_flags);
+    auto known = up_.find(name);
+    if (known != up_.end() && known->second == up) return; // no change
+    up_[name] = up;
+    pending_.push_back(
+        {up ? LinkEventType::link_up : LinkEventType::link_down, name, info.ifi_index, {}});
+}
+
+void LinkMonitor::handle_address(const nlmsghdr* message) {
+    ifaddrmsg info;
+    if (!read_header(message, info)) return;
+    const int index = int(info.ifa_index);
+    std::string name;
+    if (auto it = names_.find(index); it != names_.end()) {
+        name = it->second;
+    } else {
+        char buffer[IF_NAMESIZE] = {};
+        if (if_indextoname(unsigned(index), buffer)) name = buffer;
+    }
+    if (name.empty() || !watched(name)) return;
+    const nlattr* attributes[IFA_LOCAL + 1];
+    read_attributes(message, sizeof info, attributes);
+    // IPv4 sends the local address as IFA_LOCAL (IFA_ADDRESS is the peer's on point-to-point
+    // links); IPv6 sends only IFA_ADDRESS, which is then the local one.
+    const nlattr* local = attributes[IFA_LOCAL] ? attributes[IFA_LOCAL] : attributes[IFA_ADDRESS];
+    pending_.push_back({message->nlmsg_type == RTM_DELADDR ? LinkEventType::address_removed
+                                                           : LinkEventType::address_added,
+                        name, index, address_of(local, info.ifa_family, info.ifa_prefixlen)});
 }
 
 std::vector<LinkEvent> LinkMonitor::read_events() {
     for (;;) {
-        const int e = nl_recvmsgs_default(socket_.get());
-        if (e >= 0) continue;
-        if (e == -NLE_AGAIN) break;
-        if (e == -NLE_NOMEM || e == -NLE_MSG_OVERFLOW) { // ENOBUFS: notifications were lost
-            pending_.push_back({LinkEventType::resync_needed, {}, 0, {}});
-            continue;
+        const ssize_t n = recv(socket_.fd(), buffer_.get(), notification_buffer_size, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (errno == ENOBUFS) { // notifications were lost
+                pending_.push_back({LinkEventType::resync_needed, {}, 0, {}});
+                continue;
+            }
+            throw KernelError(format_kernel_error("rtnetlink: reading events", {errno, {}}), errno);
         }
-        throw KernelError(std::string("rtnetlink: reading events: ") + nl_geterror(e), EIO);
+        int left = int(n);
+        for (auto* m = reinterpret_cast<const nlmsghdr*>(buffer_.get());
+             mnl_nlmsg_ok(m, left) && message_fits(m, left); m = mnl_nlmsg_next(m, &left))
+            handle(m);
     }
     return std::exchange(pending_, {});
 }

@@ -1,9 +1,10 @@
-// Interface events over rtnetlink (libnl-route-3): a watched interface going up or down, an
-// address added or removed on it, and interface index lookups by name. Non-blocking; poll fd()
-// from the event loop and call read_events() when it is readable.
+// Interface events over rtnetlink (libmnl, through NetlinkSocket): a watched interface going up
+// or down, an address added or removed on it, and interface index lookups by name.
+// Non-blocking; poll fd() from the event loop and call read_events() when it is readable.
 #pragma once
 
 #include "gdoi/ip_address.hpp"
+#include "netlink/netlink_socket.hpp"
 
 #include <map>
 #include <memory>
@@ -11,9 +12,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-struct nl_sock;
-struct nl_msg;
 
 namespace netlink {
 
@@ -47,15 +45,14 @@ public:
     std::optional<bool> is_up(const std::string& name) const;
 
 private:
-    struct SocketFree {
-        void operator()(nl_sock* s) const;
-    };
-    static int on_message(nl_msg* message, void* self);
-    void handle(nl_msg* message);
+    void handle(const nlmsghdr* message);
+    void handle_link(const nlmsghdr* message);
+    void handle_address(const nlmsghdr* message);
     bool watched(const std::string& name) const;
 
     std::set<std::string> interfaces_;
-    std::unique_ptr<nl_sock, SocketFree> socket_;
+    NetlinkSocket socket_;
+    std::unique_ptr<uint8_t[]> buffer_; // one notification; not zero-filled (bench/memory.sh)
     std::map<int, std::string> names_; // ifindex -> name, as last seen
     std::map<std::string, bool> up_;
     std::vector<LinkEvent> pending_;

@@ -78,8 +78,13 @@ KernelFailure decode_error_message(const nlmsghdr* message) {
     return failure;
 }
 
-NetlinkSocket::NetlinkSocket(int protocol, bool nonblocking)
-    : receive_buffer_(receive_buffer_size) {
+void NetlinkSocket::ReceiveBuffer::allocate(size_t n) {
+    bytes.reset(new uint8_t[n]); // default-initialised: not written, not resident
+    size = n;
+}
+
+NetlinkSocket::NetlinkSocket(int protocol, bool nonblocking) {
+    receive_buffer_.allocate(receive_buffer_size);
     socket_.reset(mnl_socket_open2(protocol, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0)));
     if (!socket_) throw_errno("opening netlink socket", errno);
     if (mnl_socket_bind(socket_.get(), 0, MNL_SOCKET_AUTOPID) < 0)
@@ -102,8 +107,8 @@ NetlinkSocket::NetlinkSocket(int protocol, bool nonblocking)
 }
 
 NetlinkSocket::~NetlinkSocket() {
-    OPENSSL_cleanse(receive_buffer_.data(), receive_buffer_.size());
-    OPENSSL_cleanse(batch_buffers_.data(), batch_buffers_.size());
+    if (receive_buffer_.data()) OPENSSL_cleanse(receive_buffer_.data(), receive_buffer_.written);
+    if (batch_buffers_.data()) OPENSSL_cleanse(batch_buffers_.data(), batch_buffers_.written);
 }
 
 void NetlinkSocket::subscribe(unsigned group) {
@@ -121,7 +126,7 @@ void NetlinkSocket::send(std::span<const uint8_t> bytes, size_t message_count) {
 ssize_t NetlinkSocket::receive() {
     ++counters_.recvmsg_calls;
     const ssize_t n =
-        mnl_socket_recvfrom(socket_.get(), receive_buffer_.data(), receive_buffer_.size());
+        mnl_socket_recvfrom(socket_.get(), receive_buffer_.data(), receive_buffer_.size);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             throw KernelError("netlink: no answer from the kernel within 10 s", ETIMEDOUT);
@@ -131,12 +136,13 @@ ssize_t NetlinkSocket::receive() {
                               ENOBUFS);
         throw_errno("receiving from netlink", errno);
     }
+    receive_buffer_.note_written(size_t(n));
     return n;
 }
 
 int NetlinkSocket::receive_many() {
-    if (batch_buffers_.empty()) {
-        batch_buffers_.resize(max_messages_per_chunk * batch_datagram_size);
+    if (!batch_buffers_.data()) {
+        batch_buffers_.allocate(max_messages_per_chunk * batch_datagram_size);
         batch_lengths_.resize(max_messages_per_chunk);
     }
     std::vector<iovec> iov(max_messages_per_chunk);
@@ -163,6 +169,7 @@ int NetlinkSocket::receive_many() {
         if (headers[i].msg_hdr.msg_flags & MSG_TRUNC)
             throw KernelError("netlink: an acknowledgement was larger than expected", EMSGSIZE);
         batch_lengths_[i] = headers[i].msg_len;
+        batch_buffers_.note_written(i * batch_datagram_size + headers[i].msg_len);
     }
     return n;
 }

@@ -3,6 +3,7 @@
 // requests per sendmsg (wireguard-tools style) while still reporting failures by index.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <libmnl/libmnl.h>
 #include <memory>
@@ -65,8 +66,19 @@ private:
     ssize_t receive();
     int receive_many(); // recvmmsg into batch_buffers_; returns the datagram count
     std::unique_ptr<mnl_socket, Closer> socket_;
-    std::vector<uint8_t> receive_buffer_;
-    std::vector<uint8_t> batch_buffers_;
+    // Receive buffers are allocated without zero-filling, and wiped on destruction only as far
+    // as the kernel wrote: pages never written are never made resident (bench/memory.sh: the
+    // zero-filled 512 KiB of batch buffers were most of gdoid's heap).
+    struct ReceiveBuffer {
+        std::unique_ptr<uint8_t[]> bytes;
+        size_t size = 0;
+        size_t written = 0; // high-water mark: what the destructor wipes
+        void allocate(size_t n);
+        uint8_t* data() { return bytes.get(); }
+        void note_written(size_t end) { written = std::max(written, end); }
+    };
+    ReceiveBuffer receive_buffer_;
+    ReceiveBuffer batch_buffers_;
     std::vector<size_t> batch_lengths_;
     uint32_t next_sequence_;
     NetlinkCounters counters_;

@@ -1,4 +1,7 @@
-// Interface events over rtnetlink against the host kernel, each case in a fresh namespace.
+// Interface events and interface addresses over rtnetlink against the host kernel, each case in
+// a fresh namespace.
+#include "netlink/interface_address.hpp"
+#include "netlink/kernel_ipsec.hpp"
 #include "netlink/link_monitor.hpp"
 #include "netns.hpp"
 
@@ -80,4 +83,30 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "watched interfaces report up, down and 
     CHECK(got[0].type == LinkEventType::link_down);
     CHECK(monitor.is_up("wan0") == false);
     CHECK(wait_events(monitor, 1, 200).empty()); // nothing more
+}
+
+TEST_CASE_METHOD(FreshNetworkNamespace, "an address is added and removed once, as ip addr shows",
+                 "[netlink][kernel][link]") {
+    const auto v4 = gdoi::IpPrefix::parse("192.0.2.77/32");
+    const auto v6 = gdoi::IpPrefix::parse("2001:db8::77/128");
+    REQUIRE(v4.has_value());
+    REQUIRE(v6.has_value());
+    CHECK(add_interface_address("lo", *v4));
+    CHECK_FALSE(add_interface_address("lo", *v4)); // already there: nothing changed
+    CHECK(add_interface_address("lo", *v6));
+    const auto shown = run("ip -o addr show dev lo").output;
+    CHECK(shown.find("inet 192.0.2.77/32") != std::string::npos);
+    CHECK(shown.find("inet6 2001:db8::77/128") != std::string::npos);
+
+    CHECK(remove_interface_address("lo", *v4));
+    CHECK_FALSE(remove_interface_address("lo", *v4)); // gone already
+    CHECK(remove_interface_address("lo", *v6));
+    CHECK(run("ip -o addr show dev lo").output.find("192.0.2.77") == std::string::npos);
+
+    try {
+        add_interface_address("nosuchdev0", *v4);
+        FAIL("no error for a missing interface");
+    } catch (const KernelError& e) {
+        CHECK(std::string(e.what()) == "adding address 192.0.2.77/32 on nosuchdev0: no such interface");
+    }
 }

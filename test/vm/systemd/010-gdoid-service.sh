@@ -169,6 +169,13 @@ s.sendto(header + body, (sys.argv[1], 848))
 PY
 wait_for 30 "the forged push is refused" bash -c "journalctl -u gdoid -o cat MESSAGE_ID=$MSG_PUSH_REFUSED | grep -q unknown_kek_spi" &&
     ok "MESSAGE_ID=$MSG_PUSH_REFUSED: push refused (unknown_kek_spi)"
+# It came from ks1's address under a KEK SPI gm-a was never given: what a key server restarted
+# with new keys sends, so the group registers again (gdoid(8), RESTART WITHOUT LOSS), keeping its
+# SAs, and is registered again before the reload below looks at it.
+wait_for 30 "the unknown-KEK push from ks1's address makes the group register again" \
+    bash -c "journalctl -u gdoid -o cat | grep -q 'appears to have restarted with new keys; registering again'" &&
+    ok "a push under an unknown KEK from ks1's address: the group registers again"
+wait_for 60 "gm-a registered again after the unknown-KEK push" group_is "lab registered"
 
 # ---------------------------------------------------------------- reload
 spis_before=$(ctl_json | glab_json "sorted(t['spi'] for t in j['result']['groups'][0]['teks'])")

@@ -3,6 +3,7 @@
 // fresh network namespace right before and after. The replace is also run under a second
 // thread that looks every selector up over and over and checks that none is ever missing.
 //   bench-kernel-policies [COUNT]      (root; prints ROW lines, see bench/run_all.sh)
+#include "bench/bench_namespace.hpp"
 #include "bench/bench_row.hpp"
 #include "netlink/netlink_kernel_ipsec.hpp"
 #include "netlink/netlink_socket.hpp"
@@ -172,16 +173,9 @@ size_t checked_replace(NetlinkKernelIpsec& kernel, size_t count) {
 int main(int argc, char** argv) try {
     const size_t count = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 10000;
     if (count == 0 || count > 60000) throw std::runtime_error("COUNT must be 1..60000");
-    if (geteuid() != 0) throw std::runtime_error("needs root: it creates a network namespace");
-    // Before any thread exists, so the dumper inherits it; `ip` children do too.
-    if (unshare(CLONE_NEWNET) != 0)
-        throw std::runtime_error(std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno));
-    char dir_template[] = "/tmp/bench-policies.XXXXXX";
-    const char* dir = mkdtemp(dir_template);
-    if (!dir) throw std::runtime_error("mkdtemp failed");
-    // The batch files go on every exit, a failed check included.
-    const std::unique_ptr<const char, void (*)(const char*)> remove_dir(
-        dir, [](const char* d) { std::filesystem::remove_all(d); });
+    // Before any thread exists, so the dumper and the `ip` children inherit the namespace.
+    const bench::ScratchNamespace scratch("bench-policies");
+    const char* dir = scratch.dir();
 
     const StepTimes before = ip_batch_round(dir, count);
     NetlinkKernelIpsec kernel;

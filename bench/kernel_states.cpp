@@ -5,6 +5,7 @@
 // the kind gdoid installs for a TEK: tunnel mode, AES-256-CBC + HMAC-SHA-256-128, replay window
 // 0, DF cleared, output sequence may wrap, the egress program's output mark, an owned reqid.
 //   bench-kernel-states [COUNT]      (root; prints ROW lines, see bench/run_all.sh)
+#include "bench/bench_namespace.hpp"
 #include "bench/bench_row.hpp"
 #include "netlink/netlink_kernel_ipsec.hpp"
 #include "netlink/ownership.hpp"
@@ -186,14 +187,9 @@ StepTimes ours_round(NetlinkKernelIpsec& kernel, size_t count) {
 int main(int argc, char** argv) try {
     const size_t count = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 1000;
     if (count == 0 || count > 60000) throw std::runtime_error("COUNT must be 1..60000");
-    if (geteuid() != 0) throw std::runtime_error("needs root: it creates a network namespace");
-    if (unshare(CLONE_NEWNET) != 0)
-        throw std::runtime_error(std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno));
-    char dir_template[] = "/tmp/bench-states.XXXXXX";
-    const char* dir = mkdtemp(dir_template);
-    if (!dir) throw std::runtime_error("mkdtemp failed");
-    const std::unique_ptr<const char, void (*)(const char*)> remove_dir(
-        dir, [](const char* d) { std::filesystem::remove_all(d); });
+    // Before any thread exists, so the dumper and the `ip` children inherit the namespace.
+    const bench::ScratchNamespace scratch("bench-states");
+    const char* dir = scratch.dir();
 
     NetlinkKernelIpsec kernel;
     // Unmeasured: the kernel's first state of these algorithms instantiates their crypto

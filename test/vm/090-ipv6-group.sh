@@ -184,14 +184,15 @@ done
 lab_capture core to-gma "$GLAB_LOGS/rekey.pcap" "esp and src host $LAB6_HOST_A1 and dst host $LAB6_HOST_B1"
 # stopped with SIGALRM once the new TEK is in use: ping prints its totals then, and no echo is
 # in flight the way one is when -w's deadline hits
-lab_bg host-a1 ping -n -q -i 0.01 -w 600 "$LAB6_HOST_B1" >"$GLAB_LOGS/ping-rekey.txt" 2>&1
+# (-D -O: each echo's time, and the ones never answered, for glab_ping_lost)
+lab_bg host-a1 ping -n -D -O -i 0.01 -w 600 "$LAB6_HOST_B1" >"$GLAB_LOGS/ping-rekey.txt" 2>&1
 ping_pid=$LAB_LAST_PID
 ping_started=$SECONDS
 sleep 2
 pushed=""
 reply=$(glab_ks_push) && pushed=$(glab_json "' '.join(j['new_tek_spis'])" <<<"$reply") ||
     fail "push-now failed: $reply"
-echo "pushed TEKs: $pushed"
+echo "pushed TEKs: $pushed (at $(date +%T.%3N))"
 sleep $((GLAB_KS_ATD + 5)) # the senders switch to the new TEK at the ATD
 kill -ALRM "$ping_pid" 2>/dev/null || true
 wait "$ping_pid" || true
@@ -202,7 +203,7 @@ stats=$(grep 'packets transmitted' "$GLAB_LOGS/ping-rekey.txt" || true)
 read -r sent _ _ received _ <<<"$stats"
 [ -n "$received" ] && [ "$received" = "$sent" ] && ((sent > 100)) &&
     ok "rekey under traffic: $received/$sent echoes answered over $ping_seconds s, zero loss" ||
-    fail "rekey under traffic lost echoes: $stats"
+    fail "rekey under traffic lost echoes: $stats; never answered: $(glab_ping_lost "$GLAB_LOGS/ping-rekey.txt" | tr '\n' ' ')(gdoid's kernel updates and their times: gm-*.gdoid.log)"
 spis=$(glab_spi_sequence "$GLAB_LOGS/rekey.pcap" "$LAB6_HOST_A1" "$LAB6_HOST_B1")
 read -r -a spi_list <<<"$spis"
 ((${#spi_list[@]} == 2)) && [ "${spi_list[0]}" = "$AB" ] && [[ " $pushed " == *" ${spi_list[1]} "* ]] &&

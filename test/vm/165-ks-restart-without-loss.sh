@@ -44,7 +44,9 @@ sent_under() {
         /^src / { here = ($4 == dst); current = 0 }
         /proto esp spi/ { mine = here && index($4, spi) == 1 } # -s: "0x20000101(536871169)"
         /lifetime current:/ { current = mine }
-        current && /\(packets\)/ { sub(/\(packets\).*/, ""); sub(/.* /, ""); print; exit }'
+        current && !done && /\(packets\)/ { sub(/\(packets\).*/, ""); sub(/.* /, ""); print; done = 1 }'
+    # (awk reads to the end: an early exit would kill ip with SIGPIPE, which pipefail and set -e
+    # turn into the scenario's end, exit 141)
 }
 
 lab_up

@@ -667,6 +667,27 @@ glab_ping_flood_stop() {
     fi
 }
 
+# glab_ping_lost FILE: from the output of `ping -D -O`, one line per echo never answered:
+# "icmp_seq=N at HH:MM:SS.mmm" (when ping gave up waiting), so a loss can be set beside the
+# daemons' logs (kernel updates are logged with their second).
+glab_ping_lost() {
+    python3 - "$1" <<'PY'
+import re, sys, time
+waited, answered = {}, set()
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"\[(\d+\.\d+)\] (no answer yet for )?.*icmp_seq=(\d+)", line)
+    if not m:
+        continue
+    if m.group(2):
+        waited[int(m.group(3))] = float(m.group(1))
+    else:
+        answered.add(int(m.group(3)))
+for seq, t in sorted(waited.items()):
+    if seq not in answered:
+        print(f"icmp_seq={seq} at {time.strftime('%H:%M:%S', time.localtime(t))}.{int(t * 1000) % 1000:03d}")
+PY
+}
+
 glab_ping_report() {
     local log=$1 duration=$2 what=$3 stats transmitted received
     stats=$(grep 'packets transmitted' "$log")

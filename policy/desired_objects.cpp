@@ -153,6 +153,23 @@ void add_bypasses(Builder& b, const GroupTimeline& timeline, const LocalSettings
                      XfrmPolicyAction::allow, {}, "local LAN " + prefix.to_string());
         }
     }
+    // The router's own IPv6 toward its LANs: the unscoped `out` policies that catch what the
+    // router itself sends (blocks_from_router, the per-destination traps) have no device to
+    // tell a LAN from the WAN by, so traffic between our own IPv6 prefixes is let through first.
+    if (b.encrypts()) {
+        for (const auto& from : settings.lan_prefixes) {
+            if (from.address.family != gdoi::IpFamily::v6) continue;
+            for (const auto& to : settings.lan_prefixes) {
+                if (to.address.family != gdoi::IpFamily::v6) continue;
+                XfrmSelector s = any_selector(gdoi::IpFamily::v6);
+                s.source = from;
+                s.destination = to;
+                b.policy(s, XfrmPolicyDirection::out, 0, band::local_bypass_offset,
+                         XfrmPolicyAction::allow, {},
+                         "local LAN " + from.to_string() + " -> " + to.to_string());
+            }
+        }
+    }
     // Key server deny entries, then configured bypass classes: allow, before any TEK policy.
     std::vector<std::pair<gdoi::TrafficSelector, std::string>> classes;
     for (size_t i = 0; i < timeline.deny().size(); ++i)
@@ -191,6 +208,33 @@ void policies_to_router(Builder& b, const XfrmSelector& s, const LocalSettings& 
         to_router.destination = gdoi::IpPrefix::host(address);
         b.policy(to_router, XfrmPolicyDirection::in, 0, offset, action, templates,
                  role + " (to the router)");
+    }
+}
+
+// The `out` blocks of the router's own IPv6 traffic: IPv6's output route lookup leaves the
+// flow's output device unset, so a block scoped to the WAN device never sees what the router
+// itself sends (datapath-notes.md, "IPv6 the router sends itself"); without these its own
+// IPv6 toward protected prefixes would leave in clear text while the group has no key. One
+// unscoped block per router address (its LAN addresses and its IPv6 WAN address) inside the
+// selector's source: forwarded traffic never carries those sources. IPv4 sets the device, so
+// the scoped block already covers it. Not toward our own LAN prefixes (the fail-closed
+// selector "anything -> our LAN"): that traffic leaves on a LAN device and is no group matter
+// (where a selector only overlaps them, add_bypasses' local LAN `out` policies come first).
+void blocks_from_router(Builder& b, const XfrmSelector& s, const LocalSettings& settings,
+                        uint32_t offset, const std::string& role) {
+    if (s.source.address.family != gdoi::IpFamily::v6) return;
+    for (const auto& prefix : settings.lan_prefixes)
+        if (prefix.contains(s.destination)) return;
+    std::vector<gdoi::IpAddress> sources = settings.router_addresses;
+    if (settings.v6) sources.push_back(settings.v6->wan_address);
+    std::sort(sources.begin(), sources.end());
+    sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
+    for (const auto& address : sources) {
+        if (address.family != gdoi::IpFamily::v6 || !s.source.contains(address)) continue;
+        XfrmSelector from_router = s;
+        from_router.source = gdoi::IpPrefix::host(address);
+        b.policy(from_router, XfrmPolicyDirection::out, 0, offset, XfrmPolicyAction::block, {},
+                 role + " (from the router)");
     }
 }
 
@@ -234,9 +278,11 @@ void add_fail_closed(Builder& b, const GroupTimeline& timeline, const LocalSetti
             for (auto& s : paired_selectors(slot.selector, timeline.slots()))
                 covered.push_back(s);
     for (const auto& s : covered) {
-        if (b.encrypts())
+        if (b.encrypts()) {
             b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, band::block_offset,
                      XfrmPolicyAction::block, {}, "fail-closed");
+            blocks_from_router(b, s, settings, band::block_offset, "fail-closed");
+        }
         if (b.decrypts()) {
             for (const auto& lan : settings.lans)
                 b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, band::block_offset,
@@ -252,9 +298,11 @@ void add_slot_blocks(Builder& b, const TekSlot& slot, const std::vector<TekSlot>
     const uint32_t offset = band::entry_offset(slot.acl_position, band::EntryRank::entry);
     const std::string role = "ACL entry " + std::to_string(slot.acl_position + 1) + " key refused";
     for (const auto& s : paired_selectors(slot.selector, slots)) {
-        if (b.encrypts())
+        if (b.encrypts()) {
             b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, offset,
                      XfrmPolicyAction::block, {}, role);
+            blocks_from_router(b, s, settings, offset, role);
+        }
         if (b.decrypts()) {
             for (const auto& lan : settings.lans)
                 b.policy(s, XfrmPolicyDirection::fwd, lan.ifindex, offset, XfrmPolicyAction::block,
@@ -407,6 +455,7 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
                 } else {
                     b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, offset,
                              XfrmPolicyAction::block, {}, entry + " no key to send with: blocked");
+                    blocks_from_router(b, s, settings, offset, entry + " no key to send with: blocked");
                 }
             }
             if (!b.decrypts()) continue;

@@ -36,8 +36,21 @@ UdpSocket::UdpSocket(const IpAddress& address, uint16_t port) {
     fd_ = ::socket(address.family == IpFamily::v4 ? AF_INET : AF_INET6,
                    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // A fixed port (848) may be taken again at once after a restart. Never for port 0: Linux may
+    // hand two SO_REUSEADDR sockets the same ephemeral port, and then one of them receives
+    // the other's datagrams (bench-storm: a member whose key server answers went to another
+    // member's socket, about one run in three with 200 members).
+    if (port != 0) {
+        int one = 1;
+        ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        // The key server's listening socket: hundreds of members may send their first message
+        // in the same millisecond (after a power cut); Linux's default 208 KiB holds about 150
+        // of them, and every one dropped costs its member a retransmission (bench-storm: 50 of
+        // 200). SO_RCVBUFFORCE passes net.core.rmem_max as root; SO_RCVBUF is the fallback.
+        int bytes = 4 << 20;
+        if (::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
+            ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    }
     sockaddr_storage s;
     socklen_t length = to_sockaddr(address, port, s);
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&s), length) != 0) {

@@ -32,6 +32,10 @@ unset ST_NETNS
 LAN_IF="lan$$"
 ip link add "$LAN_IF" netns "$GM_NS" type veth peer name "h$$" netns "$HOST_NS" || st_fail "cannot create the LAN veth"
 ip -n "$GM_NS" addr add 10.1.0.1/24 dev "$LAN_IF"
+# IPv6 on the LAN too (nodad: usable at once), and a route toward a remote IPv6 LAN over the WAN.
+# 2001:db8:9::1 is outside the protected prefixes: the control that sending works at all.
+ip -n "$GM_NS" addr add 2001:db8:1::1/64 dev "$LAN_IF" nodad
+ip -n "$GM_NS" addr add 2001:db8:9::1/128 dev "$LAN_IF" nodad
 ip -n "$GM_NS" link set "$LAN_IF" up
 ip -n "$HOST_NS" addr add 10.1.0.10/24 dev "h$$"
 ip -n "$HOST_NS" link set "h$$" up
@@ -77,7 +81,7 @@ local-address = "$GM_ADDR"
 pre-shared-key = { file = "$ST_DIR/psk" }
 wan-interface = "$GM_IF"
 lan-interfaces = ["$LAN_IF"]
-lan-prefixes = ["10.1.0.0/16"]
+lan-prefixes = ["10.1.0.0/16", "2001:db8:1::/48"]
 # The first round (6 attempts of 2 s) outlasts the repair steps below: fail-open must not
 # arrive in the middle of them (a SIGSTOP across the round's end made the ENOBUFS resync and
 # the fail-open update one kernel update, and the repair count no longer the test's own).
@@ -132,6 +136,28 @@ has_policy "src 10.1.0.0/16 dst 0.0.0.0/0 dev $LAN_IF" "dir fwd action block" ||
 has_policy "src 0.0.0.0/0 dst 10.1.0.1/32" "dir in action block" || st_fail "no fail-closed in block toward the router's LAN address: $(policies)"
 has_policy "src 10.1.0.0/16 dst 0.0.0.0/0" "dir in priority" || st_fail "the LAN lost its way to the router: $(policies)"
 st_pass "fail-closed before registration: the LAN prefixes are blocked on $GM_IF (out), $LAN_IF (fwd) and toward the router's own 10.1.0.1 (in; its LAN still reaches it)"
+
+# The router's own IPv6: its output route lookup leaves the device unset, so the WAN-scoped
+# block never sees it; gdoid adds an unscoped block per router address. A real datagram from
+# 2001:db8:1::1 toward a remote LAN is refused by the kernel (EPERM), one from an address
+# outside the protected prefixes leaves.
+ip -n "$GM_NS" -6 route add 2001:db8:2::/64 dev "$GM_IF"
+send6() { # SOURCE DESTINATION: "sent" or the errno's name
+    ip netns exec "$GM_NS" python3 -c 'import errno, socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+try:
+    s.sendto(b"gdoid fail-closed probe", (sys.argv[2], 9)); print("sent")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))' "$1" "$2"
+}
+own=$(send6 2001:db8:1::1 2001:db8:2::5) other=$(send6 2001:db8:9::1 2001:db8:2::5)
+[ "$own" = EPERM ] && [ "$other" = sent ] ||
+    st_fail "the router's own IPv6 before registration: from 2001:db8:1::1 '$own' (want EPERM), from 2001:db8:9::1 '$other' (want sent): $(policies)"
+has_policy "src 2001:db8:1::1/128 dst ::/0" "dir out action block" ||
+    st_fail "no fail-closed out block for the router's own 2001:db8:1::1: $(policies)"
+[ "$(send6 2001:db8:1::1 2001:db8:1::7)" = sent ] || st_fail "fail-closed blocks the router's own IPv6 toward its LAN"
+st_pass "fail-closed covers the router's own IPv6: a datagram from 2001:db8:1::1 to 2001:db8:2::5 refused (EPERM), from 2001:db8:9::1 sent, to its own LAN sent"
 
 filters=$(tc -n "$GM_NS" filter show dev "$GM_IF" ingress; tc -n "$GM_NS" filter show dev "$GM_IF" egress;
           tc -n "$GM_NS" filter show dev "$LAN_IF" ingress)

@@ -355,6 +355,38 @@ TEST_CASE("fail-closed without keys, fail-open only while servers are unreachabl
         REQUIRE(lan_to_router);
         CHECK(lan_to_router->action == XfrmPolicyAction::allow);
     }
+    SECTION("IPv6: the router's own traffic is blocked too, though it has no output device") {
+        // IPv6's output route lookup leaves the flow's device unset (datapath-notes.md), so
+        // the router's own packets meet only policies without one: a WAN-scoped block alone
+        // let them leave in clear text before the first registration.
+        s.lan_prefixes = {pfx("2001:db8:1::/48")};
+        s.router_addresses = {addr("2001:db8:1::1"), addr("10.1.0.1")};
+        s.v6 = Anchors{addr("2001:db8:ffff::1"), addr("2001:db8:fffe::2"), addr("2001:db8:fffe::1")};
+        const auto d = desired_objects(never_registered, s, {}, t0());
+        const auto* own =
+            lookup(d.policies, XfrmPolicyDirection::out, "2001:db8:1::1", "2001:db8:2::5", 0);
+        REQUIRE(own);
+        CHECK(own->action == XfrmPolicyAction::block);
+        CHECK(own->id.selector.source == pfx("2001:db8:1::1/128"));
+        // Only the router's addresses: a host's forwarded traffic has the WAN as its device
+        // and meets the scoped block; nothing unscoped catches other sources.
+        CHECK(lookup(d.policies, XfrmPolicyDirection::out, "2001:db8:1::5", "2001:db8:2::5", 0) ==
+              nullptr);
+        CHECK(lookup(d.policies, XfrmPolicyDirection::out, "2001:db8:1::5", "2001:db8:2::5", 2)
+                  ->action == XfrmPolicyAction::block);
+        // Toward its own LAN it stays free (that leaves on a LAN device).
+        const auto* to_lan =
+            lookup(d.policies, XfrmPolicyDirection::out, "2001:db8:1::1", "2001:db8:1::7", 0);
+        REQUIRE(to_lan);
+        CHECK(to_lan->action == XfrmPolicyAction::allow);
+        // Its WAN address is outside the LAN prefixes: not blocked.
+        CHECK(lookup(d.policies, XfrmPolicyDirection::out, "2001:db8:ffff::1", "2001:db8:2::5", 0) ==
+              nullptr);
+        // IPv4 sets the device: no unscoped block for the router's IPv4 address.
+        s.lan_prefixes = {pfx("10.1.0.0/16")};
+        const auto d4 = desired_objects(never_registered, s, {}, t0());
+        CHECK(lookup(d4.policies, XfrmPolicyDirection::out, "10.1.0.1", "192.0.2.99", 0) == nullptr);
+    }
     SECTION("servers unreachable: fail-open rules pass both ways, the rest stays blocked") {
         const auto d = desired_objects(never_registered, s, unreachable(), t0());
         const auto* o = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.9.0.5", 2);

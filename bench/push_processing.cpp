@@ -69,8 +69,7 @@ int main(int argc, char** argv) try {
     using bench::format_seconds;
     const double p50 = percentile(ours, 0.5), base = percentile(floor, 0.5);
     bench::print_row("3 push -> policy (no kernel) x" + std::to_string(count),
-                     "p50 " + format_seconds(p50) + ", p99 " +
-                         format_seconds(percentile(ours, 0.99)),
+                     bench::p50_p99(ours),
                      "p50 " + format_seconds(base), p50 / base, "p99 <= 1 ms",
                      "PushReceiver (check_push, the KEK key held) + push::apply on the held "
                      "policy; baseline: the RSA-2048 signature verification alone; kernel "

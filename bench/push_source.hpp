@@ -58,12 +58,6 @@ inline gdoi_test_ks::KsGroup push_group() {
     return g;
 }
 
-inline double percentile(std::vector<double> values, double p) {
-    if (values.empty()) throw std::logic_error("percentile of no values");
-    std::sort(values.begin(), values.end());
-    return values[std::min(values.size() - 1, size_t(p * double(values.size() - 1) + 0.5))];
-}
-
 // This thread's CPU time (user + system) in seconds: what a loaded machine's preemption does
 // not add to, unlike the wall clock.
 inline double thread_cpu_seconds() {

@@ -37,6 +37,7 @@
 using namespace gdoi;
 using namespace gdoi_test_ks;
 using bench::format_seconds;
+using bench::p50_p99;
 using bench::percentile;
 
 namespace {
@@ -198,11 +199,6 @@ Samples run(netlink::KernelIpsec& kernel, int count) {
         s.verify.push_back(seconds_between(verify_start, Clock::now()));
     }
     return s;
-}
-
-std::string p50_p99(const std::vector<double>& v) {
-    return "p50 " + format_seconds(percentile(v, 0.5)) + ", p99 " +
-           format_seconds(percentile(v, 0.99));
 }
 
 } // namespace

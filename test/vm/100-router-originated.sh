@@ -4,8 +4,9 @@
 # learns each new flow from the kernel's ACQUIRE (the router's trap policy) and gives it an
 # outbound state of its own, router address -> remote host, under the group's TEK.
 # Asserts:
-#   - gm-a -> host-b1 and gm-b -> gm-a pings: only the first echo of a new flow may be lost
-#     (the kernel drops it while it asks gdoid); a second round loses none;
+#   - gm-a -> host-b1 and gm-b -> gm-a pings: only the first echoes of a new flow may be lost
+#     (the kernel drops them while it asks gdoid), none once one is answered; a second round
+#     loses none;
 #   - host-b2 -> gm-a's LAN address (gm-a's replies are router-originated) answered;
 #   - TCP from gm-a's LAN address to host-b1 (the SYN retransmitted after the ACQUIRE);
 #   - the core capture decrypted with the group keys: every ESP packet with a router address
@@ -43,22 +44,24 @@ flow_states() {
 
 # ---------------------------------------------------------------- first flows
 LAB_SNAPLEN=2000 lab_capture core to-gma "$GLAB_LOGS/router.pcap" "net 10.0.0.0/8"
-lab_exec gm-a ping -n -c 6 -i 0.3 -W 2 -I "$LAB_GMA_LAN" "$LAB_HOST_B1" >"$GLAB_LOGS/gma-hostb1.txt" 2>&1 || true
-lab_exec gm-b ping -n -c 6 -i 0.3 -W 2 -I "$LAB_GMB_LAN" "$LAB_GMA_LAN" >"$GLAB_LOGS/gmb-gma.txt" 2>&1 || true
-lab_exec host-b2 ping -n -c 6 -i 0.3 -W 2 "$LAB_GMA_LAN" >"$GLAB_LOGS/hostb2-gma.txt" 2>&1 || true
+echoes=10
+lab_exec gm-a ping -n -c $echoes -i 0.3 -W 2 -I "$LAB_GMA_LAN" "$LAB_HOST_B1" >"$GLAB_LOGS/gma-hostb1.txt" 2>&1 || true
+lab_exec gm-b ping -n -c $echoes -i 0.3 -W 2 -I "$LAB_GMB_LAN" "$LAB_GMA_LAN" >"$GLAB_LOGS/gmb-gma.txt" 2>&1 || true
+lab_exec host-b2 ping -n -c $echoes -i 0.3 -W 2 "$LAB_GMA_LAN" >"$GLAB_LOGS/hostb2-gma.txt" 2>&1 || true
 # Packets of a new flow are dropped only while the kernel asks gdoid for its state (the larval
 # state drops them): the first echo for gm-a -> host-b1 and for host-b2 -> gm-a (gm-a's first
 # reply), the first two for router to router (gm-b's first request, gm-a's first reply: both new
-# router-originated flows). gdoid answers within a second even on an emulated, loaded CPU: the
-# first answer comes by echo 3 (4 router to router), and from then on no echo is lost.
-for pair in "gma-hostb1 3 gm-a -> host-b1" "gmb-gma 4 gm-b -> gm-a" "hostb2-gma 3 host-b2 -> gm-a"; do
+# router-originated flows). The first answer usually comes with echo 2 or 3; on a CI machine
+# running three emulated VMs on 2 cores one ACQUIRE took up to a second, so the bound is 1.5 s
+# per ACQUIRE (echo 6, or 8 for the two of router to router). From then on no echo is lost.
+for pair in "gma-hostb1 6 gm-a -> host-b1" "gmb-gma 8 gm-b -> gm-a" "hostb2-gma 6 host-b2 -> gm-a"; do
     read -r log latest what <<<"$pair"
     got=$(received "$GLAB_LOGS/$log.txt")
     seqs=$(answered_seqs "$GLAB_LOGS/$log.txt")
     first=${seqs%% *}
-    ((got > 0 && first <= latest && got == 6 - first + 1)) &&
-        ok "$what (router LAN addresses): $got/6 answered, every one from echo $first on (the state is installed by echo $latest)" ||
-        fail "$what: $got/6 answered (echoes $seqs), want every echo from one of 1..$latest on ($GLAB_LOGS/$log.txt)"
+    ((got > 0 && first <= latest && got == echoes - first + 1)) &&
+        ok "$what (router LAN addresses): $got/$echoes answered, every one from echo $first on (the state is installed by echo $latest)" ||
+        fail "$what: $got/$echoes answered (echoes $seqs), want every echo from one of 1..$latest on ($GLAB_LOGS/$log.txt)"
 done
 lab_exec gm-a ping -n -c 5 -i 0.2 -W 2 -I "$LAB_GMA_LAN" "$LAB_HOST_B1" >"$GLAB_LOGS/gma-hostb1-again.txt" 2>&1 || true
 [ "$(received "$GLAB_LOGS/gma-hostb1-again.txt")" = 5 ] && ok "gm-a -> host-b1 again: 5/5, the flow's state carries it" ||

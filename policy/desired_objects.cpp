@@ -225,10 +225,10 @@ void blocks_from_router(Builder& b, const XfrmSelector& s, const LocalSettings& 
     if (s.source.address.family != gdoi::IpFamily::v6) return;
     for (const auto& prefix : settings.lan_prefixes)
         if (prefix.contains(s.destination)) return;
-    std::vector<gdoi::IpAddress> sources = settings.router_addresses;
-    if (settings.v6) sources.push_back(settings.v6->wan_address);
-    std::sort(sources.begin(), sources.end());
-    sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
+    // The same router sources the per-destination traps use once there are keys; without
+    // IPv6 anchors there is no IPv6 WAN address to add to the LAN addresses.
+    const auto sources =
+        settings.v6 ? router_sources(settings, *settings.v6) : settings.router_addresses;
     for (const auto& address : sources) {
         if (address.family != gdoi::IpFamily::v6 || !s.source.contains(address)) continue;
         XfrmSelector from_router = s;

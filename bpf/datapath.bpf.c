@@ -137,6 +137,21 @@ static __always_inline enum claim claim_slot(struct gdoid_slot* slot,
     return result;
 }
 
+/* pre-fragmentation: policy-based XFRM encrypts a DF-clear IPv4 packet whole and fragments
+ * the ESP packet (datapath-notes.md, "Fragmentation before encryption"). Such a packet, when
+ * it would not fit the tunnel, is marked so that gdoid's routing rules send it through the
+ * XFRM interface, whose MTU makes ip_finish_output() fragment it before the transform. A
+ * DF-set packet stays on the policy path, which answers "fragmentation needed". */
+static __always_inline int needs_pre_fragmentation(struct __sk_buff* skb,
+                                                   const struct gdoid_config* cfg,
+                                                   const struct gdoid_packet* pkt) {
+    if (!cfg->pre_fragment_mark || !cfg->pre_fragment_mtu || pkt->family != 4) return 0;
+    if (pkt->v4_frag_off & bpf_htons(0x4000)) return 0; /* DF */
+    __be16 total;
+    if (bpf_skb_load_bytes(skb, pkt->l3_off + 2, &total, sizeof(total)) < 0) return 0;
+    return bpf_ntohs(total) > cfg->pre_fragment_mtu;
+}
+
 SEC("tc")
 int gdoid_lan_in(struct __sk_buff* skb) {
     const struct gdoid_config* cfg = config();
@@ -180,8 +195,13 @@ int gdoid_lan_in(struct __sk_buff* skb) {
         }
         if (claim == CLAIM_SAME) count(GDOID_CTR_LAN_SLOT_REUSED);
         count(GDOID_CTR_LAN_MARKED);
-        skb->mark = (skb->mark & ~cfg->reserved_mask) | (index << cfg->slot_shift) |
-                    cfg->flag_mark;
+        __u32 mark = (skb->mark & ~cfg->reserved_mask) | (index << cfg->slot_shift) |
+                     cfg->flag_mark;
+        if (needs_pre_fragmentation(skb, cfg, &pkt)) {
+            mark |= cfg->pre_fragment_mark;
+            count(GDOID_CTR_LAN_PRE_FRAGMENT);
+        }
+        skb->mark = mark;
         return TC_ACT_OK;
     }
     /* No slot: leave the packet unflagged rather than overwrite a live pair. If XFRM encrypts
@@ -290,7 +310,11 @@ int gdoid_wan_out(struct __sk_buff* skb) {
 
     const __u32* remote = pkt.family == 4 ? &cfg->v4_remote : (const __u32*)cfg->v6_remote;
     const __u32* local = pkt.family == 4 ? &cfg->v4_local : (const __u32*)cfg->v6_local;
-    if (!gdoid_addr_eq(pkt.daddr, remote, pkt.family)) {
+    /* The XFRM interface's states point at a dummy destination of their own (a second state
+     * with the same SPI toward A_R would collide with the policy path's). */
+    int pre_fragmented = pkt.family == 4 && cfg->v4_remote_pre_fragment &&
+                         pkt.daddr[0] == cfg->v4_remote_pre_fragment;
+    if (!pre_fragmented && !gdoid_addr_eq(pkt.daddr, remote, pkt.family)) {
         /* A failed DF store leaves the packet as the kernel made it (DF copied): sent. */
         if (cfg->flags & GDOID_CFG_SET_DF && is_router_group_esp(&pkt)) set_df_v4(skb, &pkt);
         return TC_ACT_OK;
@@ -341,6 +365,7 @@ int gdoid_wan_out(struct __sk_buff* skb) {
     skb->mark = mark & ~cfg->reserved_mask;
     count(GDOID_CTR_OUT_RESTORED);
     if (pkt.fragment) count(GDOID_CTR_OUT_FRAGMENTS);
+    if (pre_fragmented) count(GDOID_CTR_OUT_PRE_FRAGMENTED);
     return TC_ACT_OK;
 }
 

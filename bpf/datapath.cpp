@@ -231,7 +231,13 @@ Datapath Datapath::load() {
 }
 
 void Datapath::configure(const DatapathConfig& config) {
-    MarkLayout layout = bpf::mark_layout(config.reserved_mark_mask, config.bypass_mark);
+    MarkLayout layout = bpf::mark_layout(config.reserved_mark_mask, config.bypass_mark,
+                                         config.pre_fragment_mtu != 0);
+    if (config.pre_fragment_mtu != 0 &&
+        (!config.pre_fragment_remote || config.pre_fragment_remote->family != gdoi::IpFamily::v4))
+        throw DatapathError(DatapathErrorKind::invalid_config,
+                            "pre-fragmentation needs an IPv4 dummy destination for the XFRM "
+                            "interface's states");
     if (config.slot_idle_timeout.count() <= 0)
         throw DatapathError(DatapathErrorKind::invalid_config,
                             "slot idle timeout must be positive");
@@ -240,6 +246,10 @@ void Datapath::configure(const DatapathConfig& config) {
     if (config.copy_ttl) value.flags |= GDOID_CFG_COPY_TTL;
     if (config.set_df) value.flags |= GDOID_CFG_SET_DF;
     value.tcp_mss = config.tcp_mss;
+    value.pre_fragment_mtu = config.pre_fragment_mtu;
+    value.pre_fragment_mark = layout.pre_fragment_mark;
+    if (config.pre_fragment_mtu != 0)
+        std::memcpy(&value.v4_remote_pre_fragment, config.pre_fragment_remote->bytes.data(), 4);
     value.reserved_mask = layout.reserved_mask;
     value.flag_mark = layout.flag_mark;
     value.slot_shift = layout.slot_shift;
@@ -263,8 +273,15 @@ void Datapath::configure(const DatapathConfig& config) {
         std::memcpy(value.v6_inbound, config.v6->inbound.bytes.data(), 16);
     }
     uint32_t zero = 0;
+    // A packet marked under the old layout would name a different slot under the new one
+    // (turning pre-fragmentation on or off moves the slot index by a bit): empty the slots,
+    // so such a packet is dropped as unrestored instead of leaving with another pair's
+    // addresses.
+    const bool relayout = layout_.reserved_mask != 0 && (layout_.slot_shift != layout.slot_shift ||
+                                                         layout_.slot_bits != layout.slot_bits);
     update(skeleton_->maps.gdoid_config, &zero, sizeof(zero), &value, sizeof(value),
            "the configuration");
+    if (relayout) clear_slots();
     layout_ = layout;
 }
 
@@ -386,6 +403,13 @@ bool Datapath::remove_inbound_spi(uint32_t spi) {
     return erase(skeleton_->maps.gdoid_spis, &key, sizeof(key), text);
 }
 
+void Datapath::clear_slots() {
+    const gdoid_slot empty{};
+    for (uint32_t index = 0; index < GDOID_SLOT_CAPACITY; ++index)
+        update(skeleton_->maps.gdoid_slots, &index, sizeof(index), &empty, sizeof(empty),
+               "slot " + std::to_string(index));
+}
+
 DatapathCounters Datapath::counters() const {
     int cpus = libbpf_num_possible_cpus();
     std::vector<uint64_t> per_cpu(cpus > 0 ? static_cast<size_t>(cpus) : 1);
@@ -415,6 +439,8 @@ DatapathCounters Datapath::counters() const {
     out.out_multicast = sums[GDOID_CTR_OUT_MULTICAST];
     out.in_clear_multicast_dropped = sums[GDOID_CTR_IN_CLEAR_MULTICAST];
     out.out_df_set = sums[GDOID_CTR_OUT_DF_SET];
+    out.lan_pre_fragment = sums[GDOID_CTR_LAN_PRE_FRAGMENT];
+    out.out_pre_fragmented = sums[GDOID_CTR_OUT_PRE_FRAGMENTED];
     return out;
 }
 

@@ -40,6 +40,12 @@ struct DatapathConfig {
     bool copy_ttl = true; // outer TTL/hop limit := the inner packet's (the kernel uses 64)
     bool set_df = false;  // df-bit = set: the group's unfragmented IPv4 ESP gets DF (also router-originated)
     uint16_t tcp_mss = 0; // SYNs toward the remote prefixes advertise at most this (0 = off)
+    // pre-fragmentation (IPv4): forwarded packets toward the remote prefixes, DF clear and
+    // longer than this, get the layout's pre-fragmentation mark (0 = off; the mark bit is then
+    // not taken from the slot index). `pre_fragment_remote` is the dummy destination of the
+    // XFRM interface's outbound states, restored like the remote anchor.
+    uint16_t pre_fragment_mtu = 0;
+    std::optional<gdoi::IpAddress> pre_fragment_remote;
     std::optional<Anchors> v4;
     std::optional<Anchors> v6;
 };
@@ -63,6 +69,8 @@ struct DatapathCounters {
     uint64_t out_multicast = 0;
     uint64_t in_clear_multicast_dropped = 0;
     uint64_t out_df_set = 0;
+    uint64_t lan_pre_fragment = 0;   // oversize DF-clear IPv4 sent through the XFRM interface
+    uint64_t out_pre_fragmented = 0; // its ESP packets restored at WAN egress
 };
 
 // What the kernel says about one loaded program.
@@ -144,6 +152,8 @@ private:
     };
     std::unique_ptr<gdoid_datapath, SkeletonDeleter> skeleton_;
     std::vector<TcDevice> devices_;
+    // Empties every slot (configure(), when the mark layout changes).
+    void clear_slots();
     MarkLayout layout_{};
     uint32_t hash_seed_ = 0;
 };

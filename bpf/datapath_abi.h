@@ -47,7 +47,15 @@ struct gdoid_config {
     __u8 v6_inbound[16];
     /* tcp-mss: SYNs toward the group's remote prefixes advertise at most this MSS (0 = off). */
     __u16 tcp_mss;
-    __u16 pad0;
+    /* pre-fragmentation (gdoid.conf(5) FRAGMENTATION): forwarded IPv4 toward the remote
+     * prefixes, DF clear and longer than this, gets pre_fragment_mark at LAN ingress, which
+     * routes it through gdoid's XFRM interface of that MTU (0 = off). */
+    __u16 pre_fragment_mtu;
+    /* One bit of reserved_mask (its lowest) when pre-fragmentation is on, else 0. */
+    __u32 pre_fragment_mark;
+    /* The dummy destination of the XFRM interface's outbound states (network byte order):
+     * restored like v4_remote. 0 = none. */
+    __u32 v4_remote_pre_fragment;
 };
 
 /* One slot: the addresses LAN ingress saw, for WAN egress to restore. */
@@ -90,6 +98,8 @@ enum gdoid_counter {
     GDOID_CTR_OUT_MULTICAST,      /* WAN egress: restored toward a multicast group */
     GDOID_CTR_IN_CLEAR_MULTICAST, /* WAN ingress: clear text toward a protected group: dropped */
     GDOID_CTR_OUT_DF_SET,         /* WAN egress: DF set on an outer header (df-bit set) */
+    GDOID_CTR_LAN_PRE_FRAGMENT,   /* LAN ingress: oversize DF-clear IPv4 sent to be fragmented */
+    GDOID_CTR_OUT_PRE_FRAGMENTED, /* WAN egress: restored ESP of the XFRM interface (one per fragment) */
     GDOID_CTR_COUNT
 };
 

@@ -27,23 +27,26 @@ template <size_t N> void copy_prefix(uint8_t (&out)[N], const gdoi::IpPrefix& pr
 
 } // namespace
 
-MarkLayout mark_layout(uint32_t reserved_mask, uint32_t bypass_mark) {
+MarkLayout mark_layout(uint32_t reserved_mask, uint32_t bypass_mark, bool pre_fragmentation) {
     if (reserved_mask == 0) invalid("reserved mark mask is 0: the datapath needs mark bits");
     const uint32_t shift = static_cast<uint32_t>(std::countr_zero(reserved_mask));
     const uint32_t width = static_cast<uint32_t>(std::popcount(reserved_mask));
     if ((reserved_mask >> shift) != (width == 32 ? ~0u : (1u << width) - 1))
         invalid("reserved mark mask " + hex(reserved_mask) + " is not one contiguous run of bits");
-    if (width < kMinSlotBits + 1 || width > GDOID_SLOT_MAX_BITS + 1)
+    const uint32_t extra = pre_fragmentation ? 1 : 0; // the pre-fragmentation bit
+    if (width < kMinSlotBits + 1 + extra || width > GDOID_SLOT_MAX_BITS + 1 + extra)
         invalid("reserved mark mask " + hex(reserved_mask) + " has " + std::to_string(width) +
-                " bits; it needs " + std::to_string(kMinSlotBits + 1) + " to " +
-                std::to_string(GDOID_SLOT_MAX_BITS + 1) + " (a flag and the slot index)");
+                " bits; it needs " + std::to_string(kMinSlotBits + 1 + extra) + " to " +
+                std::to_string(GDOID_SLOT_MAX_BITS + 1 + extra) + " (a flag" +
+                (pre_fragmentation ? ", the pre-fragmentation bit" : "") + " and the slot index)");
     if (reserved_mask & bypass_mark)
         invalid("reserved mark mask " + hex(reserved_mask) + " overlaps the bypass mark " +
                 hex(bypass_mark) + " (common bits " + hex(reserved_mask & bypass_mark) + ")");
     MarkLayout layout;
     layout.reserved_mask = reserved_mask;
-    layout.slot_shift = shift;
-    layout.slot_bits = width - 1;
+    layout.pre_fragment_mark = pre_fragmentation ? 1u << shift : 0;
+    layout.slot_shift = shift + extra;
+    layout.slot_bits = width - 1 - extra;
     layout.flag_mark = 1u << (shift + width - 1);
     return layout;
 }

@@ -10,10 +10,12 @@
 namespace bpf {
 
 // How the reserved skb->mark bits are used: one contiguous run of bits, the highest is the
-// flag, the ones below it carry the slot index.
+// flag, the ones below it carry the slot index; with pre-fragmentation the lowest is the
+// pre-fragmentation mark and the slot index has one bit less.
 struct MarkLayout {
     uint32_t reserved_mask = 0;
     uint32_t flag_mark = 0;
+    uint32_t pre_fragment_mark = 0; // 0 without pre-fragmentation
     uint32_t slot_shift = 0;
     uint32_t slot_bits = 0;
 
@@ -24,9 +26,10 @@ struct MarkLayout {
 // At least 16 slots, at most GDOID_SLOT_CAPACITY.
 inline constexpr uint32_t kMinSlotBits = 4;
 
-// Validates `reserved_mask` (contiguous, 5..17 bits) and that it shares no bit with the
-// bypass mark. Throws DatapathError(invalid_config) naming the problem.
-MarkLayout mark_layout(uint32_t reserved_mask, uint32_t bypass_mark);
+// Validates `reserved_mask` (contiguous, 5..17 bits, one more with pre-fragmentation) and that
+// it shares no bit with the bypass mark. Throws DatapathError(invalid_config) naming the problem.
+MarkLayout mark_layout(uint32_t reserved_mask, uint32_t bypass_mark,
+                       bool pre_fragmentation = false);
 
 // Keys for the LPM tries. Throws DatapathError(invalid_config) on the wrong family.
 gdoid_lpm_v4 lpm_key_v4(const gdoi::IpPrefix& prefix);

@@ -2,6 +2,7 @@
 
 #include "gdoi/push/push_crypto.hpp"
 #include "gdoi/push/push_policy_codec.hpp"
+#include "gdoi/wire/policy_codec.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -161,7 +162,14 @@ std::variant<PushUpdate, std::string> interpret_push(const Message& m, const Kek
         } else if (kd_kek) {
             u.notes.push_back("KD KEK packet without an SA KEK ignored");
         }
-        if (const GapPayload* g = sa.gap()) u.gap = gap_from_wire(*g);
+        // A malformed GAP refuses the push as it refuses a registration (pull/group_policy_read).
+        if (const GapPayload* g = sa.gap()) {
+            try {
+                u.gap = gap_from_wire(*g);
+            } catch (const PolicyError& e) {
+                return std::string(e.what());
+            }
+        }
         for (const SaTekPayload* t : sa.teks()) {
             auto tek = tek_from_wire(*t, tek_packet(t->spi), quirks);
             if (!tek.value) {

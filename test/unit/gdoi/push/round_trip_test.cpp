@@ -448,3 +448,31 @@ TEST_CASE("round trip: an ejection push (old TEK only, short DTD) is recognised"
     REQUIRE(r.accepted());
     CHECK_FALSE(r.update->ejection_suspected);
 }
+
+TEST_CASE("round trip: an authentic push whose GAP holds a non-number is refused, not thrown",
+          "[push][round-trip]") {
+    // Found by fuzz-push (test/fuzz/corpus-push/regression-gap-attribute-not-a-number): the
+    // GAP reader's PolicyError escaped the receiver, which must answer every datagram with a
+    // verdict. The same GAP refuses a registration (pull/group_policy_read.cpp).
+    KekPolicy kek = make_kek(KekCipher::aes_cbc, 128, SignatureHash::sha256, 0xb0);
+    PushSpec spec = base_spec(kek, 6);
+    spec.gap = GroupAssociatedPolicy{std::chrono::seconds(5), std::chrono::seconds(10), {}};
+    spec.teks = {make_tek(0x51)};
+    const auto chain = push_chain(spec, [](wire::Message& m) {
+        for (auto& payload : m.payloads)
+            if (auto* sa = payload.get<wire::GdoiSaPayload>())
+                for (auto& attribute : sa->attributes)
+                    if (auto* gap = std::get_if<wire::GapPayload>(&attribute)) {
+                        const std::vector<uint8_t> odd(9, 0x42); // 9 octets: not a number
+                        gap->attributes.push_back(wire::Attribute::tlv(25088, odd));
+                    }
+    });
+    const auto datagram = seal_push(kek, ks_key(), SignatureForm::digest_info,
+                                    wire::payload::sequence, chain);
+    auto rx = member();
+    auto v = rx.receive(datagram, kek, 5, TimePoint{});
+    CHECK(v.reason == PushReason::invalid_policy);
+    CHECK_THAT(v.message, Catch::Contains("GAP: attribute 25088 is not a number"));
+    CHECK_FALSE(v.update);
+    CHECK(rx.counters()[PushReason::invalid_policy] == 1);
+}

@@ -33,6 +33,7 @@ std::string policy_text(const XfrmPolicyId& id) {
     if (id.selector.destination_port != 0)
         text += " dport " + std::to_string(id.selector.destination_port);
     if (id.selector.ifindex != 0) text += " ifindex " + std::to_string(id.selector.ifindex);
+    if (id.if_id != 0) text += " if_id " + hex(id.if_id);
     if (id.mark) text += " mark " + hex(id.mark->value) + "/" + hex(id.mark->mask);
     return text;
 }
@@ -68,6 +69,7 @@ std::string policy_line(const char* verb, const XfrmPolicyId& id) {
     if (s.source_port != 0) text += " sport " + std::to_string(s.source_port);
     if (s.destination_port != 0) text += " dport " + std::to_string(s.destination_port);
     if (s.ifindex != 0) text += " dev if" + std::to_string(s.ifindex);
+    if (id.if_id != 0) text += " if_id " + hex(id.if_id);
     return text + mark_suffix(id.mark);
 }
 

@@ -64,6 +64,9 @@ struct XfrmState {
     bool no_pmtu_discovery = false; // XFRM_STATE_NOPMTUDISC: df-bit clear
     bool output_sequence_may_wrap = false; // XFRM_SA_XFLAG_OSEQ_MAY_WRAP
     std::optional<XfrmMark> set_mark;      // XFRMA_SET_MARK
+    // XFRMA_IF_ID: the state serves only policies of the XFRM interface with this if_id
+    // (pre-fragmentation); 0 = the policy path. Not part of the kernel's identity of a state.
+    uint32_t if_id = 0;
     std::optional<std::string> offload_device; // XFRMA_OFFLOAD_DEV, crypto offload only
     XfrmStateDirection direction = XfrmStateDirection::unspecified; // XFRMA_SA_DIR when supported
     uint64_t hard_lifetime_seconds = 0; // 0 = none: the daemon owns time
@@ -102,11 +105,14 @@ struct XfrmTemplate {
     auto operator<=>(const XfrmTemplate&) const = default;
 };
 
-// The identity of a policy in the kernel: (selector, direction, mark).
+// The identity of a policy in the kernel: (selector, direction, mark, if_id).
 struct XfrmPolicyId {
     XfrmSelector selector;
     XfrmPolicyDirection direction = XfrmPolicyDirection::out;
     std::optional<XfrmMark> mark;
+    // XFRMA_IF_ID: matched only by lookups of the XFRM interface with this if_id (0 = every
+    // other lookup: forwarding, local output).
+    uint32_t if_id = 0;
     auto operator<=>(const XfrmPolicyId&) const = default;
 };
 

@@ -79,6 +79,7 @@ MessageBuilder build_add_policy(const XfrmPolicy& policy, bool update) {
                                                  templates.size() * sizeof(xfrm_user_tmpl)));
     }
     put_policy_mark(message, policy.id.mark);
+    if (policy.id.if_id != 0) message.put_attribute(XFRMA_IF_ID, policy.id.if_id);
     return message;
 }
 
@@ -89,6 +90,7 @@ MessageBuilder build_policy_id_request(uint16_t type, const XfrmPolicyId& id) {
     MessageBuilder message(type, 0);
     message.put_header(header);
     put_policy_mark(message, id.mark);
+    if (id.if_id != 0) message.put_attribute(XFRMA_IF_ID, id.if_id);
     return message;
 }
 
@@ -106,6 +108,7 @@ XfrmPolicy decode_policy(const xfrm_userpolicy_info& info, const AttributeSet& a
     p.id.direction = XfrmPolicyDirection(info.dir);
     if (auto m = attributes.get_struct<xfrm_mark>(XFRMA_MARK); m && (m->v || m->m))
         p.id.mark = XfrmMark{m->v, m->m};
+    if (auto if_id = attributes.get_struct<uint32_t>(XFRMA_IF_ID)) p.id.if_id = *if_id;
     p.priority = info.priority;
     p.index = info.index;
     p.action = info.action == XFRM_POLICY_BLOCK ? XfrmPolicyAction::block : XfrmPolicyAction::allow;

@@ -120,6 +120,7 @@ MessageBuilder build_add_state(const XfrmState& state, bool update,
     put_mark(message, id.mark);
     if (state.output_sequence_may_wrap)
         message.put_attribute(XFRMA_SA_EXTRA_FLAGS, uint32_t(XFRM_SA_XFLAG_OSEQ_MAY_WRAP));
+    if (state.if_id != 0) message.put_attribute(XFRMA_IF_ID, state.if_id);
     if (state.set_mark) {
         message.put_attribute(XFRMA_SET_MARK, state.set_mark->value);
         message.put_attribute(XFRMA_SET_MARK_MASK, state.set_mark->mask);
@@ -206,6 +207,7 @@ DecodedState decode_state(const xfrm_usersa_info& info, const AttributeSet& attr
     auto set_mask = attributes.get_struct<uint32_t>(XFRMA_SET_MARK_MASK);
     if (set_value || set_mask)
         s.set_mark = XfrmMark{set_value.value_or(0), set_mask.value_or(0xffffffff)};
+    if (auto if_id = attributes.get_struct<uint32_t>(XFRMA_IF_ID)) s.if_id = *if_id;
     if (auto offload = attributes.get_struct<xfrm_user_offload>(XFRMA_OFFLOAD_DEV))
         decoded.offload_ifindex = offload->ifindex;
     if (auto dir = attributes.get_struct<uint8_t>(xfrma_sa_dir))

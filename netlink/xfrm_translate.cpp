@@ -179,6 +179,7 @@ std::string describe(const XfrmPolicyId& id) {
     if (s.source_port) text += " sport " + std::to_string(s.source_port);
     if (s.destination_port) text += " dport " + std::to_string(s.destination_port);
     if (s.ifindex) text += " ifindex " + std::to_string(s.ifindex);
+    if (id.if_id) text += " if_id " + hex32(id.if_id);
     return text + describe_mark(id.mark);
 }
 

@@ -86,7 +86,7 @@ bool same_installed(const XfrmState& desired, const XfrmState& installed) {
            desired.replay_window == installed.replay_window &&
            desired.no_pmtu_discovery == installed.no_pmtu_discovery &&
            desired.output_sequence_may_wrap == installed.output_sequence_may_wrap &&
-           desired.set_mark == installed.set_mark &&
+           desired.set_mark == installed.set_mark && desired.if_id == installed.if_id &&
            // No offload_device: it is a request the kernel grants only when the driver can (a
            // state dumps without it when it runs in software), and an update cannot change it.
            // Kernels before XFRMA_SA_DIR report no direction.

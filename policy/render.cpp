@@ -89,6 +89,7 @@ std::string describe(const netlink::XfrmState& state) {
     if (state.no_pmtu_discovery) text += " flag nopmtudisc";
     if (state.output_sequence_may_wrap) text += " extra-flag oseq-may-wrap";
     if (state.set_mark) text += " output-mark " + mark_text(*state.set_mark);
+    if (state.if_id) text += " if_id " + hex32(state.if_id);
     if (state.offload_device) text += " offload dev " + *state.offload_device;
     if (state.aead) text += algorithm_text("aead", *state.aead);
     if (state.encryption) text += algorithm_text("enc", *state.encryption);
@@ -118,6 +119,7 @@ std::string describe(const netlink::XfrmPolicyId& id, const LocalSettings* setti
         break;
     }
     if (id.mark) text += " mark " + mark_text(*id.mark);
+    if (id.if_id) text += " if_id " + hex32(id.if_id);
     return text;
 }
 

@@ -102,6 +102,12 @@ TEST_CASE_METHOD(FreshNetworkNamespace, "policies of every kind are installed an
     v6.templates[0].source = address("2001:db8::10");
     v6.templates[0].destination = address("2001:db8::1");
     wanted.push_back(v6);
+    // The same selector, direction and mark once more for an XFRM interface (if_id): a policy
+    // of its own in the kernel (pre-fragmentation).
+    XfrmPolicy interface_policy = wanted.front();
+    interface_policy.id.if_id = 0x6764;
+    interface_policy.templates[0].destination = address("100.127.255.3");
+    wanted.push_back(interface_policy);
 
     for (const auto& p : wanted)
         kernel.add_policy(p);

@@ -213,6 +213,16 @@ TEST_CASE("a state message carries every field and decodes back", "[netlink][pur
     CHECK(back.state.set_mark == expected.set_mark);
     CHECK(back.state.direction == XfrmStateDirection::out);
     CHECK(back.state.hard_lifetime_seconds == 3600);
+    CHECK(back.state.if_id == 0);
+    CHECK_FALSE(attrs.count(XFRMA_IF_ID));
+
+    // A state of the pre-fragmentation XFRM interface carries its if_id.
+    XfrmState interface_state = s;
+    interface_state.if_id = 0x6764;
+    MessageBuilder with_if_id = build_add_state(interface_state, false, {true, 0});
+    auto if_id_attrs = attributes_of(with_if_id, sizeof(xfrm_usersa_info));
+    REQUIRE(if_id_attrs.count(XFRMA_IF_ID));
+    CHECK(decode_state(with_if_id.header()).state.if_id == 0x6764);
 
     // Without kernel support the direction attribute is left out entirely.
     MessageBuilder old = build_add_state(s, true, {false, 0});
@@ -277,6 +287,16 @@ TEST_CASE("a policy message with templates and mark decodes back", "[netlink][pu
     CHECK(attrs[XFRMA_TMPL].size() == 2 * sizeof(xfrm_user_tmpl));
     CHECK(attrs[XFRMA_MARK].size() == sizeof(xfrm_mark));
     CHECK(decode_policy(m.header()) == p);
+    CHECK_FALSE(attrs.count(XFRMA_IF_ID));
+
+    // The XFRM interface's policies carry its if_id, in requests by id too.
+    XfrmPolicy interface_policy = p;
+    interface_policy.id.if_id = 0x6764;
+    MessageBuilder with_if_id = build_add_policy(interface_policy, false);
+    CHECK(attributes_of(with_if_id, sizeof(xfrm_userpolicy_info)).count(XFRMA_IF_ID) == 1);
+    CHECK(decode_policy(with_if_id.header()) == interface_policy);
+    MessageBuilder by_id = build_policy_id_request(XFRM_MSG_DELPOLICY, interface_policy.id);
+    CHECK(attributes_of(by_id, sizeof(xfrm_userpolicy_id)).count(XFRMA_IF_ID) == 1);
 
     XfrmPolicy blocked = p;
     blocked.action = XfrmPolicyAction::block;

@@ -3,6 +3,7 @@
 #include "policy/forwarded_multicast.hpp"
 #include "policy/object_band.hpp"
 #include "policy/per_destination.hpp"
+#include "policy/pre_fragmentation.hpp"
 #include "policy/tek_states.hpp"
 
 #include <algorithm>
@@ -400,15 +401,28 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
             if (!settings.destination_only) {
                 b.state(outbound_state(*outbound, anchors, reqid, settings),
                         entry + " TEK " + hex32(outbound->spi) + " outbound");
+                if (settings.pre_fragmentation && family == gdoi::IpFamily::v4)
+                    b.state(pre_fragmentation_state(
+                                outbound_state(*outbound, anchors, reqid, settings),
+                                *settings.pre_fragmentation),
+                            entry + " TEK " + hex32(outbound->spi) +
+                                " outbound, pre-fragmentation interface");
                 // The TEK sent with before stays until its inbound state goes (the DTD): the
                 // kernel looks up a packet's policy, then its state, holding neither; a packet
                 // that met the `out` policy just before it switched still finds the old state
                 // instead of being dropped (XfrmOutNoStates, seen under a loaded VM even with
                 // 100 ms between the switch and the deletion).
-                for (const auto* old_tek : retired)
+                for (const auto* old_tek : retired) {
                     b.state(outbound_state(*old_tek, anchors, reqid, settings),
                             entry + " TEK " + hex32(old_tek->spi) +
                                 " outbound, retired until its DTD");
+                    if (settings.pre_fragmentation && family == gdoi::IpFamily::v4)
+                        b.state(pre_fragmentation_state(
+                                    outbound_state(*old_tek, anchors, reqid, settings),
+                                    *settings.pre_fragmentation),
+                                entry + " TEK " + hex32(old_tek->spi) +
+                                    " outbound, retired until its DTD, pre-fragmentation interface");
+                }
             }
             // The LAN ingress program's flows (in destination-only mode, only the remote
             // prefixes of the nftables TCP MSS clamp are taken from them).
@@ -452,6 +466,24 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
                     send.reqid = reqid;
                     b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, offset,
                              XfrmPolicyAction::allow, {send}, entry + " encrypt");
+                    if (pre_fragments(s, settings)) {
+                        XfrmPolicy encrypt;
+                        encrypt.id.selector = s;
+                        encrypt.id.selector.ifindex = settings.wan.ifindex;
+                        encrypt.id.direction = XfrmPolicyDirection::out;
+                        encrypt.priority = band::priority(settings.group_slot, offset);
+                        encrypt.templates = {send};
+                        // Ahead of the entry, in the rank the router's own flows use: their
+                        // sources are the router's addresses, a marked packet is forwarded.
+                        const uint32_t pass_priority = band::priority(
+                            settings.group_slot,
+                            band::entry_offset(slot.acl_position, band::EntryRank::router_trap));
+                        auto extra = pre_fragmentation_policies(encrypt, pass_priority,
+                                                                *settings.pre_fragmentation);
+                        b.add(std::move(extra[0]), entry + " oversize, DF clear: to the pre-fragmentation interface");
+                        b.add(std::move(extra[1]), entry + " encrypt (pre-fragmentation interface)");
+                        out.pre_fragmentation.through_interface.push_back(s);
+                    }
                 } else {
                     b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, offset,
                              XfrmPolicyAction::block, {}, entry + " no key to send with: blocked");
@@ -472,6 +504,9 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
         }
     }
     if (!out.has_valid_sa) add_fail_closed(b, timeline, settings, status);
+    if (!out.pre_fragmentation.through_interface.empty())
+        out.pre_fragmentation.exceptions =
+            pre_fragmentation_exceptions(timeline.deny(), settings.bypass_classes);
     return out;
 }
 

@@ -6,6 +6,7 @@
 #include "netlink/xfrm_objects.hpp"
 #include "policy/datapath_entries.hpp"
 #include "policy/local_settings.hpp"
+#include "policy/pre_fragmentation.hpp"
 #include "policy/tek_schedule.hpp"
 
 #include <string>
@@ -17,6 +18,8 @@ struct DesiredObjects {
     std::vector<netlink::XfrmState> states;
     std::vector<netlink::XfrmPolicy> policies;
     DatapathEntries datapath;
+    // What gdoid's routing rules send through the pre-fragmentation interface (empty without).
+    PreFragmentationRules pre_fragmentation;
     // What each object is for, in the design's words (same order as states / policies):
     // shown by the dump so an operator can tell an anchor state from a fail-closed block.
     std::vector<std::string> state_roles;

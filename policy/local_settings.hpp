@@ -50,6 +50,16 @@ struct BypassClass {
     gdoi::TrafficSelector selector;
 };
 
+// pre-fragmentation (gdoid.conf(5) FRAGMENTATION), IPv4 only: the LAN ingress program gives a
+// forwarded packet that will not fit the tunnel and whose DF bit is clear `mark`; routing
+// rules send it through gdoid's XFRM interface (`if_id`), whose MTU makes the kernel fragment
+// it before the transform (docs/datapath-notes.md, "Fragmentation before encryption").
+struct PreFragmentation {
+    uint32_t if_id = 0;
+    netlink::XfrmMark mark;        // value = mask = the one reserved mark bit
+    gdoi::IpAddress remote_anchor; // dummy destination of the interface's outbound states
+};
+
 struct LocalSettings {
     std::string group_name;
     uint32_t group_id = 0;
@@ -87,6 +97,7 @@ struct LocalSettings {
     // outbound state; every flow gets its own state with our WAN address as outer source
     // (destination-only preservation), found through ACQUIRE like router-originated traffic.
     bool destination_only = false;
+    std::optional<PreFragmentation> pre_fragmentation;
     // New outbound SAs are used this long before the old ones expire when the key server
     // gave no activation time delay (Juniper: 30 s).
     std::chrono::seconds activate_before_expiry{30};

@@ -635,3 +635,82 @@ TEST_CASE("a configured bypass class with a port: both directions, ports swapped
         CHECK(find(d, XfrmPolicyDirection::in, 161, 0) == nullptr);
     }
 }
+
+TEST_CASE("pre-fragmentation: marked packets pass the policy path, the interface encrypts them",
+          "[desired][prefrag]") {
+    constexpr uint32_t kMark = 0x00200000;
+    constexpr uint32_t kIfId = 0x6764;
+    auto s = settings();
+    s.pre_fragmentation = PreFragmentation{kIfId, {kMark, kMark}, addr("100.127.0.3")};
+    s.bypass_classes.push_back({"snmp", {17, endpoint("10.1.0.0/16"), endpoint("10.2.0.0/16", 161)}});
+    auto web = tek(0x2000);
+    web.selector = {6, endpoint("10.1.0.0/16"), endpoint("172.16.0.0/16", 443)};
+    const auto d = translate({tek(0x1000), web}, s, {}, {selector("10.1.0.0/16", "10.7.0.0/16")});
+
+    // A marked (oversize, DF clear) forwarded packet passes its `out` lookup untransformed,
+    // where an unmarked one is encrypted; nothing else changes for it.
+    const auto* marked = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.8.0.5", 2, kMark);
+    const auto* plain = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.8.0.5", 2);
+    REQUIRE(marked);
+    REQUIRE(plain);
+    CHECK(marked->action == XfrmPolicyAction::allow);
+    CHECK(marked->templates.empty());
+    CHECK(plain->templates.size() == 1);
+    CHECK(marked->priority < plain->priority);
+    CHECK(band::owns(*marked, 0));
+    // The interface's lookup (its if_id) finds the entry's copy, toward its own dummy
+    // destination, with the entry's SPI and reqid.
+    const auto* through = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.8.0.5", 2, 0, kIfId);
+    REQUIRE(through);
+    REQUIRE(through->templates.size() == 1);
+    CHECK(through->templates[0].destination == addr("100.127.0.3"));
+    CHECK(through->templates[0].spi == plain->templates[0].spi);
+    CHECK(through->templates[0].reqid == plain->templates[0].reqid);
+    CHECK(through->priority == plain->priority);
+    // Its state: the outbound state's copy (same SPI, keys and flags) under the if_id.
+    const auto* copy = state(d, "100.127.0.3", 0x1000);
+    const auto* anchor = state(d, "100.127.0.2", 0x1000);
+    REQUIRE(copy);
+    REQUIRE(anchor);
+    CHECK(copy->if_id == kIfId);
+    CHECK(anchor->if_id == 0);
+    CHECK(copy->reqid == anchor->reqid);
+    CHECK(copy->source == anchor->source);
+    CHECK(copy->encryption->key == anchor->encryption->key);
+    CHECK(copy->no_pmtu_discovery == anchor->no_pmtu_discovery);
+    // A deny entry and a bypass class come first for marked packets too (clear text), and the
+    // routing rules let them pass before sending marked packets to the interface.
+    const auto* denied = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.7.0.5", 2, kMark);
+    REQUIRE(denied);
+    CHECK(denied->id.mark != netlink::XfrmMark{kMark, kMark});
+    REQUIRE(d.pre_fragmentation.through_interface.size() == 1); // 10/8 <-> 10/8, its own mirror
+    CHECK(d.pre_fragmentation.through_interface[0].source == pfx("10.0.0.0/8"));
+    CHECK(d.pre_fragmentation.through_interface[0].destination == pfx("10.0.0.0/8"));
+    CHECK(d.pre_fragmentation.through_interface[0].ip_protocol == 0);
+    const auto& exceptions = d.pre_fragmentation.exceptions;
+    CHECK(exceptions.size() == 4); // the deny entry and the class, each with its mirror
+    CHECK(std::count_if(exceptions.begin(), exceptions.end(), [](const netlink::XfrmSelector& e) {
+              return e.ip_protocol == 17 && (e.destination_port == 161 || e.source_port == 161);
+          }) == 2);
+    // An entry with ports keeps the policy path: a fragment carries no ports.
+    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "172.16.0.5", 2, 0, kIfId) == nullptr);
+    CHECK(lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "172.16.0.5", 2) != nullptr);
+    CHECK(state(d, "100.127.0.3", 0x2000) != nullptr); // its state is there (same rule as anchor)
+}
+
+TEST_CASE("pre-fragmentation: IPv6, multicast and a group without it get nothing of it",
+          "[desired][prefrag]") {
+    auto s = settings();
+    const auto none = translate({tek(0x1000)}, s);
+    CHECK(none.pre_fragmentation.through_interface.empty());
+    for (const auto& st : none.states)
+        CHECK(st.if_id == 0);
+    s.pre_fragmentation = PreFragmentation{0x6764, {0x00200000, 0x00200000}, addr("100.127.0.3")};
+    const auto multicast = translate({multicast_tek(0x3000)}, s);
+    CHECK(multicast.pre_fragmentation.through_interface.empty());
+    s.match_direction = MatchDirection::input;
+    const auto receiving = translate({tek(0x1000)}, s);
+    CHECK(receiving.pre_fragmentation.through_interface.empty());
+    for (const auto& p : receiving.policies)
+        CHECK(p.id.if_id == 0);
+}

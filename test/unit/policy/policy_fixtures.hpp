@@ -180,12 +180,13 @@ inline size_t count_kind(const std::vector<policy::Operation>& ops, policy::Oper
 // among matching ones; ifindex 0 matches any device), or nullptr.
 inline const netlink::XfrmPolicy* lookup(const std::vector<netlink::XfrmPolicy>& policies,
                                          netlink::XfrmPolicyDirection direction, const char* source,
-                                         const char* destination, int ifindex, uint32_t mark = 0) {
+                                         const char* destination, int ifindex, uint32_t mark = 0,
+                                         uint32_t if_id = 0) {
     const netlink::XfrmPolicy* best = nullptr;
     const auto s = addr(source);
     const auto d = addr(destination);
     for (const auto& p : policies) {
-        if (p.id.direction != direction) continue;
+        if (p.id.direction != direction || p.id.if_id != if_id) continue;
         const auto& sel = p.id.selector;
         if (!sel.source.contains(s) || !sel.destination.contains(d)) continue;
         if (sel.ifindex != 0 && sel.ifindex != ifindex) continue;

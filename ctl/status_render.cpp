@@ -78,6 +78,21 @@ std::string render_status(const control::DaemonStatus& status, bool colour) {
                get("ipv4_frag_needed") + " refused with fragmentation-needed; IPv6 " +
                get("ipv6_packet_too_big") + " Packet Too Big sent\n";
     }
+    if (status.pre_fragmentation) {
+        const auto& pre = *status.pre_fragmentation;
+        if (pre.error) {
+            out += "  pre-fragmentation: " + palette.red("off: " + *pre.error) + "\n";
+        } else {
+            const auto counter = [&](const char* name) {
+                if (!status.datapath_counters) return std::string("-");
+                const auto it = status.datapath_counters->find(name);
+                return it == status.datapath_counters->end() ? std::string("-") : std::to_string(it->second);
+            };
+            out += "  pre-fragmentation: " + pre.interface + ", MTU " + std::to_string(pre.mtu) + ": " +
+                   counter("lan_pre_fragment") + " packets fragmented before encryption, " +
+                   counter("out_pre_fragmented") + " ESP packets\n";
+        }
+    }
     if (status.groups.empty()) out += "  no groups\n";
     for (const auto& group : status.groups) {
         out += "\n" + palette.bold("group " + group.name) + " (id " + std::to_string(group.id) +

@@ -196,6 +196,9 @@ struct GroupConfig {
     AnchorAddresses anchor; // of local_address's family
     MatchDirection match_direction = MatchDirection::both;
     DfBit df_bit = DfBit::clear;
+    // Fragment oversize forwarded IPv4 with DF clear before encryption (Junos'
+    // pre-fragmentation), through gdoid's XFRM interface (gdoid.conf(5) FRAGMENTATION).
+    bool pre_fragmentation = false;
     CryptoOffload crypto_offload = CryptoOffload::automatic;
     DatapathFallback datapath_fallback = DatapathFallback::refuse;
     std::optional<BypassMark> bypass_mark;

@@ -44,6 +44,7 @@ const std::vector<FieldRule>& field_rules() {
         GDOID_FIELD("anchor", anchor, false),
         GDOID_FIELD("match-direction", match_direction, false),
         GDOID_FIELD("df-bit", df_bit, false),
+        GDOID_FIELD("pre-fragmentation", pre_fragmentation, false),
         GDOID_FIELD("crypto-offload", crypto_offload, false),
         GDOID_FIELD("datapath-fallback", datapath_fallback, false),
         GDOID_FIELD("bypass-mark", bypass_mark, false),

@@ -345,14 +345,23 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
     if (auto df = reader.get_choice<DfBit>(
             table, "df-bit", {{"clear", DfBit::clear}, {"set", DfBit::set}, {"copy", DfBit::copy}}))
         group.df_bit = *df;
-    // Junos' pre-fragmentation (fragment, then encrypt each fragment) is what an operator may
-    // ask for; gdoid does not do it for forwarded IPv4 (docs/datapath-notes.md, "Fragmentation
-    // before encryption"), so it says so rather than accept the key and ignore it.
-    if (const auto pre = reader.get_bool(table, "pre-fragmentation"); pre && *pre)
-        reader.error(*table.get("pre-fragmentation"),
-                     "`pre-fragmentation = true` is not supported: on Linux's policy-based IPsec a forwarded "
-                     "IPv4 packet with DF clear is encrypted whole and the ESP packet is fragmented after "
-                     "encryption (the receiving member reassembles it); see FRAGMENTATION in gdoid.conf(5)");
+    // Junos' pre-fragmentation: forwarded IPv4 with DF clear that would not fit the tunnel is
+    // fragmented first, each fragment its own ESP packet (docs/datapath-notes.md,
+    // "Fragmentation before encryption"). Refused where it cannot apply rather than ignored.
+    if (const auto pre = reader.get_bool(table, "pre-fragmentation")) {
+        if (*pre && group.local_address.family == gdoi::IpFamily::v6)
+            reader.error(*table.get("pre-fragmentation"),
+                         "`pre-fragmentation = true` applies to IPv4 groups: IPv6 routers never fragment what "
+                         "they forward, the member answers Packet Too Big with the tunnel's MTU and the "
+                         "sending host fragments before the packet reaches it (FRAGMENTATION in gdoid.conf(5))");
+        else if (*pre && group.routing_instance)
+            reader.error(*table.get("pre-fragmentation"),
+                         "`pre-fragmentation = true` is not supported with `routing-instance`: gdoid's XFRM "
+                         "interface and its routing rules live in the main routing table, and the combination "
+                         "with a VRF has not been shown to work");
+        else
+            group.pre_fragmentation = *pre;
+    }
     if (auto offload = reader.get_choice<CryptoOffload>(
             table, "crypto-offload", {{"auto", CryptoOffload::automatic}, {"off", CryptoOffload::off}}))
         group.crypto_offload = *offload;

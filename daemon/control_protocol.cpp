@@ -190,7 +190,14 @@ json to_json(const DaemonStatus& status) {
                 {"groups", std::move(groups)},
                 {"datapath", status.datapath_counters ? json{{"counters", *status.datapath_counters}} : json(nullptr)},
                 {"fragmentation",
-                 status.fragmentation_counters ? json{{"counters", *status.fragmentation_counters}} : json(nullptr)}};
+                 status.fragmentation_counters ? json{{"counters", *status.fragmentation_counters}} : json(nullptr)},
+                {"pre_fragmentation",
+                 status.pre_fragmentation
+                     ? json{{"interface", status.pre_fragmentation->interface},
+                            {"mtu", status.pre_fragmentation->mtu},
+                            {"error", status.pre_fragmentation->error ? json(*status.pre_fragmentation->error)
+                                                                      : json(nullptr)}}
+                     : json(nullptr)}};
 }
 
 namespace {
@@ -239,6 +246,16 @@ std::optional<DaemonStatus> status_from_json(const json& result, std::string& er
         std::map<std::string, uint64_t> counters;
         if (!read_member(*it, "counters", counters, error)) return std::nullopt;
         status.fragmentation_counters = std::move(counters);
+    }
+    if (const auto it = result.find("pre_fragmentation"); it != result.end() && it->is_object()) {
+        DaemonStatus::PreFragmentation pre;
+        if (const auto name = it->find("interface"); name != it->end() && name->is_string())
+            pre.interface = name->get<std::string>();
+        if (const auto mtu = it->find("mtu"); mtu != it->end() && mtu->is_number_unsigned())
+            pre.mtu = mtu->get<uint32_t>();
+        if (const auto why = it->find("error"); why != it->end() && why->is_string())
+            pre.error = why->get<std::string>();
+        status.pre_fragmentation = std::move(pre);
     }
     for (const auto& entry : result["groups"]) {
         if (!entry.is_object()) {

@@ -218,6 +218,16 @@ struct DaemonStatus {
     // kernel_fragmentation.hpp): what was fragmented, refused with "fragmentation needed" or
     // answered with Packet Too Big. nullopt when /proc/net/snmp could not be read.
     std::optional<std::map<std::string, uint64_t>> fragmentation_counters;
+    // pre-fragmentation, while a group asks for it: gdoid's XFRM interface and its MTU (the
+    // size above which forwarded IPv4 with DF clear is fragmented before encryption), or why
+    // it could not be set up.
+    struct PreFragmentation {
+        std::string interface;
+        uint32_t mtu = 0;
+        std::optional<std::string> error;
+        bool operator==(const PreFragmentation&) const = default;
+    };
+    std::optional<PreFragmentation> pre_fragmentation;
 };
 
 nlohmann::json to_json(const DaemonStatus& status);

@@ -3,6 +3,7 @@
 
 #include "netlink/netlink_kernel_ipsec.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <sys/signalfd.h>
@@ -450,6 +451,12 @@ control::DaemonStatus Daemon::status() const {
         (*status.datapath_counters)["filters_restored"] = datapath_.filters_restored();
     }
     status.fragmentation_counters = read_fragmentation_counters();
+    const bool asked = std::any_of(groups_.begin(), groups_.end(), [](const auto& group) {
+        return group->config().pre_fragmentation;
+    });
+    if (asked && (datapath_.pre_fragmentation() || datapath_.pre_fragmentation_error()))
+        status.pre_fragmentation = control::DaemonStatus::PreFragmentation{
+            kPreFragmentationInterface, datapath_.pre_fragmentation_mtu(), datapath_.pre_fragmentation_error()};
     return status;
 }
 

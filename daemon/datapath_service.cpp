@@ -20,6 +20,14 @@ std::vector<std::string> all_lans(const std::map<std::string, DatapathNeeds>& gr
     return lans;
 }
 
+// The dummy destination of the pre-fragmentation interface's states: the address after the
+// remote anchor (both only ever seen by gdoid's own WAN egress program).
+gdoi::IpAddress next_address(gdoi::IpAddress address) {
+    for (size_t i = address.width_bytes(); i-- > 0;)
+        if (++address.bytes[i] != 0) break;
+    return address;
+}
+
 bool same_anchors(const bpf::Anchors& a, const bpf::Anchors& b) {
     return a.local == b.local && a.remote == b.remote && a.inbound == b.inbound;
 }
@@ -41,7 +49,8 @@ std::string entry_key(const policy::MapEntry& entry) {
 bool DatapathNeeds::operator==(const DatapathNeeds& other) const {
     return wan == other.wan && lans == other.lans && same_anchors(anchors, other.anchors) &&
            bypass_mark == other.bypass_mark && set_df == other.set_df && tcp_mss == other.tcp_mss &&
-           destination_only_fallback == other.destination_only_fallback && routing_instance == other.routing_instance;
+           destination_only_fallback == other.destination_only_fallback && routing_instance == other.routing_instance &&
+           pre_fragmentation == other.pre_fragmentation && pre_fragment_mtu == other.pre_fragment_mtu;
 }
 
 SharedDatapathSettings DatapathNeeds::shared() const {
@@ -134,15 +143,60 @@ void DatapathService::require(const std::string& group, const DatapathNeeds& nee
     }
     auto wanted = needs_;
     wanted[group] = needs;
+    apply_pre_fragmentation(wanted);
     datapath_->configure(datapath_config(wanted));
     needs_ = std::move(wanted);
     reattach();
 }
 
+void DatapathService::apply_pre_fragmentation(const std::map<std::string, DatapathNeeds>& groups) {
+    uint32_t mtu = 0;
+    for (const auto& [name, needs] : groups)
+        if (needs.pre_fragmentation && needs.anchors.local.family == gdoi::IpFamily::v4 &&
+            needs.pre_fragment_mtu != 0)
+            mtu = mtu == 0 ? needs.pre_fragment_mtu : std::min(mtu, needs.pre_fragment_mtu);
+    if (mtu == 0 || !datapath_) {
+        if (pre_fragmentation_.active()) pre_fragmentation_.remove();
+        pre_fragmentation_error_.reset();
+        return;
+    }
+    try {
+        pre_fragmentation_.ensure(groups.begin()->second.wan, mtu);
+        pre_fragmentation_error_.reset();
+    } catch (const std::exception& e) {
+        // Oversize packets are then encrypted whole and the ESP packet is fragmented, as
+        // without pre-fragmentation: nothing leaves in clear text.
+        if (pre_fragmentation_error_ != e.what())
+            log_warning(std::string("pre-fragmentation is off: ") + e.what() +
+                        "; oversize packets are encrypted whole and the ESP packet is fragmented");
+        pre_fragmentation_error_ = e.what();
+        pre_fragmentation_.remove();
+    }
+}
+
+std::optional<policy::PreFragmentation> DatapathService::pre_fragmentation() const {
+    if (!datapath_ || !pre_fragmentation_.active()) return std::nullopt;
+    const auto layout = datapath_->mark_layout();
+    if (layout.pre_fragment_mark == 0) return std::nullopt;
+    for (const auto& [name, needs] : needs_)
+        if (needs.anchors.local.family == gdoi::IpFamily::v4)
+            return policy::PreFragmentation{kPreFragmentationIfId,
+                                            {layout.pre_fragment_mark, layout.pre_fragment_mark},
+                                            next_address(needs.anchors.remote)};
+    return std::nullopt;
+}
+
+void DatapathService::set_pre_fragmentation_rules(const std::string& group,
+                                                  const policy::PreFragmentationRules& rules) {
+    if (!datapath_ || !pre_fragmentation_.active()) return;
+    const uint32_t bypass = needs_.empty() ? 0 : needs_.begin()->second.bypass_mark; // groups agree
+    pre_fragmentation_.set_rules(group, rules, datapath_->mark_layout().pre_fragment_mark, bypass);
+}
+
 // Both families' anchors from the groups that use them: configuring from one group alone would
 // switch the other family's programs off.
 bpf::DatapathConfig
-DatapathService::datapath_config(const std::map<std::string, DatapathNeeds>& groups) {
+DatapathService::datapath_config(const std::map<std::string, DatapathNeeds>& groups) const {
     bpf::DatapathConfig config;
     const DatapathNeeds& any = groups.begin()->second; // all groups agree on these (require)
     config.bypass_mark = any.bypass_mark;
@@ -150,6 +204,10 @@ DatapathService::datapath_config(const std::map<std::string, DatapathNeeds>& gro
     config.tcp_mss = any.tcp_mss;
     for (const auto& [name, needs] : groups)
         (needs.anchors.local.family == gdoi::IpFamily::v4 ? config.v4 : config.v6) = needs.anchors;
+    if (pre_fragmentation_.active() && config.v4) {
+        config.pre_fragment_mtu = static_cast<uint16_t>(std::min<uint32_t>(pre_fragmentation_.mtu(), 0xffff));
+        config.pre_fragment_remote = next_address(config.v4->remote);
+    }
     return config;
 }
 
@@ -173,7 +231,13 @@ void DatapathService::remove_anchor_addresses(bool all) {
 void DatapathService::release(const std::string& group) {
     holds_.erase(group);
     if (needs_.erase(group) == 0) return;
+    try {
+        set_pre_fragmentation_rules(group, {});
+    } catch (const std::exception& e) {
+        log_warning("pre-fragmentation: removing group " + group + "'s rules: " + e.what());
+    }
     if (needs_.empty()) {
+        pre_fragmentation_.remove();
         datapath_.reset(); // detaches; the maps go with the programs
         fallback_.reset(); // deletes the nftables table
         fallback_reason_.reset();
@@ -182,6 +246,7 @@ void DatapathService::release(const std::string& group) {
         remove_anchor_addresses(true);
         return;
     }
+    apply_pre_fragmentation(needs_);
     if (datapath_) datapath_->configure(datapath_config(needs_)); // a family may have gone
     if (fallback_) {
         try {
@@ -218,6 +283,7 @@ bool DatapathService::leave_running() {
     attached_.reset();
     references_.clear();
     anchors_added_.clear(); // stays on lo: the next gdoid adopts it (require())
+    pre_fragmentation_.forget(); // the interface and its rules too (ensure() adopts them)
     needs_.clear();
     return true;
 }

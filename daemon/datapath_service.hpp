@@ -8,6 +8,7 @@
 #include "bpf/datapath.hpp"
 #include "daemon/datapath_agreement.hpp"
 #include "daemon/nft_ingress.hpp"
+#include "daemon/pre_fragmentation_routing.hpp"
 #include "policy/apply_plan.hpp"
 
 #include <map>
@@ -34,6 +35,11 @@ struct DatapathNeeds {
     // When the BPF datapath cannot load: run the nftables ingress rewrite instead, for
     // destination-only preservation (datapath-fallback = "destination-only").
     bool destination_only_fallback = false;
+    // pre-fragmentation (IPv4 groups): the group wants oversize DF-clear packets fragmented
+    // before encryption; `pre_fragment_mtu` is the largest inner packet its TEKs carry in one
+    // ESP packet on the WAN device (the interface's MTU is the smallest of the groups').
+    bool pre_fragmentation = false;
+    uint32_t pre_fragment_mtu = 0;
 
     bool operator==(const DatapathNeeds& other) const;
     // What the groups must agree on (datapath_agreement.hpp).
@@ -90,6 +96,17 @@ public:
     // The packet-mark layout of the loaded datapath (for the bypass-mark overlap check).
     std::optional<bpf::MarkLayout> mark_layout() const;
 
+    // What a group with pre-fragmentation puts in its kernel objects while the interface is up
+    // (nullopt when no group asked for it, or when it could not be set up: see
+    // pre_fragmentation_error()).
+    std::optional<policy::PreFragmentation> pre_fragmentation() const;
+    // Why the interface could not be set up (the groups then encrypt oversize packets whole).
+    const std::optional<std::string>& pre_fragmentation_error() const { return pre_fragmentation_error_; }
+    uint32_t pre_fragmentation_mtu() const { return pre_fragmentation_.mtu(); }
+    // The group's routing rules (its DesiredObjects::pre_fragmentation). Throws
+    // netlink::KernelError.
+    void set_pre_fragmentation_rules(const std::string& group, const policy::PreFragmentationRules& rules);
+
 private:
     friend class MapWriter;
     enum class Table { inbound_spi, local_prefix, remote_prefix };
@@ -98,7 +115,10 @@ private:
     void drop_reference(Table table, const std::string& key, const policy::MapEntry& entry);
     void reattach();
     void configure_fallback(const std::map<std::string, DatapathNeeds>& groups);
-    static bpf::DatapathConfig datapath_config(const std::map<std::string, DatapathNeeds>& groups);
+    bpf::DatapathConfig datapath_config(const std::map<std::string, DatapathNeeds>& groups) const;
+    // Sets up (or removes) the XFRM interface for the groups that ask for pre-fragmentation;
+    // a failure is kept in pre_fragmentation_error_, never thrown.
+    void apply_pre_fragmentation(const std::map<std::string, DatapathNeeds>& groups);
     // Removes the anchor addresses gdoid added: all, or those of families no group uses.
     void remove_anchor_addresses(bool all);
 
@@ -118,6 +138,8 @@ private:
     };
     std::map<gdoi::IpFamily, AddedAnchor> anchors_added_; // the addresses gdoid put on, per family
     std::set<std::string> holds_; // groups holding the attachment (hold_attachment)
+    PreFragmentationRouting pre_fragmentation_;
+    std::optional<std::string> pre_fragmentation_error_;
 };
 
 } // namespace gdoid::daemon

@@ -2,6 +2,9 @@
 
 #include "daemon/local_settings_builder.hpp"
 #include "daemon/log.hpp"
+#include "netlink/interface_address.hpp"
+#include "policy/desired_objects.hpp"
+#include "policy/esp_overhead.hpp"
 #include "policy/apply_plan.hpp"
 #include "policy/object_band.hpp"
 #include "policy/plan.hpp"
@@ -14,6 +17,29 @@
 namespace gdoid::daemon {
 
 namespace {
+
+// The largest inner IPv4 packet every TEK the group may send with carries in one ESP packet on
+// the WAN device: the pre-fragmentation interface's MTU. Before the first keys, the algorithms
+// with the most overhead gdoid accepts (AES-CBC, HMAC-SHA-512: 90 octets with the outer
+// header), so that the interface exists, and the mark layout stays the same, from the start.
+uint32_t pre_fragment_mtu(const policy::GroupTimeline& timeline, const std::string& wan) {
+    const uint32_t link = netlink::interface_mtu(wan).value_or(1500);
+    uint32_t mtu = 0;
+    for (const auto& known : timeline.teks()) {
+        if (!policy::can_send(known.tek)) continue;
+        const auto overhead = policy::esp_overhead(known.tek, false);
+        if (!overhead) continue;
+        const uint32_t inner = policy::inner_mtu(*overhead, link);
+        if (inner != 0) mtu = mtu == 0 ? inner : std::min(mtu, inner);
+    }
+    if (mtu != 0) return mtu;
+    policy::EspOverhead worst;
+    worst.outer_header = 20;
+    worst.iv = 16;
+    worst.icv = 32;
+    worst.block = 16;
+    return std::max<uint32_t>(policy::inner_mtu(worst, link), 68);
+}
 
 // How soon a refused change is tried again: interfaces appear, modules get loaded, an
 // operator frees a conflicting object.
@@ -275,6 +301,8 @@ void GroupDataplane::reconcile() {
         needs.tcp_mss = config.tcp_mss.value_or(0);
         needs.routing_instance = config.routing_instance;
         needs.destination_only_fallback = config.datapath_fallback == DatapathFallback::destination_only;
+        needs.pre_fragmentation = config.pre_fragmentation && config.local_address.family == gdoi::IpFamily::v4;
+        if (needs.pre_fragmentation) needs.pre_fragment_mtu = pre_fragment_mtu(timeline_, config.wan_interface);
         datapath_.require(group_->name(), needs);
         datapath_required_ = true;
     } catch (const std::exception& e) {
@@ -290,6 +318,7 @@ void GroupDataplane::reconcile() {
     }
 
     settings.destination_only = datapath_.fallback_reason().has_value();
+    if (group_->config().pre_fragmentation) settings.pre_fragmentation = datapath_.pre_fragmentation();
     if (settings.destination_only)
         summary.warning = "destination-only header preservation (outer source " + group_->config().local_address.to_string() +
                           "): the BPF datapath could not load: " + *datapath_.fallback_reason();
@@ -324,6 +353,13 @@ void GroupDataplane::reconcile() {
                         (result.ok() ? "put back" : "to put back, the kernel refused some") + " (repair " +
                         std::to_string(summary.repairs) + ")",
                     {.group = group_->name()});
+    }
+    // The routing rules after the objects they lead to (the interface's policies and states),
+    // so no marked packet is routed into the interface before it can be encrypted there.
+    try {
+        datapath_.set_pre_fragmentation_rules(group_->name(), desired.pre_fragmentation);
+    } catch (const std::exception& e) {
+        record_error(std::string("pre-fragmentation routing rules: ") + e.what());
     }
     discard_answered_acquires();
     arm_flow_timer();
@@ -430,6 +466,7 @@ size_t GroupDataplane::limit_for_restart(std::chrono::seconds limit) {
     if (!built.settings) return 0;
     auto settings = *built.settings;
     settings.destination_only = datapath_.fallback_reason().has_value();
+    if (group_->config().pre_fragmentation) settings.pre_fragmentation = datapath_.pre_fragmentation();
     const auto now = policy::Clock::now();
     const auto wall = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(
                                    std::chrono::system_clock::now().time_since_epoch())

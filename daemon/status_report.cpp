@@ -3,32 +3,14 @@
 #include "daemon/log.hpp"
 #include "daemon/policy_summary.hpp"
 
+#include "netlink/interface_address.hpp"
 #include "policy/esp_overhead.hpp"
-
-#include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstdio>
 
 namespace gdoid::daemon {
-namespace {
 
-// The MTU of a network interface in gdoid's namespace (SIOCGIFMTU); nullopt when unknown.
-std::optional<uint32_t> interface_mtu(const std::string& name) {
-    if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
-    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return std::nullopt;
-    ifreq request{};
-    name.copy(request.ifr_name, name.size());
-    const bool ok = ioctl(fd, SIOCGIFMTU, &request) == 0;
-    close(fd);
-    if (!ok || request.ifr_mtu <= 0) return std::nullopt;
-    return uint32_t(request.ifr_mtu);
-}
-
-} // namespace
+using netlink::interface_mtu;
 
 control::GroupStatus make_group_status(const Group& group) {
     control::GroupStatus status;
@@ -132,7 +114,9 @@ std::map<std::string, uint64_t> datapath_counter_map(const bpf::DatapathCounters
             {"lan_mss_clamped", c.lan_mss_clamped},
             {"out_multicast", c.out_multicast},
             {"in_clear_multicast_dropped", c.in_clear_multicast_dropped},
-            {"out_df_set", c.out_df_set}};
+            {"out_df_set", c.out_df_set},
+            {"lan_pre_fragment", c.lan_pre_fragment},
+            {"out_pre_fragmented", c.out_pre_fragmented}};
 }
 
 } // namespace gdoid::daemon

@@ -7,7 +7,9 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 namespace netlink {
@@ -54,6 +56,18 @@ bool remove_interface_address(const std::string& device, const gdoi::IpPrefix& p
     if (!failure) return true;
     if (failure->error_number == EADDRNOTAVAIL || failure->error_number == ENOENT) return false;
     throw KernelError(format_kernel_error(what, *failure), failure->error_number);
+}
+
+std::optional<uint32_t> interface_mtu(const std::string& name) {
+    if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::nullopt;
+    ifreq request{};
+    name.copy(request.ifr_name, name.size());
+    const bool ok = ioctl(fd, SIOCGIFMTU, &request) == 0;
+    close(fd);
+    if (!ok || request.ifr_mtu <= 0) return std::nullopt;
+    return uint32_t(request.ifr_mtu);
 }
 
 } // namespace netlink

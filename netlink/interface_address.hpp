@@ -4,9 +4,14 @@
 
 #include "gdoi/ip_address.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace netlink {
+
+// The MTU of a network interface in our namespace (SIOCGIFMTU); nullopt when unknown.
+std::optional<uint32_t> interface_mtu(const std::string& name);
 
 // Adds `prefix` (address/length) to `device`. Returns false when the address was already
 // there (nothing changed), true when it was added. Throws KernelError naming the device and

@@ -15,9 +15,13 @@
 #     (out_df_set); gm-b "copy": outer DF = inner DF, forwarded and router-originated; after
 #     `gdoictl reload` with gm-a "clear": outer DF 0 on forwarded and router-originated echoes
 #     with inner DF 1;
-#   - IPv4, DF clear, oversize (1428 octets): delivered; the scenario prints how it crossed
-#     (Linux 6.1 encrypts it whole and fragments the ESP packet: pre-fragmentation of forwarded
-#     IPv4 is not done, docs/datapath-notes.md "Fragmentation before encryption");
+#   - IPv4 pre-fragmentation (both members `pre-fragmentation = true`): gm-a's XFRM interface
+#     gdoi-pf0 has the tunnel's MTU and its routing rules are in place; DF-clear 1428-octet
+#     echoes host-a1 -> host-b2 and their replies are fragmented before encryption: on the core
+#     no outer fragment, and each ESP packet decrypts (ICV good, outer = inner addresses) to
+#     one inner fragment, two per echo each way; all answered; gm-a's datapath counts 2
+#     packets marked (lan_pre_fragment) and 4 ESP packets restored (out_pre_fragmented);
+#     gdoictl status names the interface and its MTU; a stopped gdoid removes both;
 #   - IPv6 (a second group, IPv6, added by SIGHUP with ks2): 1450-octet datagrams from host-a2
 #     get Packet Too Big from gm-a, the last one naming the tunnel's IPv6 MTU (gdoictl's
 #     ipv6_packet_too_big counts exactly those seen on lan0); host-a2 fragments the next copy,
@@ -49,6 +53,7 @@ glab_member_config gm-a
 glab_member_config gm-b
 sed -i '/^retry = /a df-bit = "set"' "${GLAB_CONFIG[gm-a]}"
 sed -i '/^retry = /a df-bit = "copy"' "${GLAB_CONFIG[gm-b]}"
+sed -i '/^retry = /a pre-fragmentation = true' "${GLAB_CONFIG[gm-a]}" "${GLAB_CONFIG[gm-b]}"
 cp "${GLAB_CONFIG[gm-a]}" "$GLAB_LOGS/gm-a.gdoid.conf"
 cp "${GLAB_CONFIG[gm-b]}" "$GLAB_LOGS/gm-b.gdoid.conf"
 glab_member_start gm-a && glab_member_start gm-b &&
@@ -204,14 +209,54 @@ expect_df "$report" gm-a router 1 0 "gm-a df-bit clear"
 expect_df "$report" gm-b forwarded 1 1 "gm-b df-bit copy"
 
 # ---------------------------------------------------------------- IPv4 DF clear, oversize
+# pre-fragmentation: such a packet goes through gdoid's XFRM interface, whose MTU makes the
+# kernel fragment it before encryption (docs/datapath-notes.md, "Fragmentation before
+# encryption"); each fragment is its own ESP packet with the original addresses.
+datapath_counter() { glab_status "$1" | glab_json "j['result']['datapath']['counters']['$2']"; }
+pf_mtu=$(lab_exec gm-a cat /sys/class/net/gdoi-pf0/mtu 2>/dev/null || echo none)
+pf_rules=$(lab_exec gm-a ip rule show pref 41 2>&1 | grep -c "lookup 26468" || true)
+[ "$pf_mtu" = "$expected_mtu" ] && ((pf_rules >= 1)) &&
+    ok "pre-fragmentation: gm-a's XFRM interface gdoi-pf0 has the tunnel's MTU $pf_mtu; $pf_rules routing rule(s) send marked packets to its table" ||
+    fail "pre-fragmentation: gdoi-pf0 MTU '$pf_mtu' (want $expected_mtu), $pf_rules rules toward table 26468: $(lab_exec gm-a ip rule 2>&1 | tr '\n' ' ')"
+marked_before=$(datapath_counter gm-a lan_pre_fragment)
+restored_before=$(datapath_counter gm-a out_pre_fragmented)
 LAB_SNAPLEN=2000 lab_capture core to-gma "$GLAB_LOGS/df-clear-oversize.pcap" "net $LAB_LAN_A or net $LAB_LAN_B"
 out=$(lab_exec host-a1 ping -n -c 2 -i 0.3 -W 3 -M dont -s 1400 "$LAB_HOST_B2" 2>&1 || true)
 lab_capture_stop
-outer_fragments=$(tcpdump -r "$GLAB_LOGS/df-clear-oversize.pcap" -n "src host $LAB_HOST_A1 and (ip[6:2] & 0x3fff != 0)" 2>/dev/null | wc -l)
-esp_whole=$(tcpdump -r "$GLAB_LOGS/df-clear-oversize.pcap" -n "src host $LAB_HOST_A1 and esp and (ip[6:2] & 0x3fff = 0)" 2>/dev/null | wc -l)
-grep -q " 2 received" <<<"$out" &&
-    ok "DF-clear 1428-octet echoes host-a1 -> host-b2: 2/2 answered (on the core from host-a1: $esp_whole unfragmented ESP, $outer_fragments outer fragments: Linux encrypts it whole, see datapath-notes)" ||
-    fail "DF-clear 1428-octet echoes: $(grep transmitted <<<"$out")"
+marked=$(($(datapath_counter gm-a lan_pre_fragment) - marked_before))
+restored=$(($(datapath_counter gm-a out_pre_fragmented) - restored_before))
+outer_fragments=$(tcpdump -r "$GLAB_LOGS/df-clear-oversize.pcap" -n "(src host $LAB_HOST_A1 or src host $LAB_HOST_B2) and (ip[6:2] & 0x3fff != 0)" 2>/dev/null | wc -l)
+# per ESP packet: "inner-source fragment|whole good|bad", reassembly off so each packet's own
+# inner header is read
+sa_opts=()
+while read -r record; do sa_opts+=(-o "$record"); done < <(GLAB_FAMILY=4 glab_esp_sa_records gm-a)
+inner=$(tshark -r "$GLAB_LOGS/df-clear-oversize.pcap" -n -o ip.defragment:FALSE \
+    -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE "${sa_opts[@]}" \
+    -Y "esp" -T fields -E occurrence=a -E aggregator='|' -e ip.src -e ip.dst -e ip.flags.mf \
+    -e ip.frag_offset -e esp.icv_good 2>>"$GLAB_LOGS/tshark.log" | python3 -c '
+import sys
+for line in sys.stdin:
+    src, dst, mf, off, icv = (line.rstrip("\n").split("\t") + [""] * 5)[:5]
+    src, dst, mf, off = src.split("|"), dst.split("|"), mf.split("|"), off.split("|")
+    if len(src) < 2 or icv not in ("1", "True", "true") or (src[0], dst[0]) != (src[1], dst[1]):
+        print("bad", "|".join(src), "|".join(dst), icv); continue
+    fragment = mf[1] in ("1", "True", "true") or off[1] not in ("", "0")
+    print(src[1], "fragment" if fragment else "whole")
+')
+printf '%s\n' "$inner" >"$GLAB_LOGS/df-clear-oversize.txt"
+from_a1=$(grep -c "^$LAB_HOST_A1 fragment" <<<"$inner" || true)
+from_b2=$(grep -c "^$LAB_HOST_B2 fragment" <<<"$inner" || true)
+bad=$(grep -c "^bad" <<<"$inner" || true)
+grep -q " 2 received" <<<"$out" && [ "$outer_fragments" = 0 ] && [ "$from_a1" = 4 ] && [ "$from_b2" = 4 ] && [ "$bad" = 0 ] &&
+    ok "DF-clear 1428-octet echoes host-a1 -> host-b2: 2/2 answered; fragmented before encryption both ways: 4 ESP packets each way, each carrying one inner fragment (ICV good, outer = inner addresses), no outer fragment on the core" ||
+    fail "DF-clear 1428-octet echoes: $(grep transmitted <<<"$out"); $outer_fragments outer fragments; ESP packets carrying inner fragments: $from_a1 from host-a1, $from_b2 from host-b2 (want 4 and 4), $bad not decrypted or not preserved (see df-clear-oversize.txt)"
+[ "$marked" = 2 ] && [ "$restored" = 4 ] &&
+    ok "gm-a datapath: $marked oversize DF-clear packets sent to the XFRM interface (lan_pre_fragment), $restored of its ESP packets restored (out_pre_fragmented)" ||
+    fail "gm-a datapath: lan_pre_fragment grew by $marked (want 2), out_pre_fragmented by $restored (want 4)"
+text=$(glab_ctl gm-a status 2>&1 || true)
+grep -q "pre-fragmentation: gdoi-pf0, MTU $expected_mtu: [0-9]* packets fragmented before encryption" <<<"$text" &&
+    ok "gdoictl status: $(grep 'pre-fragmentation:' <<<"$text" | sed 's/^ *//')" ||
+    fail "gdoictl status has no pre-fragmentation line with gdoi-pf0 and MTU $expected_mtu: $(tr '\n' ' ' <<<"$text" | cut -c1-300)"
 
 # ---------------------------------------------------------------- IPv6: a second group
 v6_group=4323
@@ -325,9 +370,15 @@ for gm in gm-a gm-b; do
         fail "$gm /proc/net/xfrm_stat: $(tr '\n' ' ' <<<"$errors")"
 done
 
+# a gdoid that stops removes its XFRM interface and its routing rules
+glab_member_stop gm-b
+left=$(lab_exec gm-b sh -c 'ip -o link show gdoi-pf0 2>/dev/null; ip rule show pref 40; ip rule show pref 41; ip rule show pref 42' | wc -l)
+[ "$left" = 0 ] && ok "gm-b stopped: its XFRM interface gdoi-pf0 and its routing rules are gone" ||
+    fail "gm-b stopped, but left: $(lab_exec gm-b sh -c 'ip -o link show gdoi-pf0; ip rule' 2>&1 | tr '\n' ' ')"
+
 echo "run time: $((SECONDS - started)) s"
 if ((failures)); then
     echo "$failures check(s) failed; captures and logs in $GLAB_LOGS"
     exit 1
 fi
-echo "fragmentation: PMTU discovery across the group, df-bit set/copy/clear on forwarded and router-originated packets, IPv6 fragments before encryption"
+echo "fragmentation: PMTU discovery across the group, df-bit set/copy/clear on forwarded and router-originated packets, IPv4 pre-fragmentation, IPv6 fragments before encryption"

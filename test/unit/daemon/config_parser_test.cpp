@@ -164,14 +164,30 @@ TEST_CASE("lan-prefixes and anchor: read, defaulted by family, and refused with 
     }
 }
 
-TEST_CASE("pre-fragmentation: false is what gdoid does, true is refused with the reason", "[config]") {
+TEST_CASE("pre-fragmentation: off by default, on for IPv4 groups, refused where it cannot apply",
+          "[config]") {
     TempDir dir;
     const auto psk = dir.write("k", test_psk);
-    CHECK(messages(parse_config(group(psk) + "pre-fragmentation = false\n", "p.conf", test_options(dir))).empty());
-    const auto result = parse_config(group(psk) + "pre-fragmentation = true\n", "p.conf", test_options(dir));
-    REQUIRE(messages(result).size() == 1);
-    CHECK_THAT(messages(result)[0], Catch::Contains(":21: `pre-fragmentation = true` is not supported: "));
-    CHECK_THAT(messages(result)[0], Catch::Contains("encrypted whole"));
+    const auto plain = parse_config(group(psk), "p.conf", test_options(dir));
+    REQUIRE(plain.ok());
+    CHECK_FALSE(plain.config->groups.at(0).pre_fragmentation);
+    const auto on = parse_config(group(psk) + "pre-fragmentation = true\n", "p.conf", test_options(dir));
+    INFO(Catch::Detail::stringify(messages(on)));
+    REQUIRE(on.ok());
+    CHECK(on.config->groups.at(0).pre_fragmentation);
+
+    std::string v6 = group(psk);
+    replace(v6, "servers = [\"192.0.2.1\"]", "servers = [\"2001:db8::1\"]");
+    replace(v6, "local-address = \"192.0.2.10\"", "local-address = \"2001:db8::10\"");
+    const auto refused_v6 = parse_config(v6 + "pre-fragmentation = true\n", "p.conf", test_options(dir));
+    REQUIRE(messages(refused_v6).size() == 1);
+    CHECK_THAT(messages(refused_v6)[0], Catch::Contains("p.conf:9:21: `pre-fragmentation = true` applies to IPv4 groups"));
+    CHECK_THAT(messages(refused_v6)[0], Catch::Contains("Packet Too Big"));
+
+    const auto refused_vrf = parse_config(group(psk) + "routing-instance = \"vrf-wan\"\npre-fragmentation = true\n",
+                                          "p.conf", test_options(dir));
+    REQUIRE(messages(refused_vrf).size() == 1);
+    CHECK_THAT(messages(refused_vrf)[0], Catch::Contains("p.conf:10:21: `pre-fragmentation = true` is not supported with `routing-instance`"));
 }
 
 TEST_CASE("a missing required key is reported at its table", "[config]") {

@@ -156,12 +156,16 @@ void DatapathService::apply_pre_fragmentation(const std::map<std::string, Datapa
             needs.pre_fragment_mtu != 0)
             mtu = mtu == 0 ? needs.pre_fragment_mtu : std::min(mtu, needs.pre_fragment_mtu);
     if (mtu == 0 || !datapath_) {
-        if (pre_fragmentation_.active()) pre_fragmentation_.remove();
+        // Also once at the start: an earlier gdoid killed while it used pre-fragmentation left
+        // its interface and rules, which this configuration no longer wants.
+        if (pre_fragmentation_.active() || !pre_fragmentation_leftovers_checked_) pre_fragmentation_.remove();
+        pre_fragmentation_leftovers_checked_ = true;
         pre_fragmentation_error_.reset();
         return;
     }
     try {
         pre_fragmentation_.ensure(groups.begin()->second.wan, mtu);
+        pre_fragmentation_leftovers_checked_ = true;
         pre_fragmentation_error_.reset();
     } catch (const std::exception& e) {
         // Oversize packets are then encrypted whole and the ESP packet is fragmented, as

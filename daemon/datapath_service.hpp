@@ -140,6 +140,7 @@ private:
     std::set<std::string> holds_; // groups holding the attachment (hold_attachment)
     PreFragmentationRouting pre_fragmentation_;
     std::optional<std::string> pre_fragmentation_error_;
+    bool pre_fragmentation_leftovers_checked_ = false;
 };
 
 } // namespace gdoid::daemon

@@ -105,3 +105,55 @@ TEST_CASE("An anchor address a killed gdoid left on lo is adopted and removed wi
         CHECK_FALSE(service.loaded());
     }
 }
+
+// Pre-fragmentation's XFRM interface through the shared datapath, on whatever this kernel
+// offers: this host's has no xfrm_interface module, so there the group keeps the policy path,
+// the reason is kept for gdoictl status and the mark layout stays the one without the
+// pre-fragmentation bit; where the module exists, the interface, its route and the layout's
+// bit are checked instead (the traffic itself is VM 170's).
+TEST_CASE("pre-fragmentation: the XFRM interface, or why not; leftovers of a killed gdoid go",
+          "[bpf][datapath-service][prefrag]") {
+    PrivateNetns netns;
+    const bool has_xfrmi = netlink_test::run("ip link add gdprobe type xfrm if_id 9").status == 0;
+    if (has_xfrmi) must("ip link del gdprobe");
+    // What a gdoid killed while using pre-fragmentation leaves: its rules (protocol 109).
+    must("ip rule add pref 41 fwmark 0x200000/0x300000 from 10.1.0.0/16 lookup 26468 proto 109 && "
+         "ip rule add pref 42 nop proto 109");
+    auto v4 = needs_of({ip("192.0.2.1"), ip("100.127.255.2"), ip("100.127.255.1")});
+    v4.pre_fragmentation = true;
+    v4.pre_fragment_mtu = 1438;
+    {
+        gdoid::daemon::DatapathService service;
+        REQUIRE_NOTHROW(service.require("v4", v4));
+        REQUIRE(service.mark_layout());
+        if (has_xfrmi) {
+            CHECK_FALSE(service.pre_fragmentation_error());
+            REQUIRE(service.pre_fragmentation());
+            CHECK(service.pre_fragmentation()->if_id == 0x6764);
+            CHECK(service.pre_fragmentation()->remote_anchor == ip("100.127.255.3"));
+            CHECK(service.mark_layout()->pre_fragment_mark == 0x00200000);
+            CHECK(contains(must("ip -d link show gdoi-pf0"), "mtu 1438"));
+            CHECK(contains(must("ip route show table 26468"), "default dev gdoi-pf0"));
+        } else {
+            REQUIRE(service.pre_fragmentation_error());
+            CHECK(contains(*service.pre_fragmentation_error(), "gdoi-pf0"));
+            CHECK(contains(*service.pre_fragmentation_error(), "xfrm_interface"));
+            CHECK_FALSE(service.pre_fragmentation());
+            CHECK(service.mark_layout()->pre_fragment_mark == 0);
+        }
+        // a group without rules: the leftovers of the killed gdoid are gone either way
+        service.set_pre_fragmentation_rules("v4", {});
+        CHECK_FALSE(contains(must("ip rule show"), "26468"));
+        service.release("v4");
+        CHECK_FALSE(contains(must("ip link show"), "gdoi-pf0"));
+    }
+    // Without pre-fragmentation, the rules an earlier gdoid left are removed at the start.
+    must("ip rule add pref 42 nop proto 109");
+    gdoid::daemon::DatapathService plain;
+    auto without = v4;
+    without.pre_fragmentation = false;
+    REQUIRE_NOTHROW(plain.require("v4", without));
+    CHECK_FALSE(contains(must("ip rule show"), "42:"));
+    CHECK_FALSE(plain.pre_fragmentation_error());
+    plain.release("v4");
+}

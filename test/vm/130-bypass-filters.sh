@@ -15,6 +15,12 @@
 # as ESP and is then dropped by gm-a's FORWARD filter (its counter counts exactly the echoes
 # sent); iptables-save on gm-a and `nft -s list ruleset` on gm-b are identical before gdoid
 # starts, while it runs and after it stopped; `gdoictl status` shows the mark and the classes.
+# With pre-fragmentation on both members (oversize DF-clear packets are routed through gdoid's
+# XFRM interface, docs/datapath-notes.md): oversize (1448-octet) DF-clear SNMP and syslog
+# datagrams still cross in clear text (the bypass mark and the class keep them off the
+# interface's routing rules), oversize udp 162 crosses fragmented before encryption: each
+# member's datapath marks 6 oversize packets and restores 4 ESP packets of the interface (the
+# two udp 162 datagrams, two fragments each).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/topology.sh"
@@ -23,6 +29,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 GLAB_DATAPATH_KEYS=yes
 mark=0x00100000
 GLAB_MEMBER_EXTRA="bypass-mark = \"$mark\"
+pre-fragmentation = true
 
 [[group.bypass]]
 name = \"syslog\"
@@ -113,6 +120,7 @@ LAB_SNAPLEN=2000 lab_capture core to-gma "$GLAB_LOGS/bypass.pcap" "net 10.0.0.0/
 py_udp_echo='
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 0) # IP_MTU_DISCOVER = IP_PMTUDISC_DONT (linux/in.h; Python 3.11 names neither): DF clear
 s.bind(("0.0.0.0", int(sys.argv[1])))
 s.settimeout(30)
 for _ in range(int(sys.argv[2])):
@@ -122,10 +130,12 @@ for _ in range(int(sys.argv[2])):
 py_udp_ask='
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 0) # IP_MTU_DISCOVER = IP_PMTUDISC_DONT (linux/in.h; Python 3.11 names neither): DF clear
 s.settimeout(5)
 got = 0
+size = int(sys.argv[4]) if len(sys.argv) > 4 else 100
 for i in range(int(sys.argv[3])):
-    s.sendto(b"q" * 100, (sys.argv[1], int(sys.argv[2])))
+    s.sendto(b"q" * size, (sys.argv[1], int(sys.argv[2])))
     try:
         s.recvfrom(65535); got += 1
     except socket.timeout:
@@ -146,9 +156,9 @@ else:
     c = socket.socket(); c.bind((sys.argv[2], 0)); c.settimeout(30)
     c.connect((sys.argv[3], 179)); c.sendall(b"b" * 20000); c.shutdown(socket.SHUT_WR)
     print(c.recv(100).decode())'
-lab_bg host-b1 python3 -c "$py_udp_echo" 161 3 >"$GLAB_LOGS/snmp-echo.log" 2>&1
-lab_bg host-b1 python3 -c "$py_udp_echo" 162 3 >"$GLAB_LOGS/trap-echo.log" 2>&1
-lab_bg host-b1 python3 -c "$py_udp_echo" 514 3 >"$GLAB_LOGS/syslog-echo.log" 2>&1
+lab_bg host-b1 python3 -c "$py_udp_echo" 161 5 >"$GLAB_LOGS/snmp-echo.log" 2>&1
+lab_bg host-b1 python3 -c "$py_udp_echo" 162 5 >"$GLAB_LOGS/trap-echo.log" 2>&1
+lab_bg host-b1 python3 -c "$py_udp_echo" 514 5 >"$GLAB_LOGS/syslog-echo.log" 2>&1
 lab_bg gm-b python3 -c "$py_bgp" listen "$LAB_GMB_LAN" >"$GLAB_LOGS/bgp-listen.log" 2>&1
 glab_tcp_sink host-b1
 glab_tcp_sink host-b2
@@ -158,6 +168,13 @@ glab_wait_listening host-b1 udp 161 162 514 && glab_wait_listening host-b1 tcp 5
 snmp=$(lab_exec host-a1 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 161 3 2>&1) || true
 trap_=$(lab_exec host-a1 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 162 3 2>&1) || true
 syslog=$(lab_exec host-a2 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 514 3 2>&1) || true
+# oversize for the tunnel (1448 > 1438 octets of inner MTU on the 1500-octet WAN), DF clear
+datapath_counters() { glab_status "$1" | glab_json "'%d %d' % tuple(j['result']['datapath']['counters'][k] for k in ('lan_pre_fragment', 'out_pre_fragmented'))"; }
+declare -A prefrag_before=()
+for gm in gm-a gm-b; do prefrag_before[$gm]=$(datapath_counters $gm); done
+big_snmp=$(lab_exec host-a1 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 161 2 1420 2>&1) || true
+big_syslog=$(lab_exec host-a2 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 514 2 1420 2>&1) || true
+big_trap=$(lab_exec host-a1 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 162 2 1420 2>&1) || true
 # The router's own session: its socket's route is looked up before OUTPUT marks the packets,
 # so the kernel counts XfrmOutNoStates for it (see the end); read the counters around it.
 no_states() { lab_exec "$1" awk '$1 == "XfrmOutNoStates" { print $2 }' /proc/net/xfrm_stat; }
@@ -174,6 +191,17 @@ said=$(lab_capture_complete "$GLAB_LOGS/bypass.pcap") && ok "$said" || fail "$sa
 [ "$snmp" = 3 ] && ok "SNMP host-a1 -> host-b1:161: 3/3 answered" || fail "SNMP: '$snmp' of 3 answered"
 [ "$trap_" = 3 ] && ok "udp host-a1 -> host-b1:162: 3/3 answered" || fail "udp 162: '$trap_' of 3 answered"
 [ "$syslog" = 3 ] && ok "syslog host-a2 -> host-b1:514: 3/3 answered" || fail "syslog: '$syslog' of 3 answered"
+[ "$big_snmp" = 2 ] && [ "$big_syslog" = 2 ] && [ "$big_trap" = 2 ] &&
+    ok "1448-octet DF-clear datagrams (oversize for the tunnel): SNMP 2/2, syslog 2/2, udp 162 2/2 answered" ||
+    fail "1448-octet datagrams answered: SNMP '$big_snmp', syslog '$big_syslog', udp 162 '$big_trap' (want 2 each)"
+for gm in gm-a gm-b; do
+    read -r marked_before restored_before <<<"${prefrag_before[$gm]}"
+    read -r marked restored <<<"$(datapath_counters $gm)"
+    marked=$((marked - marked_before)) restored=$((restored - restored_before))
+    [ "$marked" = 6 ] && [ "$restored" = 4 ] &&
+        ok "$gm pre-fragmentation: 6 oversize DF-clear packets marked at LAN ingress, 4 ESP packets of the XFRM interface restored (udp 162 only: the bypasses were routed around it)" ||
+        fail "$gm pre-fragmentation: lan_pre_fragment grew by $marked (want 6), out_pre_fragmented by $restored (want 4)"
+done
 [ "$bgp" = 20000 ] && ok "BGP session gm-a -> gm-b:179 (the routers' own LAN addresses): 20000 octets" || fail "BGP: '$bgp'"
 [ "$mgmt" = 20000 ] && ok "tcp host-a2 -> host-b2:5001 (mgmt): 20000 octets" || fail "mgmt: '$mgmt'"
 [ "$other" = 20000 ] && ok "tcp host-a2 -> host-b1:5001: 20000 octets" || fail "tcp host-a2 -> host-b1: '$other'"

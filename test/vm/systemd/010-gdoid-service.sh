@@ -12,14 +12,17 @@
 #   - the pre-shared key from LoadCredential= (the file is root's; gdoid's user cannot read it);
 #   - gdoid runs as the user gdoid with exactly CAP_NET_ADMIN CAP_NET_BIND_SERVICE CAP_NET_RAW
 #     CAP_PERFMON CAP_BPF and still registers, installs states, policies and its tc-BPF
-#     datapath: host-a1 -> host-b1 crosses the core as ESP with the hosts' addresses;
+#     datapath: host-a1 -> host-b1 crosses the core as ESP with the hosts' addresses; with
+#     pre-fragmentation it creates its XFRM interface and routing rules, and oversize DF-clear
+#     echoes leave fragmented before encryption;
 #   - the journal: `journalctl -u gdoid GDOI_GROUP=lab`, and the stable MESSAGE_IDs of gdoid(8)
 #     for registration, failover, an accepted push, a refused push and a group's removal;
 #   - `systemctl reload` with a broken file fails, says why in the journal and keeps the running
 #     configuration and keys; with a good file it applies it;
 #   - the watchdog: gdoid's loop stopped (SIGSTOP) -> systemd kills and restarts it -> the group
 #     registers again;
-#   - `systemctl stop` leaves no XFRM state or policy, tc filter, BPF program or anchor address.
+#   - `systemctl stop` leaves no XFRM state or policy, tc filter, BPF program, anchor address,
+#     XFRM interface or routing rule.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../lib/topology.sh"
@@ -94,6 +97,7 @@ install -m 0600 "$GLAB_RUN/gm-a/psk" /etc/gdoid/credentials/lab.psk
 # the lab's configuration with the unit's socket and the key as a credential
 write_config() { # NAME [ONLY_SERVER]
     sed -e '/^control-socket/d' -e 's|^pre-shared-key = .*|pre-shared-key = { credential = "lab-psk" }|' \
+        -e '/^retry = /a pre-fragmentation = true' \
         -e "s|^name = \"lab\"|name = \"$1\"|" ${2:+-e "s|^servers = .*|servers = [\"$2\"]|"} \
         "${GLAB_CONFIG[gm-a]}" >/etc/gdoid/gdoid.conf.new
     chown root:gdoid /etc/gdoid/gdoid.conf.new && chmod 0640 /etc/gdoid/gdoid.conf.new
@@ -141,6 +145,18 @@ anchor=$(lab_exec gm-a ip -4 -o addr show dev lo | grep -c "$GLAB_ANCHOR_INBOUND
 ((states >= 2 && policies >= 2 && filters >= 1 && anchor == 1)) &&
     ok "as gdoid: $states XFRM states, $policies policies, a tc-BPF filter on lan0, the anchor $GLAB_ANCHOR_INBOUND on lo" ||
     fail "as gdoid: $states states, $policies policies, $filters BPF filters on lan0, anchor $anchor"
+# pre-fragmentation: the unit's unprivileged gdoid creates its XFRM interface and routing rules
+# (CAP_NET_ADMIN), and an oversize DF-clear echo leaves gm-a fragmented before encryption
+pf=$(lab_exec gm-a ip -o -d link show gdoi-pf0 2>/dev/null | grep -c 'xfrm if_id 0x6764' || true)
+pf_rules=$(lab_exec gm-a ip rule show pref 41 | grep -c 'lookup 26468' || true)
+lab_capture core to-gma "$GDOID_VM_SCRATCH/prefrag.pcap" "src $LAB_HOST_A1 and dst $LAB_HOST_B1"
+big=$(lab_exec host-a1 ping -n -c 2 -i 0.3 -W 3 -M dont -s 1450 "$LAB_HOST_B1" 2>&1 | grep -o '[0-9]* received' || true)
+lab_capture_stop
+esp_whole=$(tcpdump -r "$GDOID_VM_SCRATCH/prefrag.pcap" -n "esp and ip[6:2] & 0x3fff = 0" 2>/dev/null | wc -l)
+outer_fragments=$(tcpdump -r "$GDOID_VM_SCRATCH/prefrag.pcap" -n "ip[6:2] & 0x3fff != 0" 2>/dev/null | wc -l)
+((pf == 1 && pf_rules >= 1 && esp_whole == 4 && outer_fragments == 0)) && [ "$big" = "2 received" ] &&
+    ok "as gdoid, pre-fragmentation: its XFRM interface gdoi-pf0 and routing rules are in place; 2 DF-clear 1478-octet echoes answered, sent as 4 ESP packets with host-a1's address, no outer fragment" ||
+    fail "pre-fragmentation as gdoid: interface $pf, rules $pf_rules, echoes '$big', $esp_whole ESP packets (want 4), $outer_fragments outer fragments (want 0)"
 lab_capture core to-gma "$GDOID_VM_SCRATCH/wan.pcap" "ip and not udp port 848"
 lab_ping host-a1 "$LAB_HOST_B1" 5 >/dev/null && ok "host-a1 reaches host-b1 through the group" || fail "host-a1 -> host-b1 ping failed"
 lab_capture_stop
@@ -259,7 +275,8 @@ left=$(
     for dev in lan0 wan0 lo; do lab_exec gm-a tc filter show dev "$dev" ingress; lab_exec gm-a tc filter show dev "$dev" egress; done | grep -c . || true
     lab_exec gm-a ip -o addr show dev lo | grep -c -e "$GLAB_ANCHOR_INBOUND" -e "$GLAB_ANCHOR_REMOTE" || true
     bpftool prog show 2>/dev/null | grep -c 'sched_cls' || true
+    { lab_exec gm-a ip -o link show gdoi-pf0 2>/dev/null; lab_exec gm-a ip rule show | grep -e 26468 -e '^4[0-2]:'; } | grep -c . || true
 )
-[ "$(echo $left)" = "0 0 0 0 0" ] && ok "after stop: no XFRM state or policy, tc filter, BPF program or anchor address on gm-a" ||
-    fail "after stop (states policies filters anchors programs): $(echo $left)"
+[ "$(echo $left)" = "0 0 0 0 0 0" ] && ok "after stop: no XFRM state or policy, tc filter, BPF program, anchor address, XFRM interface or routing rule on gm-a" ||
+    fail "after stop (states policies filters anchors programs pre-fragmentation): $(echo $left)"
 ((failures == 0))

@@ -354,11 +354,6 @@ GroupConfig parse_group(ConfigReader& reader, const toml::table& table, size_t i
                          "`pre-fragmentation = true` applies to IPv4 groups: IPv6 routers never fragment what "
                          "they forward, the member answers Packet Too Big with the tunnel's MTU and the "
                          "sending host fragments before the packet reaches it (FRAGMENTATION in gdoid.conf(5))");
-        else if (*pre && group.routing_instance)
-            reader.error(*table.get("pre-fragmentation"),
-                         "`pre-fragmentation = true` is not supported with `routing-instance`: gdoid's XFRM "
-                         "interface and its routing rules live in the main routing table, and the combination "
-                         "with a VRF has not been shown to work");
         else
             group.pre_fragmentation = *pre;
     }

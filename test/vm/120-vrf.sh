@@ -17,6 +17,9 @@
 #   a restart the same group encrypts, decrypts and restores addresses across the two VRFs
 #   (decrypted core capture as above; datapath counters: restored > 0, unrestored 0); a host
 #   behind lan9, in a third VRF and not in lan-interfaces, reaches host-b1 in clear text.
+# gm-a runs with pre-fragmentation: in both layouts two DF-clear 1478-octet echoes (too big for
+# the tunnel on the 1500-octet WAN) are answered and leave gm-a fragmented before encryption
+# (4 ESP packets of its XFRM interface restored, no outer fragment from host-a1).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/topology.sh"
@@ -24,6 +27,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/gdoi-lab.sh"
 GLAB_DATAPATH_KEYS=yes
 GLAB_KS_MULTICAST_TTL=4 # ks1 -> core -> gm-a: two hops
+GLAB_MEMBER_EXTRA="pre-fragmentation = true"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok: $*"; }
@@ -51,15 +55,24 @@ check_decrypted() {
     done
 }
 
-# Pings both ways between the LANs under a core capture; decrypts it.
+# Pings both ways between the LANs under a core capture; decrypts it. Two DF-clear echoes too big
+# for the tunnel (1478 octets on a 1500-octet WAN) leave gm-a fragmented before encryption
+# (pre-fragmentation across the VRFs: gdoid's XFRM interface on wan0, in vrf-wan).
 traffic_check() {
-    local what=$1 pcap=$GLAB_LOGS/$2.pcap
+    local what=$1 pcap=$GLAB_LOGS/$2.pcap before after big fragments
+    before=$(group_json gm-a "j['result']['datapath']['counters']['out_pre_fragmented']")
     LAB_SNAPLEN=2000 lab_capture core to-gma "$pcap" "net 10.0.0.0/8"
     lab_ping host-a1 "$LAB_HOST_B1" 4 >/dev/null && ok "$what: host-a1 -> host-b1 answered" ||
         fail "$what: host-a1 -> host-b1 unanswered"
     lab_ping host-b2 "$LAB_HOST_A2" 4 >/dev/null && ok "$what: host-b2 -> host-a2 answered" ||
         fail "$what: host-b2 -> host-a2 unanswered"
+    big=$(lab_exec host-a1 ping -n -c 2 -i 0.3 -W 3 -M dont -s 1450 "$LAB_HOST_B1" 2>&1 | grep -o '[0-9]* received' || true)
     lab_capture_stop
+    after=$(group_json gm-a "j['result']['datapath']['counters']['out_pre_fragmented']")
+    fragments=$(tcpdump -r "$pcap" -n "src host $LAB_HOST_A1 and (ip[6:2] & 0x3fff != 0)" 2>/dev/null | wc -l)
+    [ "$big" = "2 received" ] && [ $((after - before)) = 4 ] && [ "$fragments" = 0 ] &&
+        ok "$what: 2 DF-clear 1478-octet echoes host-a1 -> host-b1 answered, fragmented before encryption (4 ESP packets of gdoi-pf0 restored, no outer fragment from host-a1)" ||
+        fail "$what: oversize DF-clear echoes '$big', out_pre_fragmented grew by $((after - before)) (want 4), $fragments outer fragments from host-a1"
     check_decrypted "$pcap" "$what" "icmp $LAB_HOST_A1 > $LAB_HOST_B1" "icmp $LAB_HOST_B1 > $LAB_HOST_A1" \
         "icmp $LAB_HOST_B2 > $LAB_HOST_A2" "icmp $LAB_HOST_A2 > $LAB_HOST_B2"
 }

@@ -180,12 +180,10 @@ void DatapathService::apply_pre_fragmentation(const std::map<std::string, Datapa
 
 std::optional<policy::PreFragmentation> DatapathService::pre_fragmentation() const {
     if (!datapath_ || !pre_fragmentation_.active()) return std::nullopt;
-    const auto layout = datapath_->mark_layout();
-    if (layout.pre_fragment_mark == 0) return std::nullopt;
+    if (datapath_->mark_layout().pre_fragment_mark == 0) return std::nullopt;
     for (const auto& [name, needs] : needs_)
         if (needs.anchors.local.family == gdoi::IpFamily::v4)
-            return policy::PreFragmentation{kPreFragmentationIfId,
-                                            {layout.pre_fragment_mark, layout.pre_fragment_mark},
+            return policy::PreFragmentation{kPreFragmentationIfId, pre_fragmentation_.ifindex(),
                                             next_address(needs.anchors.remote)};
     return std::nullopt;
 }

@@ -51,6 +51,7 @@ public:
     void forget();
 
     bool active() const { return ifindex_.has_value(); }
+    int ifindex() const { return ifindex_.value_or(0); }
     uint32_t mtu() const { return mtu_; }
 
 private:

@@ -50,13 +50,13 @@ struct BypassClass {
     gdoi::TrafficSelector selector;
 };
 
-// pre-fragmentation (gdoid.conf(5) FRAGMENTATION), IPv4 only: the LAN ingress program gives a
-// forwarded packet that will not fit the tunnel and whose DF bit is clear `mark`; routing
-// rules send it through gdoid's XFRM interface (`if_id`), whose MTU makes the kernel fragment
+// pre-fragmentation (gdoid.conf(5) FRAGMENTATION), IPv4 only: the LAN ingress program marks a
+// forwarded packet that will not fit the tunnel and whose DF bit is clear; routing rules send
+// it through gdoid's XFRM interface (`if_id`, `ifindex`), whose MTU makes the kernel fragment
 // it before the transform (docs/datapath-notes.md, "Fragmentation before encryption").
 struct PreFragmentation {
     uint32_t if_id = 0;
-    netlink::XfrmMark mark;        // value = mask = the one reserved mark bit
+    int ifindex = 0;               // the interface's: its routes' packets pass the policy path
     gdoi::IpAddress remote_anchor; // dummy destination of the interface's outbound states
 };
 

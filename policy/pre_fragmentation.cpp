@@ -14,9 +14,14 @@ bool pre_fragments(const netlink::XfrmSelector& selector, const LocalSettings& s
 std::vector<netlink::XfrmPolicy> pre_fragmentation_policies(const netlink::XfrmPolicy& entry,
                                                             uint32_t pass_priority,
                                                             const PreFragmentation& settings) {
+    // Scoped to the interface, not to the mark: the forwarding lookup's flow carries the
+    // route's output device, so only a packet the routing rules really sent into the interface
+    // passes. A marked packet routed anywhere else (a rule someone deleted, the interface gone)
+    // meets the entry's own policy on the WAN device and is encrypted whole, never sent in
+    // clear text.
     netlink::XfrmPolicy pass;
     pass.id = entry.id;
-    pass.id.mark = settings.mark;
+    pass.id.selector.ifindex = settings.ifindex;
     pass.priority = pass_priority;
     pass.action = netlink::XfrmPolicyAction::allow;
 

@@ -1,6 +1,6 @@
-// The kernel objects of pre-fragmentation (IPv4): the policy path lets an oversize DF-clear
-// packet pass its `out` lookup untransformed, routing rules send it through gdoid's XFRM
-// interface, whose MTU makes ip_finish_output() fragment it, and the interface's own `out`
+// The kernel objects of pre-fragmentation (IPv4): routing rules send an oversize DF-clear
+// packet through gdoid's XFRM interface, the policy path lets it pass its `out` lookup
+// untransformed there, whose MTU makes ip_finish_output() fragment it, and the interface's own `out`
 // policies and states (copies of the entry's, under its if_id) encrypt each fragment. The
 // WAN egress program restores every fragment's ESP packet like the anchor state's.
 // docs/datapath-notes.md, "Fragmentation before encryption", has the kernel's side.
@@ -32,9 +32,9 @@ struct PreFragmentationRules {
 bool pre_fragments(const netlink::XfrmSelector& selector, const LocalSettings& settings);
 
 // For one `out` encrypt policy of the policy path (`entry`, scoped to the WAN device): the
-// allow policy that lets a marked packet pass its lookup (`pass_priority`, ahead of `entry`),
-// and the interface's copy of `entry` (its if_id, the template toward the interface's dummy
-// destination).
+// allow policy that lets a packet routed into the interface pass its forwarding lookup (same
+// selector on the interface's device, `pass_priority`), and the interface's copy of `entry`
+// (its if_id, the template toward the interface's dummy destination).
 std::vector<netlink::XfrmPolicy> pre_fragmentation_policies(const netlink::XfrmPolicy& entry,
                                                             uint32_t pass_priority,
                                                             const PreFragmentation& settings);

@@ -131,6 +131,8 @@ TEST_CASE("pre-fragmentation: the XFRM interface, or why not; leftovers of a kil
             REQUIRE(service.pre_fragmentation());
             CHECK(service.pre_fragmentation()->if_id == 0x6764);
             CHECK(service.pre_fragmentation()->remote_anchor == ip("100.127.255.3"));
+            CHECK(service.pre_fragmentation()->ifindex ==
+                  std::stoi(must("cat /sys/class/net/gdoi-pf0/ifindex")));
             CHECK(service.mark_layout()->pre_fragment_mark == 0x00200000);
             CHECK(contains(must("ip -d link show gdoi-pf0"), "mtu 1438"));
             CHECK(contains(must("ip route show table 26468"), "default dev gdoi-pf0"));

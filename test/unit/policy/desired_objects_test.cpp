@@ -636,27 +636,32 @@ TEST_CASE("a configured bypass class with a port: both directions, ports swapped
     }
 }
 
-TEST_CASE("pre-fragmentation: marked packets pass the policy path, the interface encrypts them",
+TEST_CASE("pre-fragmentation: packets routed into the interface pass the policy path, it encrypts them",
           "[desired][prefrag]") {
     constexpr uint32_t kMark = 0x00200000;
     constexpr uint32_t kIfId = 0x6764;
+    constexpr int kInterface = 9; // gdoi-pf0; the WAN device is 2
     auto s = settings();
-    s.pre_fragmentation = PreFragmentation{kIfId, {kMark, kMark}, addr("100.127.0.3")};
+    s.pre_fragmentation = PreFragmentation{kIfId, kInterface, addr("100.127.0.3")};
     s.bypass_classes.push_back({"snmp", {17, endpoint("10.1.0.0/16"), endpoint("10.2.0.0/16", 161)}});
     auto web = tek(0x2000);
     web.selector = {6, endpoint("10.1.0.0/16"), endpoint("172.16.0.0/16", 443)};
     const auto d = translate({tek(0x1000), web}, s, {}, {selector("10.1.0.0/16", "10.7.0.0/16")});
 
-    // A marked (oversize, DF clear) forwarded packet passes its `out` lookup untransformed,
-    // where an unmarked one is encrypted; nothing else changes for it.
-    const auto* marked = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.8.0.5", 2, kMark);
+    // A forwarded packet the routing rules sent into the interface (its output device) passes
+    // its `out` lookup untransformed; on the WAN device it is encrypted, marked or not, so a
+    // marked packet that misses the interface (a deleted rule) never leaves in clear text.
+    const auto* marked = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.8.0.5", kInterface, kMark);
     const auto* plain = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.8.0.5", 2);
+    const auto* missed = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.8.0.5", 2, kMark);
     REQUIRE(marked);
     REQUIRE(plain);
     CHECK(marked->action == XfrmPolicyAction::allow);
     CHECK(marked->templates.empty());
+    CHECK(marked->id.selector.ifindex == kInterface);
+    CHECK_FALSE(marked->id.mark);
     CHECK(plain->templates.size() == 1);
-    CHECK(marked->priority < plain->priority);
+    CHECK(missed == plain);
     CHECK(band::owns(*marked, 0));
     // The interface's lookup (its if_id) finds the entry's copy, toward its own dummy
     // destination, with the entry's SPI and reqid.
@@ -678,11 +683,12 @@ TEST_CASE("pre-fragmentation: marked packets pass the policy path, the interface
     CHECK(copy->source == anchor->source);
     CHECK(copy->encryption->key == anchor->encryption->key);
     CHECK(copy->no_pmtu_discovery == anchor->no_pmtu_discovery);
-    // A deny entry and a bypass class come first for marked packets too (clear text), and the
-    // routing rules let them pass before sending marked packets to the interface.
+    // A deny entry and a bypass class stay clear text for marked packets: the routing rules let
+    // them pass (they never reach the interface) and their allow policy comes first.
     const auto* denied = lookup(d.policies, XfrmPolicyDirection::out, "10.1.0.5", "10.7.0.5", 2, kMark);
     REQUIRE(denied);
-    CHECK(denied->id.mark != netlink::XfrmMark{kMark, kMark});
+    CHECK(denied->templates.empty());
+    CHECK(denied->id.selector.ifindex == 0);
     REQUIRE(d.pre_fragmentation.through_interface.size() == 1); // 10/8 <-> 10/8, its own mirror
     CHECK(d.pre_fragmentation.through_interface[0].source == pfx("10.0.0.0/8"));
     CHECK(d.pre_fragmentation.through_interface[0].destination == pfx("10.0.0.0/8"));
@@ -705,7 +711,7 @@ TEST_CASE("pre-fragmentation: IPv6, multicast and a group without it get nothing
     CHECK(none.pre_fragmentation.through_interface.empty());
     for (const auto& st : none.states)
         CHECK(st.if_id == 0);
-    s.pre_fragmentation = PreFragmentation{0x6764, {0x00200000, 0x00200000}, addr("100.127.0.3")};
+    s.pre_fragmentation = PreFragmentation{0x6764, 9, addr("100.127.0.3")};
     const auto multicast = translate({multicast_tek(0x3000)}, s);
     CHECK(multicast.pre_fragmentation.through_interface.empty());
     s.match_direction = MatchDirection::input;

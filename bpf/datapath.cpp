@@ -281,7 +281,7 @@ void Datapath::configure(const DatapathConfig& config) {
                                                          layout_.slot_bits != layout.slot_bits);
     update(skeleton_->maps.gdoid_config, &zero, sizeof(zero), &value, sizeof(value),
            "the configuration");
-    if (relayout) clear_slots();
+    if (relayout) clear_slots(layout_.slot_count());
     layout_ = layout;
 }
 
@@ -403,9 +403,9 @@ bool Datapath::remove_inbound_spi(uint32_t spi) {
     return erase(skeleton_->maps.gdoid_spis, &key, sizeof(key), text);
 }
 
-void Datapath::clear_slots() {
+void Datapath::clear_slots(uint32_t count) {
     const gdoid_slot empty{};
-    for (uint32_t index = 0; index < GDOID_SLOT_CAPACITY; ++index)
+    for (uint32_t index = 0; index < count && index < GDOID_SLOT_CAPACITY; ++index)
         update(skeleton_->maps.gdoid_slots, &index, sizeof(index), &empty, sizeof(empty),
                "slot " + std::to_string(index));
 }

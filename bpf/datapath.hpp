@@ -152,8 +152,9 @@ private:
     };
     std::unique_ptr<gdoid_datapath, SkeletonDeleter> skeleton_;
     std::vector<TcDevice> devices_;
-    // Empties every slot (configure(), when the mark layout changes).
-    void clear_slots();
+    // Empties the first `count` slots, all a layout of that many slots can name (configure(),
+    // when the mark layout changes).
+    void clear_slots(uint32_t count);
     MarkLayout layout_{};
     uint32_t hash_seed_ = 0;
 };

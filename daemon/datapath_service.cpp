@@ -233,13 +233,8 @@ void DatapathService::remove_anchor_addresses(bool all) {
 void DatapathService::release(const std::string& group) {
     holds_.erase(group);
     if (needs_.erase(group) == 0) return;
-    try {
-        set_pre_fragmentation_rules(group, {});
-    } catch (const std::exception& e) {
-        log_warning("pre-fragmentation: removing group " + group + "'s rules: " + e.what());
-    }
     if (needs_.empty()) {
-        pre_fragmentation_.remove();
+        pre_fragmentation_.remove(); // its rules with it
         datapath_.reset(); // detaches; the maps go with the programs
         fallback_.reset(); // deletes the nftables table
         fallback_reason_.reset();
@@ -247,6 +242,11 @@ void DatapathService::release(const std::string& group) {
         references_.clear();
         remove_anchor_addresses(true);
         return;
+    }
+    try {
+        set_pre_fragmentation_rules(group, {});
+    } catch (const std::exception& e) {
+        log_warning("pre-fragmentation: removing group " + group + "'s rules: " + e.what());
     }
     apply_pre_fragmentation(needs_);
     if (datapath_) datapath_->configure(datapath_config(needs_)); // a family may have gone

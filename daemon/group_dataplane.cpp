@@ -20,8 +20,8 @@ namespace {
 
 // The largest inner IPv4 packet every TEK the group may send with carries in one ESP packet on
 // the WAN device: the pre-fragmentation interface's MTU. Before the first keys, the algorithms
-// with the most overhead gdoid accepts (AES-CBC, HMAC-SHA-512: 90 octets with the outer
-// header), so that the interface exists, and the mark layout stays the same, from the start.
+// with the most overhead gdoid accepts (AES-CBC with HMAC-SHA-512), so that the interface
+// exists, and the mark layout stays the same, from the start.
 uint32_t pre_fragment_mtu(const policy::GroupTimeline& timeline, const std::string& wan) {
     const uint32_t link = netlink::interface_mtu(wan).value_or(1500);
     uint32_t mtu = 0;
@@ -33,12 +33,10 @@ uint32_t pre_fragment_mtu(const policy::GroupTimeline& timeline, const std::stri
         if (inner != 0) mtu = mtu == 0 ? inner : std::min(mtu, inner);
     }
     if (mtu != 0) return mtu;
-    policy::EspOverhead worst;
-    worst.outer_header = 20;
-    worst.iv = 16;
-    worst.icv = 32;
-    worst.block = 16;
-    return std::max<uint32_t>(policy::inner_mtu(worst, link), 68);
+    gdoi::TekPolicy worst;
+    worst.cipher = gdoi::TekCipher::aes_cbc;
+    worst.integrity = gdoi::TekIntegrity::hmac_sha512;
+    return std::max<uint32_t>(policy::inner_mtu(*policy::esp_overhead(worst, false), link), 68);
 }
 
 // How soon a refused change is tried again: interfaces appear, modules get loaded, an
@@ -263,6 +261,11 @@ void GroupDataplane::record_error(const std::string& message) {
     }
 }
 
+void GroupDataplane::apply_datapath_state(policy::LocalSettings& settings) const {
+    settings.destination_only = datapath_.fallback_reason().has_value();
+    if (group_->config().pre_fragmentation) settings.pre_fragmentation = datapath_.pre_fragmentation();
+}
+
 void GroupDataplane::schedule_retry(std::chrono::seconds delay) {
     timer_.arm_at(policy::Clock::now() + delay);
 }
@@ -317,8 +320,7 @@ void GroupDataplane::reconcile() {
         return;
     }
 
-    settings.destination_only = datapath_.fallback_reason().has_value();
-    if (group_->config().pre_fragmentation) settings.pre_fragmentation = datapath_.pre_fragmentation();
+    apply_datapath_state(settings);
     if (settings.destination_only)
         summary.warning = "destination-only header preservation (outer source " + group_->config().local_address.to_string() +
                           "): the BPF datapath could not load: " + *datapath_.fallback_reason();
@@ -465,8 +467,7 @@ size_t GroupDataplane::limit_for_restart(std::chrono::seconds limit) {
     const auto built = build_local_settings(group_->config(), group_slot_);
     if (!built.settings) return 0;
     auto settings = *built.settings;
-    settings.destination_only = datapath_.fallback_reason().has_value();
-    if (group_->config().pre_fragmentation) settings.pre_fragmentation = datapath_.pre_fragmentation();
+    apply_datapath_state(settings);
     const auto now = policy::Clock::now();
     const auto wall = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(
                                    std::chrono::system_clock::now().time_since_epoch())

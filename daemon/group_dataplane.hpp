@@ -82,6 +82,9 @@ private:
     // Forgets per-destination flows that carried nothing for per-destination-idle.
     void expire_idle_flows();
     void arm_flow_timer();
+    // What the shared datapath decides for the group's objects: destination-only when the BPF
+    // datapath fell back to nftables, pre-fragmentation's interface when the group asks for it.
+    void apply_datapath_state(policy::LocalSettings& settings) const;
     // The datapath cannot run: only the group's fail-closed blocks go in.
     void install_blocks_only(const policy::LocalSettings& settings);
     // Adoption ends: the group's own plan applies from now on (`why` for the log).

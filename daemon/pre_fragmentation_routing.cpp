@@ -101,8 +101,7 @@ void PreFragmentationRouting::sync_rules() {
     std::vector<policy::PreFragmentationRules> all;
     for (const auto& [name, rules] : groups_)
         all.push_back(rules);
-    const auto wanted = active() ? pre_fragmentation_rules(all, mark_, bypass_mask_)
-                                 : std::vector<netlink::FibRule>{};
+    const auto wanted = pre_fragmentation_rules(all, mark_, bypass_mask_);
     const auto present =
         netlink::dump_rules(gdoi::IpFamily::v4, kRuleExceptionPriority, kRuleContinuePriority);
     const std::set<netlink::FibRule> wanted_set(wanted.begin(), wanted.end());
@@ -125,13 +124,7 @@ void PreFragmentationRouting::sync_rules() {
 void PreFragmentationRouting::remove() {
     groups_.clear();
     try {
-        const auto present =
-            netlink::dump_rules(gdoi::IpFamily::v4, kRuleExceptionPriority, kRuleContinuePriority);
-        std::vector<netlink::FibRule> ordered(present.begin(), present.end());
-        std::sort(ordered.begin(), ordered.end(),
-                  [](const auto& a, const auto& b) { return a.priority > b.priority; });
-        for (const auto& rule : ordered)
-            netlink::delete_rule(gdoi::IpFamily::v4, rule);
+        sync_rules(); // no group: every rule of ours goes, in the order that keeps goto targets
         // The table's route goes with the device.
         if (netlink::delete_link(kPreFragmentationInterface))
             log_info(std::string("pre-fragmentation: removed the XFRM interface ") +

@@ -67,6 +67,13 @@ public:
     void add_policy(const XfrmSelector& selector, XfrmPolicyDirection direction, uint32_t offset,
                     XfrmPolicyAction action, std::vector<XfrmTemplate> templates,
                     const std::string& role, std::optional<netlink::XfrmMark> mark) {
+        add(make(selector, direction, offset, action, std::move(templates), mark), role);
+    }
+
+    // The policy at `offset` in the group's part of the band, not added.
+    XfrmPolicy make(const XfrmSelector& selector, XfrmPolicyDirection direction, uint32_t offset,
+                    XfrmPolicyAction action, std::vector<XfrmTemplate> templates,
+                    std::optional<netlink::XfrmMark> mark = std::nullopt) const {
         XfrmPolicy p;
         p.id.selector = selector;
         p.id.direction = direction;
@@ -74,7 +81,7 @@ public:
         p.priority = band::priority(settings_.group_slot, offset);
         p.action = action;
         p.templates = std::move(templates);
-        add(std::move(p), role);
+        return p;
     }
 
     void add(XfrmPolicy p, const std::string& role) {
@@ -467,12 +474,10 @@ DesiredObjects desired_objects(const GroupTimeline& timeline, const LocalSetting
                     b.policy(s, XfrmPolicyDirection::out, settings.wan.ifindex, offset,
                              XfrmPolicyAction::allow, {send}, entry + " encrypt");
                     if (pre_fragments(s, settings)) {
-                        XfrmPolicy encrypt;
-                        encrypt.id.selector = s;
-                        encrypt.id.selector.ifindex = settings.wan.ifindex;
-                        encrypt.id.direction = XfrmPolicyDirection::out;
-                        encrypt.priority = band::priority(settings.group_slot, offset);
-                        encrypt.templates = {send};
+                        XfrmSelector on_wan = s;
+                        on_wan.ifindex = settings.wan.ifindex;
+                        const auto encrypt = b.make(on_wan, XfrmPolicyDirection::out, offset,
+                                                    XfrmPolicyAction::allow, {send});
                         // Ahead of the entry, in the rank the router's own flows use: their
                         // sources are the router's addresses, a marked packet is forwarded.
                         const uint32_t pass_priority = band::priority(

@@ -512,8 +512,10 @@ bool GroupDataplane::holds_unexpired_keys() const {
 std::string GroupDataplane::render() const {
     const auto built = build_local_settings(group_->config(), group_slot_);
     if (!built.settings) return {};
-    const auto desired = policy::desired_objects(timeline_, *built.settings, status_, policy::Clock::now());
-    return policy::render_desired(desired, *built.settings);
+    auto settings = *built.settings;
+    apply_datapath_state(settings); // what reconcile() installs, pre-fragmentation's objects too
+    const auto desired = policy::desired_objects(timeline_, settings, status_, policy::Clock::now());
+    return policy::render_desired(desired, settings);
 }
 
 } // namespace gdoid::daemon

@@ -60,7 +60,7 @@ check_decrypted() {
 # (pre-fragmentation across the VRFs: gdoid's XFRM interface on wan0, in vrf-wan).
 traffic_check() {
     local what=$1 pcap=$GLAB_LOGS/$2.pcap before after big fragments
-    before=$(group_json gm-a "j['result']['datapath']['counters']['out_pre_fragmented']")
+    before=$(glab_datapath_counters gm-a out_pre_fragmented)
     LAB_SNAPLEN=2000 lab_capture core to-gma "$pcap" "net 10.0.0.0/8"
     lab_ping host-a1 "$LAB_HOST_B1" 4 >/dev/null && ok "$what: host-a1 -> host-b1 answered" ||
         fail "$what: host-a1 -> host-b1 unanswered"
@@ -68,7 +68,7 @@ traffic_check() {
         fail "$what: host-b2 -> host-a2 unanswered"
     big=$(lab_exec host-a1 ping -n -c 2 -i 0.3 -W 3 -M dont -s 1450 "$LAB_HOST_B1" 2>&1 | grep -o '[0-9]* received' || true)
     lab_capture_stop
-    after=$(group_json gm-a "j['result']['datapath']['counters']['out_pre_fragmented']")
+    after=$(glab_datapath_counters gm-a out_pre_fragmented)
     fragments=$(tcpdump -r "$pcap" -n "src host $LAB_HOST_A1 and (ip[6:2] & 0x3fff != 0)" 2>/dev/null | wc -l)
     [ "$big" = "2 received" ] && [ $((after - before)) = 4 ] && [ "$fragments" = 0 ] &&
         ok "$what: 2 DF-clear 1478-octet echoes host-a1 -> host-b1 answered, fragmented before encryption (4 ESP packets of gdoi-pf0 restored, no outer fragment from host-a1)" ||

@@ -169,9 +169,8 @@ snmp=$(lab_exec host-a1 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 161 3 2>&1) || t
 trap_=$(lab_exec host-a1 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 162 3 2>&1) || true
 syslog=$(lab_exec host-a2 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 514 3 2>&1) || true
 # oversize for the tunnel (1448 > 1438 octets of inner MTU on the 1500-octet WAN), DF clear
-datapath_counters() { glab_status "$1" | glab_json "'%d %d' % tuple(j['result']['datapath']['counters'][k] for k in ('lan_pre_fragment', 'out_pre_fragmented'))"; }
 declare -A prefrag_before=()
-for gm in gm-a gm-b; do prefrag_before[$gm]=$(datapath_counters $gm); done
+for gm in gm-a gm-b; do prefrag_before[$gm]=$(glab_datapath_counters $gm lan_pre_fragment out_pre_fragmented); done
 big_snmp=$(lab_exec host-a1 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 161 2 1420 2>&1) || true
 big_syslog=$(lab_exec host-a2 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 514 2 1420 2>&1) || true
 big_trap=$(lab_exec host-a1 python3 -c "$py_udp_ask" "$LAB_HOST_B1" 162 2 1420 2>&1) || true
@@ -196,7 +195,7 @@ said=$(lab_capture_complete "$GLAB_LOGS/bypass.pcap") && ok "$said" || fail "$sa
     fail "1448-octet datagrams answered: SNMP '$big_snmp', syslog '$big_syslog', udp 162 '$big_trap' (want 2 each)"
 for gm in gm-a gm-b; do
     read -r marked_before restored_before <<<"${prefrag_before[$gm]}"
-    read -r marked restored <<<"$(datapath_counters $gm)"
+    read -r marked restored <<<"$(glab_datapath_counters $gm lan_pre_fragment out_pre_fragmented)"
     marked=$((marked - marked_before)) restored=$((restored - restored_before))
     [ "$marked" = 6 ] && [ "$restored" = 4 ] &&
         ok "$gm pre-fragmentation: 6 oversize DF-clear packets marked at LAN ingress, 4 ESP packets of the XFRM interface restored (udp 162 only: the bypasses were routed around it)" ||
@@ -244,7 +243,7 @@ rules_b >"$GLAB_LOGS/gm-b.nft.during"
 for gm in gm-a gm-b; do
     echo "$gm per-destination flows (router-originated states): $(glab_status $gm | glab_json "j['result']['groups'][0]['kernel']['per_destination_flows']")"
 done
-counters=$(glab_status gm-a | glab_json "j['result']['datapath']['counters']['out_unrestored_dropped']")
+counters=$(glab_datapath_counters gm-a out_unrestored_dropped)
 [ "$counters" = 0 ] && ok "gm-a datapath: 0 packets dropped unrestored" || fail "gm-a out_unrestored_dropped $counters"
 glab_member_stop gm-a
 glab_member_stop gm-b

@@ -171,7 +171,7 @@ check_decrypted() {
 }
 
 LAB_SNAPLEN=2000 lab_capture core to-gma "$GLAB_LOGS/df-set-copy.pcap" "net $LAB_LAN_A or net $LAB_LAN_B"
-df_set_before=$(glab_status gm-a | glab_json "j['result']['datapath']['counters']['out_df_set']")
+df_set_before=$(glab_datapath_counters gm-a out_df_set)
 df_traffic
 lab_capture_stop
 said=$(lab_capture_complete "$GLAB_LOGS/df-set-copy.pcap") && ok "$said" || fail "$said"
@@ -186,7 +186,7 @@ expect_df "$report" gm-b forwarded 1 1 "gm-b df-bit copy"
 expect_df "$report" gm-b forwarded 0 0 "gm-b df-bit copy"
 expect_df "$report" gm-b router 1 1 "gm-b df-bit copy"
 expect_df "$report" gm-b router 0 0 "gm-b df-bit copy"
-df_set=$(($(glab_status gm-a | glab_json "j['result']['datapath']['counters']['out_df_set']") - df_set_before))
+df_set=$(($(glab_datapath_counters gm-a out_df_set) - df_set_before))
 want=$(grep -c "^gm-a [a-z]* outer-df=1 inner-df=0 " <<<"$report" || true)
 # the datapath sets DF on every packet that lacked it, ours in the capture and nothing else
 [ "$df_set" = "$want" ] && ((want > 0)) &&
@@ -212,19 +212,17 @@ expect_df "$report" gm-b forwarded 1 1 "gm-b df-bit copy"
 # pre-fragmentation: such a packet goes through gdoid's XFRM interface, whose MTU makes the
 # kernel fragment it before encryption (docs/datapath-notes.md, "Fragmentation before
 # encryption"); each fragment is its own ESP packet with the original addresses.
-datapath_counter() { glab_status "$1" | glab_json "j['result']['datapath']['counters']['$2']"; }
 pf_mtu=$(lab_exec gm-a cat /sys/class/net/gdoi-pf0/mtu 2>/dev/null || echo none)
 pf_rules=$(lab_exec gm-a ip rule show pref 41 2>&1 | grep -c "lookup 26468" || true)
 [ "$pf_mtu" = "$expected_mtu" ] && ((pf_rules >= 1)) &&
     ok "pre-fragmentation: gm-a's XFRM interface gdoi-pf0 has the tunnel's MTU $pf_mtu; $pf_rules routing rule(s) send marked packets to its table" ||
     fail "pre-fragmentation: gdoi-pf0 MTU '$pf_mtu' (want $expected_mtu), $pf_rules rules toward table 26468: $(lab_exec gm-a ip rule 2>&1 | tr '\n' ' ')"
-marked_before=$(datapath_counter gm-a lan_pre_fragment)
-restored_before=$(datapath_counter gm-a out_pre_fragmented)
+read -r marked_before restored_before < <(glab_datapath_counters gm-a lan_pre_fragment out_pre_fragmented)
 LAB_SNAPLEN=2000 lab_capture core to-gma "$GLAB_LOGS/df-clear-oversize.pcap" "net $LAB_LAN_A or net $LAB_LAN_B"
 out=$(lab_exec host-a1 ping -n -c 2 -i 0.3 -W 3 -M dont -s 1400 "$LAB_HOST_B2" 2>&1 || true)
 lab_capture_stop
-marked=$(($(datapath_counter gm-a lan_pre_fragment) - marked_before))
-restored=$(($(datapath_counter gm-a out_pre_fragmented) - restored_before))
+read -r marked restored < <(glab_datapath_counters gm-a lan_pre_fragment out_pre_fragmented)
+marked=$((marked - marked_before)) restored=$((restored - restored_before))
 outer_fragments=$(tcpdump -r "$GLAB_LOGS/df-clear-oversize.pcap" -n "(src host $LAB_HOST_A1 or src host $LAB_HOST_B2) and (ip[6:2] & 0x3fff != 0)" 2>/dev/null | wc -l)
 # per ESP packet: "inner-source fragment|whole good|bad", reassembly off so each packet's own
 # inner header is read
@@ -353,7 +351,7 @@ inner_gma=$(grep -o "[0-9]* $LAB6_GMA_LAN," <<<"$inner" | awk '{ print $1 }' || 
 
 # ---------------------------------------------------------------- counters, kernel
 for gm in gm-a gm-b; do
-    unrestored=$(glab_status "$gm" | glab_json "j['result']['datapath']['counters']['out_unrestored_dropped']")
+    unrestored=$(glab_datapath_counters "$gm" out_unrestored_dropped)
     [ "$unrestored" = 0 ] && ok "$gm datapath: 0 unrestored" || fail "$gm datapath: $unrestored unrestored"
 done
 text=$(glab_ctl gm-a status 2>&1 || true)

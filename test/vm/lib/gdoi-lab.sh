@@ -89,6 +89,7 @@
 #                                 for an IPv6 group beside an IPv4 one), EXTRA appended to it;
 #                                 then SIGHUP (gdoid reloads). Start the key server with the same
 #                                 GLAB_FAMILY/GLAB_GROUP_ID/GLAB_TEK_SPI_* first.
+#   glab_datapath_counters GM NAME...  GM's datapath counters NAME... (gdoictl status), space-separated
 #   glab_json EXPR                JSON on stdin, print the Python expression EXPR over `j`
 #   glab_json_check PYTHON        JSON on stdin into `j`, run PYTHON (asserts); its status
 #   glab_down                     stop the members and key servers, remove the runtime folder
@@ -817,6 +818,16 @@ PY
 }
 
 # ---------------------------------------------------------------- JSON
+
+# glab_datapath_counters GM NAME...: the tc-BPF datapath's counters NAME... from GM's gdoictl
+# status, space-separated (lan_pre_fragment, out_df_set, out_unrestored_dropped, ...)
+glab_datapath_counters() {
+    local gm=$1
+    shift
+    glab_status "$gm" | python3 -c 'import json, sys
+c = json.load(sys.stdin)["result"]["datapath"]["counters"]
+print(" ".join(str(c[name]) for name in sys.argv[1:]))' "$@"
+}
 
 glab_json() {
     python3 -c 'import json, sys

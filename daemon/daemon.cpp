@@ -2,6 +2,7 @@
 #include "daemon/message_ids.hpp"
 
 #include "netlink/netlink_kernel_ipsec.hpp"
+#include "netlink/state_hash.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -33,6 +34,22 @@ void log_diagnostics(const std::vector<Diagnostic>& diagnostics, std::string_vie
     for (const auto& diagnostic : diagnostics) {
         const auto level = diagnostic.severity == Diagnostic::Severity::error ? LogLevel::error : LogLevel::warning;
         log_write(level, std::string(prefix) + diagnostic.to_string());
+    }
+}
+
+// netlink/state_hash.hpp says why: a resize of the kernel's SA table drops the packets whose
+// lookups it meets, and the first rekey under traffic would cause one.
+void grow_state_table(netlink::NetlinkKernelIpsec& kernel) {
+    try {
+        const auto growth = netlink::grow_state_hash(kernel);
+        if (growth.placeholders == 0) return;
+        log_info("kernel SA table grown from " + std::to_string(growth.before.buckets) + " to " +
+                 std::to_string(growth.after.buckets) + " hash buckets before any state is installed (" +
+                 std::to_string(growth.placeholders) + " placeholder states added and removed in " +
+                 std::to_string(growth.took.count()) + " ms), so that no rekey resizes it under traffic");
+    } catch (const std::exception& e) {
+        log_warning(std::string("could not grow the kernel's SA table ahead of traffic: ") + e.what() +
+                    "; it grows by itself as states are added, and a packet whose lookup meets a resize is dropped");
     }
 }
 
@@ -137,6 +154,8 @@ int Daemon::run() {
 
     try {
         auto kernel = std::make_unique<netlink::NetlinkKernelIpsec>();
+        // Before the event watcher, so the placeholders' notifications never reach it.
+        grow_state_table(*kernel);
         kernel_events_ = KernelEventWatcher::create(event_.get(), kernel->port_id(),
                                                     [this](const netlink::KernelEvent& e) { on_kernel_event(e); });
         kernel_ = std::move(kernel);

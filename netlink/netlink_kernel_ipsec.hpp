@@ -54,6 +54,13 @@ private:
     std::vector<BatchFailure> failures_;
 };
 
+// The kernel's SA table, as XFRM_MSG_GETSADINFO reports it (netlink/state_hash.hpp).
+struct StateHashSize {
+    uint32_t states = 0;      // XFRMA_SAD_CNT
+    uint32_t buckets = 0;     // xfrmu_sadhinfo.sadhcnt
+    uint32_t max_buckets = 0; // xfrmu_sadhinfo.sadhmcnt
+};
+
 struct FlushResult {
     size_t states = 0;
     size_t policies = 0;
@@ -86,6 +93,9 @@ public:
     // Deletes every state and policy that is gdoid's and nothing else (states first, so
     // traffic never leaves in clear while an owned policy still points at a state).
     FlushResult flush_owned();
+
+    // Defined in state_hash.cpp. Throws KernelError when the kernel refuses the request.
+    StateHashSize state_hash_size();
 
     // Whether the kernel knows XFRMA_SA_DIR (Linux >= 6.10); probed once at construction.
     bool sa_direction_supported() const { return sa_direction_supported_; }

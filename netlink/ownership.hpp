@@ -32,6 +32,11 @@ constexpr bool is_owned_reqid(uint32_t reqid) {
 constexpr bool is_owned_priority(uint32_t priority) {
     return priority >= owned_priority_first && priority <= owned_priority_last;
 }
+// The reqid of the placeholder states that grow the kernel's SA table before anything else is
+// installed (netlink/state_hash.hpp). Offset 0 of the band: policy/ never gives a state a reqid
+// whose low 16 bits are 0 (policy/object_band.hpp: reqid slots start at 1).
+inline constexpr uint32_t owned_placeholder_reqid = owned_reqid_first;
+
 // Helpers for policy/: offset 0..0xffffff inside the band.
 constexpr uint32_t owned_reqid(uint32_t offset) {
     return owned_reqid_first + (offset & 0xffffff);

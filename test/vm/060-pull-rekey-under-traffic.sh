@@ -13,7 +13,9 @@
 #   - the WAN capture shows the outbound SPI change at least 5 times, each time to a TEK not
 #     used before (never back to an old one), always with the hosts' addresses;
 #   - the pulls reuse each member's Phase 1 SA: the key server holds one per member;
-#   - /proc/net/xfrm_stat stays all zero.
+#   - /proc/net/xfrm_stat stays all zero;
+#   - gdoid grew each member's SA table to 1,024 buckets before it installed anything, and no
+#     rekey resized it under traffic (one such resize lost an echo in CI before gdoid did so).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/topology.sh"
@@ -36,6 +38,15 @@ group_json() { glab_status "$1" | glab_json "j['result']['groups'][0]$2"; }
 lab_up
 glab_up || { echo "FAIL: the members did not register (logs in $GLAB_LOGS)"; exit 1; }
 ok "gm-a and gm-b registered with ks1 (TEK lifetime $GLAB_TEK_LIFETIME s, no pushes)"
+
+declare -A table_before
+for node in gm-a gm-b; do
+    read -r states buckets <<<"$(glab_sa_table "$node")"
+    table_before[$node]=$buckets
+    ((buckets >= 1024)) && grep -q "kernel SA table grown from 8 to $buckets hash buckets" "$GLAB_LOGS/$node.gdoid.log" &&
+        ok "$node: gdoid grew the SA table from 8 to $buckets buckets before installing its $states states" ||
+        fail "$node: SA table of $buckets buckets for $states states (want >= 1024, grown by gdoid at start; log $GLAB_LOGS/$node.gdoid.log)"
+done
 
 lab_capture core to-gma "$GLAB_LOGS/pull.pcap" "esp and src host $LAB_HOST_A1"
 ping_log=$GLAB_LOGS/pull-ping.txt
@@ -88,6 +99,12 @@ reused=$(grep -c "pulling new keys from .* under the live Phase 1 SA" "$GLAB_LOG
     ok "the pulls reused the members' Phase 1 SAs (key server holds $sas; gm-a logged $reused reuses)" ||
     fail "Phase 1 SAs at the key server: $sas (want 2); gm-a logged $reused pulls under the live SA"
 
+for node in gm-a gm-b; do
+    read -r states buckets <<<"$(glab_sa_table "$node")"
+    [ "$buckets" = "${table_before[$node]}" ] &&
+        ok "$node: no rekey resized the SA table ($buckets buckets, $states states now)" ||
+        fail "$node: the SA table went from ${table_before[$node]} to $buckets buckets under traffic"
+done
 xfrm_stat_check gm-a gm-b
 if ((failures)); then
     echo "$failures check(s) failed; captures and logs in $GLAB_LOGS"

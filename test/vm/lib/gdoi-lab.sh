@@ -90,6 +90,7 @@
 #                                 then SIGHUP (gdoid reloads). Start the key server with the same
 #                                 GLAB_FAMILY/GLAB_GROUP_ID/GLAB_TEK_SPI_* first.
 #   glab_datapath_counters GM NAME...  GM's datapath counters NAME... (gdoictl status), space-separated
+#   glab_sa_table NODE            NODE's kernel SA table: "STATES BUCKETS" (ip -s xfrm state count)
 #   glab_json EXPR                JSON on stdin, print the Python expression EXPR over `j`
 #   glab_json_check PYTHON        JSON on stdin into `j`, run PYTHON (asserts); its status
 #   glab_down                     stop the members and key servers, remove the runtime folder
@@ -827,6 +828,12 @@ glab_datapath_counters() {
     glab_status "$gm" | python3 -c 'import json, sys
 c = json.load(sys.stdin)["result"]["datapath"]["counters"]
 print(" ".join(str(c[name]) for name in sys.argv[1:]))' "$@"
+}
+
+# glab_sa_table NODE: "STATES BUCKETS" of NODE's SA table; its hash only grows, and a resize
+# under traffic drops the packets whose lookups it meets (netlink/state_hash.hpp).
+glab_sa_table() {
+    lab_exec "$1" ip -s xfrm state count | sed -n 's/.*SAD count \([0-9]*\) (buckets count \([0-9]*\).*/\1 \2/p'
 }
 
 glab_json() {

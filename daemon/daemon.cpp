@@ -305,6 +305,8 @@ void Daemon::withdraw_all() {
 void Daemon::sync_link_monitor() {
     std::set<std::string> wanted;
     for (const auto& group : groups_) wanted.insert(group->config().wan_interface);
+    // Deleted or downed by someone: put back at once (on_link_events), not at the next check.
+    wanted.insert(kPreFragmentationInterface);
     if (links_ && wanted == watched_links_) return;
     link_source_.reset();
     links_.reset();
@@ -337,6 +339,16 @@ void Daemon::on_link_events() {
             return e.type == netlink::LinkEventType::tc_removed || e.type == netlink::LinkEventType::resync_needed;
         }))
         datapath_.restore_filters("another process deleted tc filters or a qdisc");
+    // Our own removal (no group wants pre-fragmentation any more) reports the same deletion:
+    // restore_pre_fragmentation() does nothing then.
+    if (std::any_of(events.begin(), events.end(), [](const netlink::LinkEvent& e) {
+            return (e.interface == kPreFragmentationInterface && e.type == netlink::LinkEventType::link_down) ||
+                   e.type == netlink::LinkEventType::resync_needed;
+        }) &&
+        datapath_.restore_pre_fragmentation("another process deleted or downed " +
+                                            std::string(kPreFragmentationInterface)))
+        for (auto& [name, dataplane] : dataplanes_)
+            dataplane->repair("pre-fragmentation's interface was created again");
     for (const auto& event : events) {
         for (auto& [group, controller] : controllers_) {
             const auto& wan = group->config().wan_interface;

@@ -434,4 +434,26 @@ void DatapathService::restore_filters(const std::string& cause) {
     }
 }
 
+bool DatapathService::restore_pre_fragmentation(const std::string& cause) {
+    if (!datapath_ || !pre_fragmentation_.active()) return false;
+    try {
+        const int before = pre_fragmentation_.ifindex();
+        if (!pre_fragmentation_.restore()) return false;
+        log_warning(cause + ": the pre-fragmentation interface " + kPreFragmentationInterface + " (index " +
+                    std::to_string(before) + ") was gone and is created again (index " +
+                    std::to_string(pre_fragmentation_.ifindex()) +
+                    "); meanwhile oversize packets were encrypted whole, never sent in clear text");
+        return true;
+    } catch (const std::exception& e) {
+        // As when it cannot be set up (apply_pre_fragmentation): off, said once, tried again
+        // at the groups' next reconcile.
+        if (pre_fragmentation_error_ != e.what())
+            log_error(cause + ": pre-fragmentation's interface, route or rules cannot be put back: " + e.what() +
+                      "; pre-fragmentation is off, oversize packets are encrypted whole and the ESP packet is fragmented");
+        pre_fragmentation_error_ = e.what();
+        pre_fragmentation_.remove();
+        return true;
+    }
+}
+
 } // namespace gdoid::daemon

@@ -88,6 +88,10 @@ public:
     // wan0 clsact`), logs one warning naming them and the cause, and counts them
     // (filters_restored). Nothing to do when none is missing; a failure is logged, not thrown.
     void restore_filters(const std::string& cause);
+    // The same for pre-fragmentation's interface, route and rules. True when the groups must
+    // reconcile: the interface was created again (a new index their policies must follow), or
+    // it could not be put back and pre-fragmentation is off (logged once, retried then).
+    bool restore_pre_fragmentation(const std::string& cause);
     uint64_t filters_restored() const { return filters_restored_; }
     // Set while the BPF datapath could not load and the nftables fallback runs instead: why
     // BPF failed, in the loader's words.

@@ -76,6 +76,7 @@ GroupDataplane::GroupDataplane(sd_event* event, Group& group, netlink::KernelIps
       audit_timer_(event, "kernel check of group " + group.name(),
                    [this] {
                        datapath_.restore_filters("the periodic check found tc filters missing");
+                       datapath_.restore_pre_fragmentation("the periodic check");
                        repair("the periodic check found objects of the group missing from the kernel");
                    }),
       adoption_timer_(event, "end of adoption of group " + group.name(),

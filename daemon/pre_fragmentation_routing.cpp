@@ -85,6 +85,20 @@ void PreFragmentationRouting::ensure(const std::string& wan, uint32_t mtu) {
     mtu_ = mtu;
 }
 
+bool PreFragmentationRouting::restore() {
+    if (!ifindex_) return false;
+    const int before = *ifindex_;
+    const unsigned link = if_nametoindex(wan_.c_str());
+    if (link == 0)
+        throw std::runtime_error("pre-fragmentation: the WAN interface " + wan_ + " does not exist");
+    // Adopts an interface that is still there (and brings it up), creates a deleted one.
+    ifindex_ = netlink::ensure_xfrm_interface(
+        {kPreFragmentationInterface, kPreFragmentationIfId, static_cast<int>(link), mtu_});
+    netlink::replace_default_route(kPreFragmentationTable, *ifindex_, gdoi::IpFamily::v4);
+    sync_rules();
+    return *ifindex_ != before;
+}
+
 void PreFragmentationRouting::set_rules(const std::string& group,
                                         const policy::PreFragmentationRules& rules,
                                         uint32_t mark, uint32_t bypass_mask) {

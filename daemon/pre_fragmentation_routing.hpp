@@ -44,6 +44,11 @@ public:
     // Throws netlink::KernelError.
     void set_rules(const std::string& group, const policy::PreFragmentationRules& rules,
                    uint32_t mark, uint32_t bypass_mask);
+    // Puts back what someone removed or changed: the interface (created again when it is gone,
+    // brought up when it is down), its table's route and the rules. True when the interface was
+    // created again: its index changed, and the groups' policies scoped to it must follow.
+    // Throws netlink::KernelError.
+    bool restore();
     // Removes the rules and the interface (no group uses pre-fragmentation any more); a
     // failure is logged, not thrown.
     void remove();

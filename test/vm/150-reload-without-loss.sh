@@ -38,16 +38,6 @@ group_field() {
 j = json.load(sys.stdin)
 print(next((eval(sys.argv[2], {"g": g}) for g in j["result"]["groups"] if g["name"] == sys.argv[1]), None))' "$2" "$3"
 }
-# wait_for SECONDS DESCRIPTION CMD...: until CMD succeeds
-wait_for() {
-    local seconds=$1 what=$2
-    local deadline=$((SECONDS + seconds))
-    shift 2
-    until "$@"; do
-        ((SECONDS < deadline)) || { fail "after $seconds s: not $what"; return 1; }
-        sleep 0.3
-    done
-}
 spis_of() { lab_exec "$1" ip xfrm state | awk '/proto esp spi/ { print $4 }' | sort -u | tr '\n' ' '; }
 registered() { [ "$(group_field "$1" "$2" "g['state']")" = registered ]; }
 absent() { [ "$(group_field "$1" "$2" "g['name']")" = None ]; }
@@ -78,9 +68,9 @@ for gm in gm-a gm-b; do
     reload "$gm" || true
 done
 for gm in gm-a gm-b; do
-    wait_for 150 "registered: $gm's group second" registered "$gm" second && ok "$gm: group second registered"
+    glab_wait_for 150 "registered: $gm's group second" registered "$gm" second && ok "$gm: group second registered"
 done
-wait_for 20 "holding second's states on both members" \
+glab_wait_for 20 "holding second's states on both members" \
     bash -c "[[ \"\$(ip netns exec ${LAB_PREFIX}gm-a ip xfrm state)\" == *'spi $SECOND_AB'* ]] && [[ \"\$(ip netns exec ${LAB_PREFIX}gm-b ip xfrm state)\" == *'spi $SECOND_BA'* ]]" || true
 out=$(lab_exec host-a2 ping -n -c 5 -i 0.2 -W 2 "$LAB_HOST_B2" 2>&1 | grep -o '[0-9]* received' || true)
 [ "$out" = "5 received" ] && ok "host-a2 -> host-b2 (group second): 5/5" || fail "host-a2 -> host-b2: '$out' of 5"
@@ -100,7 +90,7 @@ open(sys.argv[1], "w").write("\n".join(lines[:cut]) + "\n")' "${GLAB_CONFIG[$gm]
     reload "$gm" || true
 done
 for gm in gm-a gm-b; do
-    wait_for 30 "gone: $gm's group second" absent "$gm" second && ok "$gm: group second gone from the status"
+    glab_wait_for 30 "gone: $gm's group second" absent "$gm" second && ok "$gm: group second gone from the status"
     spis=$(spis_of "$gm")
     [[ $spis != *"$SECOND_AB"* && $spis != *"$SECOND_BA"* && $spis == *"$GLAB_TEK_SPI_AB"* ]] &&
         ok "$gm: second's states removed, lab's kept ($spis)" || fail "$gm: states after removal: $spis"
@@ -147,7 +137,7 @@ destination = "$LAB_HOST_B2/32"
 TOML
 reload gm-a || true
 sleep 1 # the reload is synchronous; registration follows
-wait_for 150 "registered again: gm-a's lab" registered gm-a lab || true
+glab_wait_for 150 "registered again: gm-a's lab" registered gm-a lab || true
 fail_open=$(group_field gm-a lab "g['kernel']['fail_open']")
 [ "$fail_open" = False ] && ok "gm-a: fail-open rule configured, not in force (the server answers)" ||
     fail "gm-a: fail_open is $fail_open while registered"

@@ -21,7 +21,10 @@
 #     no outer fragment, and each ESP packet decrypts (ICV good, outer = inner addresses) to
 #     one inner fragment, two per echo each way; all answered; gm-a's datapath counts 2
 #     packets marked (lan_pre_fragment) and 4 ESP packets restored (out_pre_fragmented);
-#     gdoictl status names the interface and its MTU; a stopped gdoid removes both;
+#     gdoictl status names the interface and its MTU; someone deletes gdoi-pf0 (`ip link del`):
+#     gm-a creates it again at once (a new index, the log says so), the interface-scoped
+#     policies follow the new index, and the next two oversize echoes are fragmented before
+#     encryption again (2 more marked, 4 more restored, answered); a stopped gdoid removes both;
 #   - IPv6 (a second group, IPv6, added by SIGHUP with ks2): 1450-octet datagrams from host-a2
 #     get Packet Too Big from gm-a, the last one naming the tunnel's IPv6 MTU (gdoictl's
 #     ipv6_packet_too_big counts exactly those seen on lan0); host-a2 fragments the next copy,
@@ -255,6 +258,25 @@ text=$(glab_ctl gm-a status 2>&1 || true)
 grep -q "pre-fragmentation: gdoi-pf0, MTU $expected_mtu: [0-9]* packets fragmented before encryption" <<<"$text" &&
     ok "gdoictl status: $(grep 'pre-fragmentation:' <<<"$text" | sed 's/^ *//')" ||
     fail "gdoictl status has no pre-fragmentation line with gdoi-pf0 and MTU $expected_mtu: $(tr '\n' ' ' <<<"$text" | cut -c1-300)"
+
+# ---------------------------------------------------------------- someone deletes gdoi-pf0
+old_index=$(lab_exec gm-a cat /sys/class/net/gdoi-pf0/ifindex)
+lab_exec gm-a ip link del gdoi-pf0
+pf_back() {
+    local index
+    index=$(lab_exec gm-a cat /sys/class/net/gdoi-pf0/ifindex 2>/dev/null) && [ "$index" != "$old_index" ] &&
+        grep -q "was gone and is created again" "$GLAB_LOGS/gm-a.gdoid.log" &&
+        lab_exec gm-a ip xfrm policy list dir out | grep -q "dev gdoi-pf0"
+}
+if glab_wait_for 20 "gdoi-pf0 created again by gm-a with its policies" pf_back; then
+    read -r marked_before restored_before < <(glab_datapath_counters gm-a lan_pre_fragment out_pre_fragmented)
+    out=$(lab_exec host-a1 ping -n -c 2 -i 0.3 -W 3 -M dont -s 1400 "$LAB_HOST_B2" 2>&1 || true)
+    read -r marked restored < <(glab_datapath_counters gm-a lan_pre_fragment out_pre_fragmented)
+    marked=$((marked - marked_before)) restored=$((restored - restored_before))
+    grep -q " 2 received" <<<"$out" && [ "$marked" = 2 ] && [ "$restored" = 4 ] &&
+        ok "gdoi-pf0 deleted by hand: gm-a created it again (index $old_index -> $(lab_exec gm-a cat /sys/class/net/gdoi-pf0/ifindex)), its policies followed, 2/2 oversize echoes answered, fragmented before encryption again ($marked marked, $restored ESP packets restored)" ||
+        fail "after gdoi-pf0 was created again: $(grep transmitted <<<"$out"); lan_pre_fragment +$marked (want 2), out_pre_fragmented +$restored (want 4)"
+fi
 
 # ---------------------------------------------------------------- IPv6: a second group
 v6_group=4323

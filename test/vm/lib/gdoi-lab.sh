@@ -91,6 +91,8 @@
 #                                 GLAB_FAMILY/GLAB_GROUP_ID/GLAB_TEK_SPI_* first.
 #   glab_datapath_counters GM NAME...  GM's datapath counters NAME... (gdoictl status), space-separated
 #   glab_sa_table NODE            NODE's kernel SA table: "STATES BUCKETS" (ip -s xfrm state count)
+#   glab_wait_for SECONDS WHAT CMD...   until CMD succeeds (every 0.3 s); after SECONDS the
+#                                 scenario's fail "after SECONDS s: not WHAT", status 1
 #   glab_json EXPR                JSON on stdin, print the Python expression EXPR over `j`
 #   glab_json_check PYTHON        JSON on stdin into `j`, run PYTHON (asserts); its status
 #   glab_down                     stop the members and key servers, remove the runtime folder
@@ -828,6 +830,17 @@ glab_datapath_counters() {
     glab_status "$gm" | python3 -c 'import json, sys
 c = json.load(sys.stdin)["result"]["datapath"]["counters"]
 print(" ".join(str(c[name]) for name in sys.argv[1:]))' "$@"
+}
+
+# glab_wait_for SECONDS WHAT CMD...: a wait on a condition instead of a sleep.
+glab_wait_for() {
+    local seconds=$1 what=$2
+    local deadline=$((SECONDS + seconds))
+    shift 2
+    until "$@"; do
+        ((SECONDS < deadline)) || { fail "after $seconds s: not $what"; return 1; }
+        sleep 0.3
+    done
 }
 
 # glab_sa_table NODE: "STATES BUCKETS" of NODE's SA table; its hash only grows, and a resize

@@ -67,16 +67,21 @@ std::vector<netlink::FibRule> pre_fragmentation_rules(
     return rules;
 }
 
-void PreFragmentationRouting::ensure(const std::string& wan, uint32_t mtu) {
-    if (ifindex_ && wan_ == wan && mtu_ == mtu) return;
-    if (ifindex_ && wan_ != wan) remove(); // the interface is bound to its link
+void PreFragmentationRouting::install_interface(const std::string& wan, uint32_t mtu) {
     const unsigned link = if_nametoindex(wan.c_str());
     if (link == 0)
         throw std::runtime_error("pre-fragmentation: the WAN interface " + wan + " does not exist");
-    const bool fresh = !ifindex_;
+    // Adopts an interface that is still there (and brings it up), creates a missing one.
     ifindex_ = netlink::ensure_xfrm_interface(
         {kPreFragmentationInterface, kPreFragmentationIfId, static_cast<int>(link), mtu});
     netlink::replace_default_route(kPreFragmentationTable, *ifindex_, gdoi::IpFamily::v4);
+}
+
+void PreFragmentationRouting::ensure(const std::string& wan, uint32_t mtu) {
+    if (ifindex_ && wan_ == wan && mtu_ == mtu) return;
+    if (ifindex_ && wan_ != wan) remove(); // the interface is bound to its link
+    const bool fresh = !ifindex_;
+    install_interface(wan, mtu);
     if (fresh || mtu_ != mtu)
         log_info(std::string("pre-fragmentation: XFRM interface ") + kPreFragmentationInterface +
                  " on " + wan + ", MTU " + std::to_string(mtu) + ", routing table " +
@@ -88,13 +93,7 @@ void PreFragmentationRouting::ensure(const std::string& wan, uint32_t mtu) {
 bool PreFragmentationRouting::restore() {
     if (!ifindex_) return false;
     const int before = *ifindex_;
-    const unsigned link = if_nametoindex(wan_.c_str());
-    if (link == 0)
-        throw std::runtime_error("pre-fragmentation: the WAN interface " + wan_ + " does not exist");
-    // Adopts an interface that is still there (and brings it up), creates a deleted one.
-    ifindex_ = netlink::ensure_xfrm_interface(
-        {kPreFragmentationInterface, kPreFragmentationIfId, static_cast<int>(link), mtu_});
-    netlink::replace_default_route(kPreFragmentationTable, *ifindex_, gdoi::IpFamily::v4);
+    install_interface(wan_, mtu_);
     sync_rules();
     return *ifindex_ != before;
 }

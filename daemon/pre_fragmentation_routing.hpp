@@ -61,6 +61,8 @@ public:
 
 private:
     void sync_rules();
+    // The interface on `wan` with `mtu` (created or adopted) and its table's default route.
+    void install_interface(const std::string& wan, uint32_t mtu);
 
     std::optional<int> ifindex_;
     std::string wan_;
